@@ -1,0 +1,140 @@
+//! Built-in actions implemented once, for the interpreter and the host alike
+//! (dsl-semantics §15.1 and §15.5).
+//!
+//! Pure transforms (`transform.*`) run inside the interpreter: they cost no history events and
+//! need no activity. The `test.*` doubles stand in for side-effecting actions, so they run as
+//! activities; the host calls [`run_test_double`] from its activity executor.
+
+mod input;
+mod regex;
+mod testing;
+mod text;
+mod values;
+
+pub use input::ActionInput;
+pub use testing::run_test_double;
+
+use serde_json::Value;
+
+use crate::error::{Failure, category};
+
+/// Facts an action may read about the invocation.
+#[derive(Debug, Clone)]
+pub struct ActionContext<'a> {
+    /// The run.
+    pub run_id: &'a str,
+    /// The tenant, if any.
+    pub tenant_id: Option<&'a str>,
+    /// The `action.call` step's path.
+    pub step_path: &'a str,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// The invocation's ledger key.
+    pub idempotency_key: &'a str,
+}
+
+/// An action this build implements.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinAction {
+    /// Action id.
+    pub id: &'static str,
+    /// Version.
+    pub version: u32,
+    /// Runs inside the interpreter (no side effects, deterministic).
+    pub pure: bool,
+}
+
+const fn pure(id: &'static str) -> BuiltinAction {
+    BuiltinAction {
+        id,
+        version: 1,
+        pure: true,
+    }
+}
+
+const fn activity(id: &'static str) -> BuiltinAction {
+    BuiltinAction {
+        id,
+        version: 1,
+        pure: false,
+    }
+}
+
+/// Every built-in action.
+pub const BUILTIN_ACTIONS: &[BuiltinAction] = &[
+    pure("transform.parse_json"),
+    pure("transform.query_json"),
+    pure("transform.stringify_json"),
+    pure("transform.regex_match"),
+    pure("transform.regex_extract"),
+    pure("transform.regex_replace"),
+    pure("transform.truncate_text"),
+    pure("transform.concat_text"),
+    pure("transform.replace_text"),
+    pure("transform.split_text"),
+    pure("transform.join_text"),
+    pure("transform.lowercase_text"),
+    pure("transform.uppercase_text"),
+    pure("transform.trim_text"),
+    pure("transform.coalesce_value"),
+    pure("transform.build_object"),
+    pure("transform.pick_fields"),
+    pure("transform.rename_fields"),
+    pure("transform.append_array"),
+    pure("transform.build_array"),
+    activity("test.echo"),
+    activity("test.fail"),
+    activity("test.retryable"),
+    activity("test.sideEffect"),
+    activity("test.actionProvided"),
+];
+
+/// Looks up a built-in action.
+pub fn builtin(id: &str, version: u32) -> Option<&'static BuiltinAction> {
+    BUILTIN_ACTIONS
+        .iter()
+        .find(|a| a.id == id && a.version == version)
+}
+
+/// Runs a pure transform. `query` evaluates `transform.query_json`'s expression (it needs the
+/// interpreter's expression engine and the step's context). `None` when `id@version` is not a
+/// pure built-in.
+pub fn run_pure(
+    id: &str,
+    version: u32,
+    input: &Value,
+    query: &mut dyn FnMut(&str, &Value) -> Result<Value, Failure>,
+) -> Option<Result<Value, Failure>> {
+    if version != 1 {
+        return None;
+    }
+    let input = ActionInput::new(id, input);
+    Some(match id {
+        "transform.parse_json" => values::parse_json(&input),
+        "transform.query_json" => values::query_json(&input, query),
+        "transform.stringify_json" => values::stringify_json(&input),
+        "transform.regex_match" => regex::regex_match(&input),
+        "transform.regex_extract" => regex::regex_extract(&input),
+        "transform.regex_replace" => regex::regex_replace(&input),
+        "transform.truncate_text" => text::truncate(&input),
+        "transform.concat_text" => text::concat(&input),
+        "transform.replace_text" => text::replace(&input),
+        "transform.split_text" => text::split(&input),
+        "transform.join_text" => text::join(&input),
+        "transform.lowercase_text" => text::map(&input, |s| s.to_lowercase()),
+        "transform.uppercase_text" => text::map(&input, |s| s.to_uppercase()),
+        "transform.trim_text" => text::map(&input, |s| s.trim().to_owned()),
+        "transform.coalesce_value" => values::coalesce_value(&input),
+        "transform.build_object" => values::build_object(&input),
+        "transform.pick_fields" => values::pick_fields(&input),
+        "transform.rename_fields" => values::rename_fields(&input),
+        "transform.append_array" => values::append_array(&input),
+        "transform.build_array" => values::build_array(&input),
+        _ => return None,
+    })
+}
+
+/// An action failure with category `ActionError`.
+pub(crate) fn action_error(message: impl Into<String>) -> Failure {
+    Failure::new(category::ACTION, message)
+}

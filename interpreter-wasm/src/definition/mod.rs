@@ -1,0 +1,23 @@
+//! The workflow definition: the DSL's data model (dsl-semantics §2–4), parsed strictly.
+//!
+//! [`parse`] turns JSON into a [`Definition`] and collects every schema problem it finds, each
+//! with a code, the field path and a message, instead of stopping at the first.
+
+mod model;
+mod reader;
+pub(crate) mod steps;
+
+pub use model::*;
+pub use reader::{Issue, Severity, type_name as json_type};
+pub use steps::{DEDICATED_TYPES, NODE_TYPES};
+
+use serde_json::Value;
+
+/// Parses a definition. Returns the model when the schema holds (`issues` may still carry
+/// warnings), or `None` with at least one error issue.
+pub fn parse(value: &Value) -> (Option<Definition>, Vec<Issue>) {
+    let mut issues = Vec::new();
+    let definition = steps::parse_definition(value, &mut issues);
+    let ok = !issues.iter().any(|i| i.severity == Severity::Error);
+    (definition.filter(|_| ok), issues)
+}

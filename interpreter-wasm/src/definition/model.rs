@@ -1,0 +1,393 @@
+//! Types of the parsed definition.
+
+use serde_json::Value;
+
+/// A published (or draft) workflow definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// Workflow id (overwritten with the record id at publish).
+    pub id: String,
+    /// Version number.
+    pub version: u32,
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Schema reference of the run payload, e.g. `payload.TicketCreated.v1`.
+    pub payload_schema_ref: String,
+    /// How runs start, if not manually.
+    pub trigger: Option<Trigger>,
+    /// The root block.
+    pub steps: Vec<Step>,
+}
+
+/// A definition's trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// Started by an inbound event.
+    Event {
+        /// Event name to match.
+        event_name: String,
+        /// Schema of the event's payload, when it differs from the workflow's.
+        source_payload_schema_ref: Option<String>,
+        /// Maps the event into the run payload.
+        payload_mapping: Option<Mapping>,
+    },
+    /// One run at a fixed time.
+    Schedule {
+        /// ISO-8601 time.
+        run_at: String,
+    },
+    /// Runs on a cron schedule.
+    Recurring {
+        /// Five-field cron expression.
+        cron: String,
+        /// IANA timezone.
+        timezone: String,
+    },
+}
+
+/// A JSONata expression, normalised to its source text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Expr {
+    /// The JSONata source as authored.
+    pub source: String,
+}
+
+/// One value of an input mapping: an expression, a secret reference, or a literal that may
+/// contain either at any depth.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MappingValue {
+    /// `{"$expr": "..."}`.
+    Expr(Expr),
+    /// `{"$secret": "NAME"}`: resolved inside the activity, never in the interpreter.
+    Secret(String),
+    /// An array walked for nested expressions and secrets.
+    Array(Vec<MappingValue>),
+    /// An object walked for nested expressions and secrets.
+    Object(Vec<(String, MappingValue)>),
+    /// Any other JSON value.
+    Literal(Value),
+}
+
+/// An ordered input mapping.
+pub type Mapping = Vec<(String, MappingValue)>;
+
+/// An ordered map of assignment targets to expressions.
+pub type Assignments = Vec<(String, Expr)>;
+
+/// An authored retry policy (dsl-semantics §3.4).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    /// Total attempts including the first.
+    pub max_attempts: u32,
+    /// Base delay.
+    pub backoff_ms: u64,
+    /// Growth factor of the delay (default 2).
+    pub backoff_multiplier: f64,
+    /// Accepted and ignored: delays are exact so runs are reproducible.
+    pub jitter: bool,
+    /// Cap on one delay.
+    pub max_delay_ms: Option<u64>,
+    /// Retryable categories; empty or absent retries every category.
+    pub retry_on: Vec<String>,
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `failed_attempt + 1`: `floor(min(backoff * mult^(n-1), cap))`.
+    pub fn delay_after(&self, failed_attempt: u32) -> u64 {
+        let exponent = failed_attempt.saturating_sub(1) as i32;
+        let raw = self.backoff_ms as f64 * self.backoff_multiplier.powi(exponent);
+        let capped = match self.max_delay_ms {
+            Some(cap) => raw.min(cap as f64),
+            None => raw,
+        };
+        if capped.is_finite() {
+            capped.floor().max(0.0) as u64
+        } else {
+            self.max_delay_ms.unwrap_or(u64::MAX / 2)
+        }
+    }
+
+    /// Whether a failure of `category` after `attempt` attempts is retried.
+    pub fn retries(&self, category: &str, attempt: u32) -> bool {
+        attempt < self.max_attempts
+            && (self.retry_on.is_empty() || self.retry_on.iter().any(|c| c == category))
+    }
+}
+
+/// What happens when a step fails after its retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnErrorPolicy {
+    /// The failure propagates.
+    Fail,
+    /// The failure is recorded in `error` and the run goes on.
+    Continue,
+}
+
+/// A step: common fields plus what it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Unique id within the definition.
+    pub id: String,
+    /// The `type` as authored.
+    pub step_type: String,
+    /// Descriptive name.
+    pub name: Option<String>,
+    /// Authored retry policy.
+    pub retry: Option<RetryPolicy>,
+    /// Step-level onError.
+    pub on_error: Option<OnErrorPolicy>,
+    /// The behaviour.
+    pub kind: StepKind,
+}
+
+/// The step types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// `control.if`.
+    If {
+        /// Must evaluate to a boolean.
+        condition: Expr,
+        /// Runs when true.
+        then: Vec<Step>,
+        /// Runs when false.
+        otherwise: Vec<Step>,
+    },
+    /// `control.forEach`.
+    ForEach {
+        /// Must evaluate to an array.
+        items: Expr,
+        /// The variable each item is bound to.
+        item_var: String,
+        /// The loop body.
+        body: Vec<Step>,
+        /// What a failed item does.
+        on_item_error: ItemErrorPolicy,
+    },
+    /// `control.tryCatch`.
+    TryCatch {
+        /// The protected block.
+        try_steps: Vec<Step>,
+        /// Runs when the try block fails.
+        catch_steps: Vec<Step>,
+        /// Where to store the caught error.
+        capture_error_as: Option<String>,
+    },
+    /// `control.callWorkflow`.
+    CallWorkflow {
+        /// Child workflow id.
+        workflow_id: String,
+        /// Pinned child version.
+        workflow_version: u32,
+        /// The child's payload.
+        input_mapping: Assignments,
+        /// Writes from the child's result.
+        output_mapping: Assignments,
+    },
+    /// `control.return`.
+    Return,
+    /// `event.wait`.
+    EventWait(EventWait),
+    /// `time.wait`.
+    TimeWait(TimeWait),
+    /// `action.call`.
+    Action(ActionCall),
+    /// `transform.assign`.
+    Assign(Assignments),
+    /// `state.set`.
+    StateSet(String),
+    /// `human.task`.
+    HumanTask(HumanTask),
+}
+
+/// forEach `onItemError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ItemErrorPolicy {
+    /// The failure propagates.
+    Fail,
+    /// Record the error and go on with the next step of the same item.
+    Continue,
+}
+
+/// `action.call` config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionCall {
+    /// Action id.
+    pub action_id: String,
+    /// Exact version.
+    pub version: u32,
+    /// The action's input.
+    pub input_mapping: Mapping,
+    /// Where the output goes.
+    pub save_as: Option<String>,
+    /// Legacy onError location (the step-level one wins).
+    pub on_error: Option<OnErrorPolicy>,
+    /// Explicit ledger key.
+    pub idempotency_key: Option<Expr>,
+    /// The config as authored, handed to the action.
+    pub raw_config: Value,
+}
+
+/// `event.wait` config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventWait {
+    /// Event name to match.
+    pub event_name: String,
+    /// Evaluated once when the wait starts.
+    pub correlation_key: Expr,
+    /// Payload filters.
+    pub filters: Vec<EventFilter>,
+    /// Optional timeout.
+    pub timeout_ms: Option<u64>,
+    /// Applied after resume.
+    pub assign: Assignments,
+}
+
+/// One `event.wait` filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFilter {
+    /// Dotted path into the event payload.
+    pub path: String,
+    /// Operator (`=`, `!=`, `in`, ...).
+    pub op: String,
+    /// Operand, absent for `exists`/`not_exists`.
+    pub value: Option<Value>,
+}
+
+/// `time.wait` config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeWait {
+    /// `duration` or `until`.
+    pub mode: TimeWaitMode,
+    /// Applied after the wait.
+    pub assign: Assignments,
+}
+
+/// How long a `time.wait` waits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeWaitMode {
+    /// A fixed duration.
+    Duration(u64),
+    /// Until the time an expression gives.
+    Until(Expr),
+}
+
+/// `human.task` config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HumanTask {
+    /// Selects the form.
+    pub task_type: String,
+    /// Task title.
+    pub title: Expr,
+    /// Task description.
+    pub description: Option<Expr>,
+    /// Data shown with the task.
+    pub context_data: Assignments,
+    /// Applied after the response.
+    pub assign: Assignments,
+}
+
+/// Where a block of steps sits: the chain of (step index, branch) from the root.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct BlockAddr(pub Vec<(usize, Branch)>);
+
+/// A child block of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Branch {
+    /// `control.if` then.
+    Then,
+    /// `control.if` else.
+    Else,
+    /// `control.tryCatch` try.
+    Try,
+    /// `control.tryCatch` catch.
+    Catch,
+    /// `control.forEach` body.
+    Body,
+}
+
+impl Branch {
+    /// The path segment, e.g. `then`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Branch::Then => "then",
+            Branch::Else => "else",
+            Branch::Try => "try",
+            Branch::Catch => "catch",
+            Branch::Body => "body",
+        }
+    }
+}
+
+impl BlockAddr {
+    /// The root block.
+    pub fn root() -> Self {
+        BlockAddr(Vec::new())
+    }
+
+    /// The block `branch` of step `index` in this block.
+    pub fn child(&self, index: usize, branch: Branch) -> Self {
+        let mut chain = self.0.clone();
+        chain.push((index, branch));
+        BlockAddr(chain)
+    }
+
+    /// The block's path, e.g. `root.steps[0].then.steps`.
+    pub fn path(&self) -> String {
+        let mut path = String::from("root.steps");
+        for (index, branch) in &self.0 {
+            path.push_str(&format!("[{index}].{}.steps", branch.as_str()));
+        }
+        path
+    }
+
+    /// The path of step `index` in this block, e.g. `root.steps[0].then.steps[1]`.
+    pub fn step_path(&self, index: usize) -> String {
+        format!("{}[{index}]", self.path())
+    }
+}
+
+impl Definition {
+    /// The steps of a block, or `None` when the address does not fit this definition.
+    pub fn block(&self, addr: &BlockAddr) -> Option<&[Step]> {
+        let mut steps: &[Step] = &self.steps;
+        for (index, branch) in &addr.0 {
+            steps = steps.get(*index)?.branch(*branch)?;
+        }
+        Some(steps)
+    }
+}
+
+impl Step {
+    /// The child block `branch`, if this step has it.
+    pub fn branch(&self, branch: Branch) -> Option<&[Step]> {
+        match (&self.kind, branch) {
+            (StepKind::If { then, .. }, Branch::Then) => Some(then),
+            (StepKind::If { otherwise, .. }, Branch::Else) => Some(otherwise),
+            (StepKind::TryCatch { try_steps, .. }, Branch::Try) => Some(try_steps),
+            (StepKind::TryCatch { catch_steps, .. }, Branch::Catch) => Some(catch_steps),
+            (StepKind::ForEach { body, .. }, Branch::Body) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Every child block with its branch, in authored order.
+    pub fn blocks(&self) -> Vec<(Branch, &[Step])> {
+        match &self.kind {
+            StepKind::If {
+                then, otherwise, ..
+            } => vec![(Branch::Then, then), (Branch::Else, otherwise)],
+            StepKind::TryCatch {
+                try_steps,
+                catch_steps,
+                ..
+            } => vec![(Branch::Try, try_steps), (Branch::Catch, catch_steps)],
+            StepKind::ForEach { body, .. } => vec![(Branch::Body, body)],
+            _ => Vec::new(),
+        }
+    }
+}

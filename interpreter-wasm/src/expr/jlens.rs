@@ -1,0 +1,143 @@
+//! The [`Engine`] over `jlens-core`.
+
+use jlens_core::{Bindings, Expression, HostFunction, NodeKind, Options};
+use serde_json::{Map, Value};
+
+use super::functions;
+use super::{ALLOWED_FUNCTIONS, EvalEnv, Engine, ExprError, MAX_STEPS, codes};
+
+/// JSONata by `jlens-core` (pinned; see docs/wasm-and-jsonata.md).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JlensEngine;
+
+fn from_jlens(err: jlens_core::Error) -> ExprError {
+    ExprError {
+        code: err.code().to_owned(),
+        message: err.message(),
+        position: err.position(),
+    }
+}
+
+fn suggestion(name: &str) -> Option<&'static str> {
+    match name {
+        "count" | "length" => Some("len"),
+        "string" => Some("toString"),
+        "now" | "millis" => Some("nowIso"),
+        "exists" => Some("coalesce"),
+        _ => None,
+    }
+}
+
+fn disallowed(name: &str) -> ExprError {
+    let hint = suggestion(name)
+        .map(|s| format!(" (did you mean {s}?)"))
+        .unwrap_or_default();
+    ExprError::new(
+        codes::DISALLOWED_FUNCTION,
+        format!("Expression uses disallowed function: {name}{hint}"),
+    )
+}
+
+/// The callee of a call must be a statically named, allow-listed function.
+fn check_callee(procedure: &jlens_core::Node) -> Result<(), ExprError> {
+    match &procedure.kind {
+        NodeKind::Variable { name } if ALLOWED_FUNCTIONS.contains(&name.as_str()) => Ok(()),
+        NodeKind::Variable { name } => Err(disallowed(name)),
+        NodeKind::Name { name } => Err(disallowed(name)),
+        _ => Err(disallowed("<computed function>")),
+    }
+}
+
+impl Engine for JlensEngine {
+    type Compiled = Expression;
+
+    fn compile(&self, source: &str) -> Result<Expression, ExprError> {
+        Expression::compile(source).map_err(from_jlens)
+    }
+
+    fn check_rules(&self, compiled: &Expression) -> Result<(), ExprError> {
+        let mut problem = None;
+        compiled.ast().root.walk(&mut |node| {
+            if problem.is_some() {
+                return;
+            }
+            problem = match &node.kind {
+                NodeKind::Lambda(def) if !def.thunk => Some(ExprError::new(
+                    codes::LAMBDA,
+                    "Expression uses a function definition (lambda), which is not allowed",
+                )),
+                NodeKind::Function { procedure, .. } | NodeKind::Partial { procedure, .. } => {
+                    check_callee(procedure).err()
+                }
+                NodeKind::Apply { rhs, .. } => match &rhs.kind {
+                    NodeKind::Function { .. } | NodeKind::Partial { .. } => None,
+                    _ => check_callee(rhs).err(),
+                },
+                NodeKind::Transform(_) => Some(disallowed("transform operator |...|")),
+                _ => None,
+            };
+        });
+        problem.map_or(Ok(()), Err)
+    }
+
+    fn evaluate(
+        &self,
+        compiled: &Expression,
+        input: Option<&Value>,
+        bindings: &Map<String, Value>,
+        env: &EvalEnv,
+    ) -> Result<Option<Value>, ExprError> {
+        let mut vars: Bindings = bindings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if env.workflow_functions {
+            vars = workflow_functions(vars, env.now_ms);
+        }
+        let mut options = Options::new().now(env.now_ms).seed(0).max_steps(MAX_STEPS);
+        if let Some(depth) = env.max_depth {
+            options = options.max_depth(depth);
+        }
+        compiled
+            .evaluate_with(input, &vars, &options)
+            .map_err(from_jlens)
+    }
+}
+
+fn workflow_functions(bindings: Bindings, now_ms: i64) -> Bindings {
+    let arg = |args: &[Option<Value>], i: usize| args.get(i).cloned().flatten();
+    bindings
+        .function(
+            "nowIso",
+            HostFunction::new(0, move |_, _| {
+                Ok(Some(Value::String(functions::now_iso(now_ms))))
+            })
+            .without_input(),
+        )
+        .function(
+            "coalesce",
+            HostFunction::new(1, |args, _| Ok(Some(functions::coalesce(args)))).without_input(),
+        )
+        .function(
+            "len",
+            HostFunction::new(1, move |args, _| Ok(Some(functions::len(arg(args, 0).as_ref()))))
+                .without_input(),
+        )
+        .function(
+            "toString",
+            HostFunction::new(1, move |args, _| {
+                Ok(Some(functions::to_string(arg(args, 0).as_ref())))
+            })
+            .without_input(),
+        )
+        .function(
+            "append",
+            HostFunction::new(2, move |args, _| {
+                Ok(Some(functions::append(
+                    arg(args, 0).as_ref(),
+                    arg(args, 1).as_ref(),
+                )))
+            })
+            .without_input(),
+        )
+}

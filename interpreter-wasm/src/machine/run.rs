@@ -1,0 +1,315 @@
+//! A started run: the drive loop, frame navigation and the run's end.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::protocol::*;
+use super::state::{Frame, FrameKind, LoopState, Pending, RunState};
+use super::{ActivationError, ActivationFacts};
+use crate::definition::{BlockAddr, Definition, Step};
+use crate::error::{Failure, RuntimeError, category};
+use crate::expr::{Evaluator, now_iso};
+use crate::scope::InterpreterTarget;
+
+/// What a step did.
+pub(super) enum Flow {
+    /// The step completed; `handled` is an error onError-continue absorbed.
+    Done {
+        attempt: u32,
+        handled: Option<RuntimeError>,
+    },
+    /// The step completed and its child block runs next.
+    Enter(Frame),
+    /// The step waits for a job (`state.pending` is set).
+    Blocked,
+    /// The step failed after its own retries and onError.
+    Failed(Failure, u32),
+    /// `control.return`: the run ends successfully.
+    Return,
+}
+
+/// A started run.
+pub(crate) struct Run {
+    pub start: RunStart,
+    /// None when the start input was unusable (the run failed at once).
+    pub definition: Option<Arc<Definition>>,
+    pub state: RunState,
+    pub finished: bool,
+    pub exprs: Evaluator,
+    pub facts: ActivationFacts,
+    pub out: Vec<Command>,
+}
+
+impl Run {
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    pub fn begin_activation(&mut self, facts: ActivationFacts) {
+        self.facts = facts;
+    }
+
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Workflow time as ISO-8601.
+    pub fn now_iso(&self) -> String {
+        now_iso(self.facts.now_ms)
+    }
+
+    pub fn record(&mut self, event: RunEvent) {
+        self.out.push(Command::Record(event));
+    }
+
+    /// Applies a non-start, non-query job.
+    pub fn apply(&mut self, job: Job) -> Result<(), ActivationError> {
+        if self.finished {
+            return Ok(());
+        }
+        match job {
+            Job::TimerFired(seq) => self.timer_fired(seq),
+            Job::ActivityResolved { seq, outcome } => self.activity_resolved(seq, outcome),
+            Job::ChildResolved { seq, .. } => Err(ActivationError::UnknownSeq { kind: "child", seq }),
+            Job::Signal { name, payload } => {
+                self.state
+                    .signals
+                    .push(super::state::BufferedSignal { name, payload });
+                Ok(())
+            }
+            Job::Update { id, .. } => {
+                let response = UpdateResponse::Rejected(Failure::new(
+                    category::VALIDATION,
+                    "this run accepts no updates now",
+                ));
+                self.out.push(Command::RespondUpdate { id, response });
+                Ok(())
+            }
+            Job::CancelRequested(_) => {
+                self.cancel();
+                Ok(())
+            }
+            Job::Start(_) | Job::Query { .. } => Ok(()),
+        }
+    }
+
+    /// Runs steps until the run blocks or ends.
+    pub fn drive(&mut self) {
+        while !self.finished && self.state.pending.is_none() {
+            match self.position() {
+                None => self.complete(),
+                Some((block, index)) => self.execute(block, index),
+            }
+        }
+    }
+
+    /// The block and index of the step to run next, if any.
+    pub fn position(&self) -> Option<(BlockAddr, usize)> {
+        self.state
+            .frames
+            .last()
+            .map(|frame| (frame.block.clone(), frame.next))
+    }
+
+    /// The current step's path.
+    pub fn current_path(&self) -> Option<String> {
+        self.position().map(|(block, index)| block.step_path(index))
+    }
+
+    fn definition(&self) -> Arc<Definition> {
+        self.definition.clone().unwrap_or_else(|| {
+            Arc::new(Definition {
+                id: String::new(),
+                version: 0,
+                name: String::new(),
+                description: None,
+                payload_schema_ref: String::new(),
+                trigger: None,
+                steps: Vec::new(),
+            })
+        })
+    }
+
+    fn execute(&mut self, block: BlockAddr, index: usize) {
+        let definition = self.definition();
+        let path = block.step_path(index);
+        let Some(step) = definition.block(&block).and_then(|steps| steps.get(index)) else {
+            let error = Failure::new(
+                category::CORRUPTION,
+                format!("no step at {path}: the interpreter state does not fit the definition"),
+            )
+            .at(&path, &self.now_iso());
+            self.fail_run(error);
+            return;
+        };
+        self.record(RunEvent::StepStarted {
+            path: path.clone(),
+            step_id: step.id.clone(),
+            step_type: step.step_type.clone(),
+            attempt: 1,
+        });
+        let flow = self.run_step(step, &block, index, &path);
+        self.follow(flow, &path);
+    }
+
+    /// Carries out what a step did.
+    pub fn follow(&mut self, flow: Flow, path: &str) {
+        match flow {
+            Flow::Blocked => {}
+            Flow::Done { attempt, handled } => {
+                self.finish_step(path, StepStatus::Succeeded, attempt, handled);
+                self.state.step_count += 1;
+                self.advance();
+            }
+            Flow::Enter(frame) => {
+                self.finish_step(path, StepStatus::Succeeded, 1, None);
+                self.state.step_count += 1;
+                if let Some(top) = self.state.frames.last_mut() {
+                    top.next += 1;
+                }
+                self.state.frames.push(frame);
+                self.settle();
+            }
+            Flow::Failed(failure, attempt) => {
+                let error = failure.at(path, &self.now_iso());
+                self.route_failure(error, attempt);
+            }
+            Flow::Return => {
+                self.finish_step(path, StepStatus::Succeeded, 1, None);
+                self.unwind_to(0);
+                self.complete();
+            }
+        }
+    }
+
+    pub fn finish_step(
+        &mut self,
+        path: &str,
+        status: StepStatus,
+        attempt: u32,
+        error: Option<RuntimeError>,
+    ) {
+        self.record(RunEvent::StepFinished {
+            path: path.to_owned(),
+            status,
+            attempt,
+            error,
+        });
+    }
+
+    /// Moves past the current step.
+    pub fn advance(&mut self) {
+        if let Some(top) = self.state.frames.last_mut() {
+            top.next += 1;
+        }
+        self.settle();
+    }
+
+    /// Pops exhausted frames, moving loops to their next item or finishing them.
+    pub fn settle(&mut self) {
+        let definition = self.definition();
+        while let Some(top) = self.state.frames.last_mut() {
+            let len = definition.block(&top.block).map_or(0, <[Step]>::len);
+            if top.next < len {
+                return;
+            }
+            if let FrameKind::Loop(state) = &mut top.kind
+                && state.index + 1 < state.items.len()
+            {
+                state.index += 1;
+                top.next = 0;
+                let state = state.clone();
+                self.enter_item(&state, true);
+                return;
+            }
+            if let Some(Frame {
+                kind: FrameKind::Loop(state),
+                ..
+            }) = self.state.frames.pop()
+            {
+                self.finish_loop(&state);
+            }
+        }
+    }
+
+    /// Pops frames until `len` remain, finishing any loops on the way (abnormal exits clean up
+    /// too).
+    pub fn unwind_to(&mut self, len: usize) {
+        while self.state.frames.len() > len {
+            if let Some(Frame {
+                kind: FrameKind::Loop(state),
+                ..
+            }) = self.state.frames.pop()
+            {
+                self.finish_loop(&state);
+            }
+        }
+    }
+
+    /// Binds the loop's current item: `vars.<itemVar>` and the loop scope.
+    pub fn enter_item(&mut self, state: &LoopState, replace_scope: bool) {
+        let item = state.items.get(state.index).cloned().unwrap_or(Value::Null);
+        if let Ok(target) = InterpreterTarget::parse(&state.item_var) {
+            self.state.scopes.assign(&target, item.clone());
+        }
+        let mut local = serde_json::Map::new();
+        local.insert("__loopId".into(), Value::String(state.step_id.clone()));
+        local.insert(state.item_var.clone(), item.clone());
+        local.insert("item".into(), item);
+        local.insert("index".into(), Value::from(state.index));
+        local.insert("length".into(), Value::from(state.items.len()));
+        local.insert("isFirst".into(), Value::Bool(state.index == 0));
+        local.insert(
+            "isLast".into(),
+            Value::Bool(state.index + 1 == state.items.len()),
+        );
+        if replace_scope {
+            self.state.scopes.lexical.pop();
+        }
+        self.state.scopes.lexical.push(local);
+    }
+
+    /// Restores the item variable and drops the loop scope.
+    fn finish_loop(&mut self, state: &LoopState) {
+        if let Ok(target) = InterpreterTarget::parse(&state.item_var) {
+            match &state.previous {
+                Some(previous) => self.state.scopes.assign(&target, previous.clone()),
+                None => self.state.scopes.remove(&target),
+            }
+        }
+        self.state.scopes.lexical.pop();
+    }
+
+    pub fn complete(&mut self) {
+        self.out.push(Command::CompleteRun {
+            result: self.state.scopes.result(),
+        });
+        self.finished = true;
+    }
+
+    pub fn fail_run(&mut self, error: RuntimeError) {
+        self.unwind_to(0);
+        self.out.push(Command::FailRun { error });
+        self.finished = true;
+    }
+
+    /// A genuine cancellation request: cancel what is in flight and end CANCELED.
+    fn cancel(&mut self) {
+        match self.state.pending.take() {
+            Some(Pending::Action { seq, .. }) => {
+                self.out.push(Command::RequestCancelActivity { seq })
+            }
+            Some(Pending::RetryBackoff { seq, .. }) => self.out.push(Command::CancelTimer { seq }),
+            None => {}
+        }
+        if let Some(path) = self.current_path() {
+            let error = Failure::new(category::CANCELLATION, "Workflow run was cancelled")
+                .at(&path, &self.now_iso());
+            self.finish_step(&path, StepStatus::Canceled, 1, Some(error));
+        }
+        self.unwind_to(0);
+        self.out.push(Command::CancelRun);
+        self.finished = true;
+    }
+}

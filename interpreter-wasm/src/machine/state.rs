@@ -1,0 +1,140 @@
+//! The run's interpreter state: frames, scopes and what the run is blocked on. All of it is
+//! serialisable, because it is exactly what a continue-as-new checkpoint carries.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::definition::{BlockAddr, ItemErrorPolicy};
+use crate::scope::Scopes;
+
+/// A block being executed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Frame {
+    /// Which block.
+    pub block: BlockAddr,
+    /// Index of the step to run next.
+    pub next: usize,
+    /// What the block belongs to.
+    pub kind: FrameKind,
+}
+
+/// What a frame's block belongs to, for routing and loop bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum FrameKind {
+    /// The root block, a branch of `control.if`, or a catch block.
+    Plain,
+    /// The `try` block of a `control.tryCatch`.
+    #[serde(rename_all = "camelCase")]
+    Try {
+        /// The tryCatch step's path.
+        step_path: String,
+        /// Its catch block.
+        catch_block: BlockAddr,
+        /// Where the caught error is stored.
+        capture_error_as: Option<String>,
+    },
+    /// The body of a `control.forEach`, with the loop's bookkeeping.
+    #[serde(rename_all = "camelCase")]
+    Loop(Box<LoopState>),
+}
+
+/// A running loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoopState {
+    /// The forEach step's path.
+    pub step_path: String,
+    /// The forEach step's id.
+    pub step_id: String,
+    /// Where each item goes.
+    pub item_var: String,
+    /// The items, evaluated once at loop start.
+    pub items: Vec<Value>,
+    /// Current item.
+    pub index: usize,
+    /// The item variable's value before the loop (restored after it), if it had one.
+    pub previous: Option<Value>,
+    /// What a failed item does.
+    pub on_item_error: ItemErrorPolicy,
+}
+
+/// A buffered `workflowRuntimeV2Event` or `workflowRuntimeV2HumanTask` signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BufferedSignal {
+    /// Signal name.
+    pub name: String,
+    /// Normalised payload.
+    pub payload: Value,
+}
+
+/// What the run waits for before it can go on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Pending {
+    /// An action attempt running as an activity.
+    #[serde(rename_all = "camelCase")]
+    Action {
+        /// Activity sequence number.
+        seq: u32,
+        /// Attempt number.
+        attempt: u32,
+        /// The resolved input.
+        input: Value,
+        /// The ledger key.
+        idempotency_key: String,
+    },
+    /// The backoff before the next attempt of a step.
+    #[serde(rename_all = "camelCase")]
+    RetryBackoff {
+        /// Timer sequence number.
+        seq: u32,
+        /// The attempt that runs when it fires.
+        next_attempt: u32,
+    },
+}
+
+/// The whole interpreter state of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunState {
+    /// Blocks being executed, innermost last. Empty when the run is done.
+    pub frames: Vec<Frame>,
+    /// The run's data.
+    pub scopes: Scopes,
+    /// Completed steps plus routed failures (dsl-semantics §9.3).
+    pub step_count: u64,
+    /// Signals not yet consumed, first in first out.
+    pub signals: Vec<BufferedSignal>,
+    /// What the current step waits for.
+    pub pending: Option<Pending>,
+    /// The next sequence number for timers, activities and children.
+    pub next_seq: u32,
+}
+
+impl RunState {
+    /// Fresh state positioned at the first root step.
+    pub fn new(scopes: Scopes) -> Self {
+        RunState {
+            frames: vec![Frame {
+                block: BlockAddr::root(),
+                next: 0,
+                kind: FrameKind::Plain,
+            }],
+            scopes,
+            step_count: 0,
+            signals: Vec::new(),
+            pending: None,
+            next_seq: 1,
+        }
+    }
+
+    /// Takes a sequence number.
+    pub fn take_seq(&mut self) -> u32 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+}

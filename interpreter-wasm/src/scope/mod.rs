@@ -1,0 +1,198 @@
+//! The run's data: scopes, the contexts expressions see, and assignment (dsl-semantics §6).
+//!
+//! Unlike the reference engine, assignments never discard `meta` or `error` (§6.3).
+
+mod assign;
+
+pub use assign::{AssignError, InterpreterTarget, NodeTarget, ScopeName};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Identity of the run, visible as `system` and merged into `meta` in expressions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemFields {
+    /// Run id.
+    pub run_id: String,
+    /// Workflow id.
+    pub workflow_id: String,
+    /// Pinned version.
+    pub workflow_version: u32,
+    /// Tenant.
+    pub tenant_id: Option<String>,
+    /// Hash of the pinned definition.
+    pub definition_hash: String,
+    /// Semantics the run pinned.
+    pub runtime_semantics_version: String,
+}
+
+impl SystemFields {
+    fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+}
+
+/// The scope state of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scopes {
+    /// The run's input, mutable by assignments.
+    pub payload: Map<String, Value>,
+    /// Workflow variables (`vars`).
+    pub vars: Map<String, Value>,
+    /// Loop scopes, innermost last.
+    pub lexical: Vec<Map<String, Value>>,
+    /// Run metadata (`meta.state`, ...).
+    pub meta: Map<String, Value>,
+    /// The last handled error, or null.
+    pub error: Value,
+    /// Run identity.
+    pub system: SystemFields,
+}
+
+impl Scopes {
+    /// Fresh scopes for a run.
+    pub fn new(payload: Map<String, Value>, meta: Map<String, Value>, system: SystemFields) -> Self {
+        Scopes {
+            payload,
+            vars: Map::new(),
+            lexical: Vec::new(),
+            meta,
+            error: Value::Null,
+            system,
+        }
+    }
+
+    /// The rich interpreter context (dsl-semantics §5.4): vars and the top loop scope spread
+    /// as bare names, then `payload`, `vars`, `local`, `system`, `meta` (with the system
+    /// fields) and `error`.
+    pub fn rich_context(&self) -> Value {
+        let mut context = self.vars.clone();
+        let local = self.lexical.last().cloned().unwrap_or_default();
+        for (k, v) in &local {
+            context.insert(k.clone(), v.clone());
+        }
+        let system = self.system.to_map();
+        let mut meta = self.meta.clone();
+        for (k, v) in &system {
+            meta.insert(k.clone(), v.clone());
+        }
+        context.insert("payload".into(), Value::Object(self.payload.clone()));
+        context.insert("vars".into(), Value::Object(self.vars.clone()));
+        context.insert("local".into(), Value::Object(local));
+        context.insert("system".into(), Value::Object(system));
+        context.insert("meta".into(), Value::Object(meta));
+        context.insert("error".into(), self.error.clone());
+        Value::Object(context)
+    }
+
+    /// The node-handler context: exactly `payload`, `vars`, `meta`, `error`.
+    pub fn node_context(&self) -> Value {
+        let mut context = Map::new();
+        context.insert("payload".into(), Value::Object(self.payload.clone()));
+        context.insert("vars".into(), Value::Object(self.vars.clone()));
+        context.insert("meta".into(), Value::Object(self.meta.clone()));
+        context.insert("error".into(), self.error.clone());
+        Value::Object(context)
+    }
+
+    /// The snapshot reported as a run's result and in the simulator report.
+    pub fn result(&self) -> Value {
+        let mut result = Map::new();
+        result.insert("payload".into(), Value::Object(self.payload.clone()));
+        result.insert("vars".into(), Value::Object(self.vars.clone()));
+        result.insert("meta".into(), Value::Object(self.meta.clone()));
+        result.insert("error".into(), self.error.clone());
+        Value::Object(result)
+    }
+
+    fn scope_mut(&mut self, scope: ScopeName) -> &mut Map<String, Value> {
+        match scope {
+            ScopeName::Payload => &mut self.payload,
+            ScopeName::Vars => &mut self.vars,
+            ScopeName::Meta => &mut self.meta,
+            ScopeName::Local => match self.lexical.last_mut() {
+                Some(top) => top,
+                None => &mut self.vars,
+            },
+            ScopeName::Error => {
+                if !self.error.is_object() {
+                    self.error = Value::Object(Map::new());
+                }
+                match &mut self.error {
+                    Value::Object(map) => map,
+                    _ => unreachable!("error was just made an object"),
+                }
+            }
+        }
+    }
+
+    /// Writes `value` at an interpreter-path target (saveAs, wait assigns, outputMapping, ...).
+    pub fn assign(&mut self, target: &InterpreterTarget, value: Value) {
+        let scope = self.scope_mut(target.scope);
+        write_path(scope, &target.segments, value);
+    }
+
+    /// Reads the field at an interpreter-path target.
+    pub fn read(&self, target: &InterpreterTarget) -> Option<Value> {
+        let scope = match target.scope {
+            ScopeName::Payload => &self.payload,
+            ScopeName::Vars => &self.vars,
+            ScopeName::Meta => &self.meta,
+            ScopeName::Local => self.lexical.last().unwrap_or(&self.vars),
+            ScopeName::Error => self.error.as_object()?,
+        };
+        let (first, rest) = target.segments.split_first()?;
+        let mut current = scope.get(first)?;
+        for segment in rest {
+            current = current.as_object()?.get(segment)?;
+        }
+        Some(current.clone())
+    }
+
+    /// Removes the field at an interpreter-path target, if it exists.
+    pub fn remove(&mut self, target: &InterpreterTarget) {
+        let Some((last, parents)) = target.segments.split_last() else {
+            return;
+        };
+        let mut current = self.scope_mut(target.scope);
+        for segment in parents {
+            match current.get_mut(segment) {
+                Some(Value::Object(inner)) => current = inner,
+                _ => return,
+            }
+        }
+        current.shift_remove(last);
+    }
+
+    /// Writes `value` at a node-path target (`transform.assign`).
+    pub fn assign_node(&mut self, target: &NodeTarget, value: Value) {
+        let scope = self.scope_mut(target.scope);
+        write_path(scope, &target.segments, value);
+    }
+}
+
+/// Writes `value` at `segments` inside `map`, creating objects and replacing non-objects on the
+/// way. Arrays are not indexed: `a.0` creates the key `"0"`.
+fn write_path(map: &mut Map<String, Value>, segments: &[String], value: Value) {
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut current = map;
+    for segment in parents {
+        let slot = current
+            .entry(segment.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        current = match slot {
+            Value::Object(inner) => inner,
+            _ => unreachable!("slot was just made an object"),
+        };
+    }
+    current.insert(last.clone(), value);
+}
