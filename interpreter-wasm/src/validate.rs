@@ -24,7 +24,7 @@ pub struct KnownAction {
 
 /// Checks a definition. Errors and warnings come back together, errors first in document order.
 pub fn validate(definition: &Value, known_actions: Option<&[KnownAction]>) -> Vec<Issue> {
-    let (parsed, mut issues) = definition::parse(definition);
+    let (parsed, mut issues) = definition::parse_partial(definition);
     if let Some(parsed) = parsed {
         let mut checker = Checker {
             issues: &mut issues,
@@ -74,7 +74,9 @@ impl Checker<'_> {
         }
         match &step.kind {
             StepKind::If { condition, .. } => self.expr(condition, path, "condition"),
-            StepKind::ForEach { items, item_var, .. } => {
+            StepKind::ForEach {
+                items, item_var, ..
+            } => {
                 self.expr(items, path, "items");
                 self.interpreter_path(item_var, path, "itemVar");
             }

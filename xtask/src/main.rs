@@ -47,8 +47,8 @@ fn build_interpreter() -> Result<()> {
         bail!("the interpreter guest did not build");
     }
     let core_path = root.join("target/wasm32-unknown-unknown/wasm/alga_interpreter_component.wasm");
-    let core = std::fs::read(&core_path)
-        .with_context(|| format!("reading {}", core_path.display()))?;
+    let core =
+        std::fs::read(&core_path).with_context(|| format!("reading {}", core_path.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&core)
         .context("reading the core module's embedded component type")?

@@ -40,7 +40,9 @@ fn runtime_error_out(e: RuntimeError) -> w::RuntimeError {
 
 fn outcome(o: w::ActivityOutcome) -> Result<p::ActivityOutcome, String> {
     Ok(match o {
-        w::ActivityOutcome::Completed(v) => p::ActivityOutcome::Completed(json(&v, "activity result")?),
+        w::ActivityOutcome::Completed(v) => {
+            p::ActivityOutcome::Completed(json(&v, "activity result")?)
+        }
         w::ActivityOutcome::Failed(f) => p::ActivityOutcome::Failed(failure_in(f)?),
         w::ActivityOutcome::Cancelled => p::ActivityOutcome::Cancelled,
     })
@@ -289,7 +291,10 @@ pub fn send(command: p::Command) {
         p::Command::CancelChild { seq } => host::cancel_child(seq),
         p::Command::RespondQuery { id, answer } => {
             let answer = answer.map(|v| v.to_string());
-            host::respond_query(&id, answer.as_ref().map(String::as_str).map_err(String::as_str));
+            host::respond_query(
+                &id,
+                answer.as_ref().map(String::as_str).map_err(String::as_str),
+            );
         }
         p::Command::RespondUpdate { id, response } => {
             let response = match response {

@@ -94,7 +94,9 @@ pub fn regex_match(input: &ActionInput<'_>) -> Result<Value, Failure> {
         }
         None => {
             no_match(input)?;
-            Ok(json!({"matched": false, "match": null, "index": null, "groups": [], "namedGroups": {}}))
+            Ok(
+                json!({"matched": false, "match": null, "index": null, "groups": [], "namedGroups": {}}),
+            )
         }
     }
 }

@@ -28,7 +28,10 @@ pub fn truncate(input: &ActionInput<'_>) -> Result<Value, Failure> {
         let keep = max - ellipsis.len();
         let ell: String = ellipsis.iter().collect();
         match strategy {
-            "start" => format!("{ell}{}", text[text.len() - keep..].iter().collect::<String>()),
+            "start" => format!(
+                "{ell}{}",
+                text[text.len() - keep..].iter().collect::<String>()
+            ),
             "middle" => {
                 let head = keep.div_ceil(2);
                 let tail = keep / 2;

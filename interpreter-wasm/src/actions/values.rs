@@ -60,9 +60,11 @@ pub fn stringify_json(input: &ActionInput<'_>) -> Result<Value, Failure> {
 /// `coalesce_value`: `{candidates, treatEmptyStringAsMissing}` → `{value?, matchedIndex}`.
 pub fn coalesce_value(input: &ActionInput<'_>) -> Result<Value, Failure> {
     let skip_empty = input.bool_or("treatEmptyStringAsMissing", true)?;
-    let found = input.array("candidates")?.iter().enumerate().find(|(_, v)| {
-        !v.is_null() && !(skip_empty && v.as_str().is_some_and(str::is_empty))
-    });
+    let found = input
+        .array("candidates")?
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_null() && !(skip_empty && v.as_str().is_some_and(str::is_empty)));
     Ok(match found {
         Some((i, v)) => json!({"value": v, "matchedIndex": i}),
         None => json!({"matchedIndex": null}),

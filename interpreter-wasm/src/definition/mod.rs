@@ -13,6 +13,14 @@ pub use steps::{DEDICATED_TYPES, NODE_TYPES};
 
 use serde_json::Value;
 
+/// Parses as much of a definition as is well-formed, for checks that report everything at
+/// once. `None` only when the document is not an object.
+pub fn parse_partial(value: &Value) -> (Option<Definition>, Vec<Issue>) {
+    let mut issues = Vec::new();
+    let definition = steps::parse_definition(value, &mut issues);
+    (definition, issues)
+}
+
 /// Parses a definition. Returns the model when the schema holds (`issues` may still carry
 /// warnings), or `None` with at least one error issue.
 pub fn parse(value: &Value) -> (Option<Definition>, Vec<Issue>) {

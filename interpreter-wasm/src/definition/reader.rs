@@ -196,7 +196,11 @@ impl<'a> Obj<'a> {
                 } else {
                     "a positive integer"
                 };
-                self.problem(key, format!("`{key}` must be {what}, found {value}"), issues);
+                self.problem(
+                    key,
+                    format!("`{key}` must be {what}, found {value}"),
+                    issues,
+                );
                 None
             }
         }
@@ -245,7 +249,10 @@ impl<'a> Obj<'a> {
             _ => {
                 self.problem(
                     key,
-                    format!("`{key}` must be one of {}, found {value}", choices.join(", ")),
+                    format!(
+                        "`{key}` must be one of {}, found {value}",
+                        choices.join(", ")
+                    ),
                     issues,
                 );
                 None

@@ -60,12 +60,14 @@ pub(super) fn parse_definition(value: &Value, issues: &mut Vec<Issue>) -> Option
             Vec::new()
         }
     };
+    // Missing top-level fields are reported above; the rest of the model is still built so
+    // the step-level checks can run on it.
     Some(Definition {
-        id: id?,
-        version: u32::try_from(version?).ok()?,
-        name: name?,
+        id: id.unwrap_or_default(),
+        version: version.and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+        name: name.unwrap_or_default(),
         description,
-        payload_schema_ref: payload_schema_ref?,
+        payload_schema_ref: payload_schema_ref.unwrap_or_default(),
         trigger,
         steps,
     })
@@ -288,11 +290,7 @@ fn parse_step(
             let config_path = obj.at("config");
             let kind = match obj.get("config") {
                 None => {
-                    issues.push(Issue::error(
-                        SCHEMA,
-                        &config_path,
-                        "`config` is required",
-                    ));
+                    issues.push(Issue::error(SCHEMA, &config_path, "`config` is required"));
                     None
                 }
                 Some(config) if step_type == "event.wait" => {
@@ -421,7 +419,10 @@ pub fn parse_mapping(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Opti
         issues.push(Issue::error(
             SCHEMA,
             path,
-            format!("an input mapping must be an object, found {}", type_name(value)),
+            format!(
+                "an input mapping must be an object, found {}",
+                type_name(value)
+            ),
         ));
         return None;
     };
@@ -808,7 +809,10 @@ fn parse_action_call(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Opti
     let on_error = parse_on_error(&obj, "onError", issues);
     let idempotency_key = optional_expr(&obj, "idempotencyKey", issues);
     if let Some(kind) = obj.get("designerTileKind")
-        && !matches!(kind.as_str(), Some("core-object" | "transform" | "app" | "ai"))
+        && !matches!(
+            kind.as_str(),
+            Some("core-object" | "transform" | "app" | "ai")
+        )
     {
         issues.push(Issue::error(
             INVALID_CONFIG,

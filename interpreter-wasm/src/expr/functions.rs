@@ -88,7 +88,10 @@ mod tests {
     #[test]
     fn javascript_string_conversion() {
         assert_eq!(js_string(&json!(1.0)), "1");
-        assert_eq!(js_string(&json!(0.30000000000000004)), "0.30000000000000004");
+        assert_eq!(
+            js_string(&json!(0.30000000000000004)),
+            "0.30000000000000004"
+        );
         assert_eq!(js_string(&json!([1, null, "a", [2, 3]])), "1,,a,2,3");
         assert_eq!(js_string(&json!({"a": 1})), "[object Object]");
         assert_eq!(to_string(None), json!(""));
@@ -98,10 +101,16 @@ mod tests {
     #[test]
     fn append_and_len() {
         assert_eq!(append(None, Some(&json!(1))), json!([1]));
-        assert_eq!(append(Some(&json!("a")), Some(&json!(["b", "c"]))), json!(["a", "b", "c"]));
+        assert_eq!(
+            append(Some(&json!("a")), Some(&json!(["b", "c"]))),
+            json!(["a", "b", "c"])
+        );
         assert_eq!(len(Some(&json!("é😀"))), json!(3));
         assert_eq!(len(Some(&json!({"a": 1}))), json!(0));
-        assert_eq!(coalesce(&[None, Some(json!(null)), Some(json!(2))]), json!(2));
+        assert_eq!(
+            coalesce(&[None, Some(json!(null)), Some(json!(2))]),
+            json!(2)
+        );
         assert_eq!(coalesce(&[]), json!(null));
     }
 }

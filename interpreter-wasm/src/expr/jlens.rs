@@ -4,7 +4,7 @@ use jlens_core::{Bindings, Expression, HostFunction, NodeKind, Options};
 use serde_json::{Map, Value};
 
 use super::functions;
-use super::{ALLOWED_FUNCTIONS, EvalEnv, Engine, ExprError, MAX_STEPS, codes};
+use super::{ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_STEPS, codes};
 
 /// JSONata by `jlens-core` (pinned; see docs/wasm-and-jsonata.md).
 #[derive(Debug, Clone, Copy, Default)]
@@ -120,8 +120,10 @@ fn workflow_functions(bindings: Bindings, now_ms: i64) -> Bindings {
         )
         .function(
             "len",
-            HostFunction::new(1, move |args, _| Ok(Some(functions::len(arg(args, 0).as_ref()))))
-                .without_input(),
+            HostFunction::new(1, move |args, _| {
+                Ok(Some(functions::len(arg(args, 0).as_ref())))
+            })
+            .without_input(),
         )
         .function(
             "toString",

@@ -108,6 +108,9 @@ mod tests {
         assert_eq!(normalize("mylen(x)"), "mylen(x)");
         assert_eq!(normalize("len"), "len");
         assert_eq!(normalize("\"a==b\" & 'len(x)'"), "\"a==b\" & 'len(x)'");
-        assert_eq!(normalize("/* == */ coalesce (a, 1)"), "/* == */ $coalesce (a, 1)");
+        assert_eq!(
+            normalize("/* == */ coalesce (a, 1)"),
+            "/* == */ $coalesce (a, 1)"
+        );
     }
 }

@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ActivationError;
 use super::protocol::*;
 use super::run::{Flow, Run};
 use super::state::Pending;
 use super::steps::expression_failure;
-use super::ActivationError;
 use crate::actions;
 use crate::canonical::short_hash;
 use crate::definition::{ActionCall, MappingValue, OnErrorPolicy, Step, StepKind};
@@ -43,7 +43,9 @@ impl Run {
         loop {
             match self.attempt_action(step, call, path, attempt) {
                 Attempt::Scheduled => return Flow::Blocked,
-                Attempt::Finished(Ok(output)) => return self.action_succeeded(call, output, attempt),
+                Attempt::Finished(Ok(output)) => {
+                    return self.action_succeeded(call, output, attempt);
+                }
                 Attempt::Finished(Err(failure)) => {
                     match self.after_failure(step, call, attempt, failure) {
                         AfterFailure::RetryNow => attempt += 1,
@@ -54,11 +56,25 @@ impl Run {
         }
     }
 
-    fn attempt_action(&mut self, step: &Step, call: &ActionCall, path: &str, attempt: u32) -> Attempt {
+    fn attempt_action(
+        &mut self,
+        step: &Step,
+        call: &ActionCall,
+        path: &str,
+        attempt: u32,
+    ) -> Attempt {
         let (input, key) = match self.action_input(call, path) {
             Ok(resolved) => resolved,
             Err(failure) => {
-                self.record_attempt(call, path, attempt, Value::Null, String::new(), true, Some(&failure));
+                self.record_attempt(
+                    call,
+                    path,
+                    attempt,
+                    Value::Null,
+                    String::new(),
+                    true,
+                    Some(&failure),
+                );
                 return Attempt::Finished(Err(failure));
             }
         };
@@ -207,7 +223,10 @@ impl Run {
             match InterpreterTarget::parse(save_as) {
                 Ok(target) => self.state.scopes.assign(&target, output),
                 Err(e) => {
-                    return Flow::Failed(Failure::new(category::VALIDATION, e.to_string()), attempt);
+                    return Flow::Failed(
+                        Failure::new(category::VALIDATION, e.to_string()),
+                        attempt,
+                    );
                 }
             }
         }
@@ -244,7 +263,10 @@ impl Run {
             });
             return AfterFailure::Flow(Flow::Blocked);
         }
-        let policy = step.on_error.or(call.on_error).unwrap_or(OnErrorPolicy::Fail);
+        let policy = step
+            .on_error
+            .or(call.on_error)
+            .unwrap_or(OnErrorPolicy::Fail);
         if policy == OnErrorPolicy::Continue && !failure.is_uncatchable() {
             let path = self.current_path().unwrap_or_default();
             let error = failure.at(&path, &self.now_iso());
@@ -277,16 +299,28 @@ impl Run {
             idempotency_key,
         }) = self.state.pending.clone()
         else {
-            return Err(ActivationError::UnknownSeq { kind: "activity", seq });
+            return Err(ActivationError::UnknownSeq {
+                kind: "activity",
+                seq,
+            });
         };
         if seq != expected {
-            return Err(ActivationError::UnknownSeq { kind: "activity", seq });
+            return Err(ActivationError::UnknownSeq {
+                kind: "activity",
+                seq,
+            });
         }
         let Some((step, path)) = self.current_action() else {
-            return Err(ActivationError::UnknownSeq { kind: "activity", seq });
+            return Err(ActivationError::UnknownSeq {
+                kind: "activity",
+                seq,
+            });
         };
         let StepKind::Action(call) = &step.kind else {
-            return Err(ActivationError::UnknownSeq { kind: "activity", seq });
+            return Err(ActivationError::UnknownSeq {
+                kind: "activity",
+                seq,
+            });
         };
         self.state.pending = None;
         let result = match outcome {
@@ -297,7 +331,15 @@ impl Run {
                 "the action's activity was cancelled",
             )),
         };
-        self.record_attempt(call, &path, attempt, input, idempotency_key, false, result.as_ref().err());
+        self.record_attempt(
+            call,
+            &path,
+            attempt,
+            input,
+            idempotency_key,
+            false,
+            result.as_ref().err(),
+        );
         let flow = match result {
             Ok(output) => self.action_succeeded(call, output, attempt),
             Err(failure) => match self.after_failure(&step, call, attempt, failure) {

@@ -6,7 +6,7 @@
 
 mod action;
 pub mod protocol;
-mod queries;
+pub mod queries;
 mod routing;
 mod run;
 mod start;

@@ -71,7 +71,9 @@ impl Run {
         match job {
             Job::TimerFired(seq) => self.timer_fired(seq),
             Job::ActivityResolved { seq, outcome } => self.activity_resolved(seq, outcome),
-            Job::ChildResolved { seq, .. } => Err(ActivationError::UnknownSeq { kind: "child", seq }),
+            Job::ChildResolved { seq, .. } => {
+                Err(ActivationError::UnknownSeq { kind: "child", seq })
+            }
             Job::Signal { name, payload } => {
                 self.state
                     .signals

@@ -154,7 +154,13 @@ mod tests {
     fn node_paths_must_be_scoped() {
         assert_eq!(NodeTarget::parse("meta.x").unwrap().scope, ScopeName::Meta);
         assert_eq!(NodeTarget::parse("/a").unwrap().scope, ScopeName::Payload);
-        assert!(matches!(NodeTarget::parse("x.y"), Err(AssignError::Unscoped(_))));
-        assert!(matches!(NodeTarget::parse("vars."), Err(AssignError::Empty(_))));
+        assert!(matches!(
+            NodeTarget::parse("x.y"),
+            Err(AssignError::Unscoped(_))
+        ));
+        assert!(matches!(
+            NodeTarget::parse("vars."),
+            Err(AssignError::Empty(_))
+        ));
     }
 }

@@ -55,7 +55,11 @@ pub struct Scopes {
 
 impl Scopes {
     /// Fresh scopes for a run.
-    pub fn new(payload: Map<String, Value>, meta: Map<String, Value>, system: SystemFields) -> Self {
+    pub fn new(
+        payload: Map<String, Value>,
+        meta: Map<String, Value>,
+        system: SystemFields,
+    ) -> Self {
         Scopes {
             payload,
             vars: Map::new(),

@@ -1,0 +1,60 @@
+//! Native execution of the built-in actions, shared by the simulator and (later) the worker's
+//! activities: the `test.*` doubles, and the pure transforms when a run asks for them as
+//! activities.
+
+use alga_interpreter::actions::{self, ActionContext};
+use alga_interpreter::error::{Failure, category};
+use alga_interpreter::expr::Evaluator;
+use alga_interpreter::machine::protocol::ActionInvocation;
+use serde_json::Value;
+
+/// Runs built-in actions; holds the state the `test.sideEffect` double counts.
+#[derive(Default)]
+pub struct BuiltinActions {
+    side_effects: u64,
+    expressions: Evaluator,
+}
+
+impl BuiltinActions {
+    /// Runs `invocation`, or says the action is not a built-in.
+    pub fn run(
+        &mut self,
+        invocation: &ActionInvocation,
+        tenant_id: Option<&str>,
+        run_id: &str,
+        now_ms: i64,
+    ) -> Result<Value, Failure> {
+        let ctx = ActionContext {
+            run_id,
+            tenant_id,
+            step_path: &invocation.step_path,
+            attempt: invocation.attempt,
+            idempotency_key: &invocation.idempotency_key,
+        };
+        let (id, version, input) = (
+            &invocation.action_id,
+            invocation.action_version,
+            &invocation.input,
+        );
+        if let Some(result) =
+            actions::run_test_double(id, version, input, &ctx, &mut self.side_effects)
+        {
+            return result;
+        }
+        let expressions = &mut self.expressions;
+        let mut query = |expression: &str, source: &Value| {
+            let context = serde_json::json!({"source": source});
+            expressions
+                .evaluate(expression, &context, now_ms)
+                .map_err(|e| Failure::new(category::EXPRESSION, e.message).with_code(e.code))
+        };
+        if let Some(result) = actions::run_pure(id, version, input, &mut query) {
+            return result;
+        }
+        Err(Failure::new(
+            category::ACTION,
+            format!("Unknown action {id}@{version}: no script and no built-in implementation"),
+        )
+        .with_code("UNKNOWN_ACTION"))
+    }
+}

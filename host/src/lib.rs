@@ -1,0 +1,8 @@
+//! The Alga workflow runtime host (`alga-wf`): the wasm engine that runs the interpreter
+//! component, the simulator and validator, and the command line.
+
+pub mod actions;
+pub mod cli;
+pub mod engine;
+pub mod locate;
+pub mod simulate;

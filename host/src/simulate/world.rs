@@ -1,0 +1,69 @@
+//! The scripted world: what each activity does in a simulation. Scripted results win (by step
+//! id, then by `actionId@version`), then the built-in implementations.
+
+use std::collections::BTreeMap;
+
+use alga_interpreter::machine::protocol::{ActivityKind, ActivityOutcome, ActivityRequest};
+use serde_json::json;
+
+use super::scenario::{Scenario, ScriptedResult};
+use crate::actions::BuiltinActions;
+
+/// The world a simulated run talks to.
+pub struct World<'a> {
+    scenario: &'a Scenario,
+    consumed: BTreeMap<String, usize>,
+    builtins: BuiltinActions,
+    tasks_created: u32,
+}
+
+impl<'a> World<'a> {
+    /// A world for `scenario`.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        World {
+            scenario,
+            consumed: BTreeMap::new(),
+            builtins: BuiltinActions::default(),
+            tasks_created: 0,
+        }
+    }
+
+    /// Executes an activity. `None` means a cancellation request arrives while it runs.
+    pub fn execute(&mut self, request: &ActivityRequest, now_ms: i64) -> Option<ActivityOutcome> {
+        match &request.kind {
+            ActivityKind::Action(invocation) => {
+                let version_key = format!("{}@{}", invocation.action_id, invocation.action_version);
+                let script_key = [invocation.step_id.as_str(), version_key.as_str()]
+                    .into_iter()
+                    .find(|key| self.scenario.actions.contains_key(*key));
+                if let Some(key) = script_key {
+                    let results = &self.scenario.actions[key];
+                    let used = self.consumed.entry(key.to_owned()).or_insert(0);
+                    let result = results[(*used).min(results.len() - 1)].clone();
+                    *used += 1;
+                    return match result {
+                        ScriptedResult::Output(output) => Some(ActivityOutcome::Completed(output)),
+                        ScriptedResult::Error(failure) => Some(ActivityOutcome::Failed(failure)),
+                        ScriptedResult::Cancel => None,
+                    };
+                }
+                let tenant = Some(self.scenario.tenant_id.as_str());
+                Some(
+                    match self
+                        .builtins
+                        .run(invocation, tenant, &self.scenario.run_id, now_ms)
+                    {
+                        Ok(output) => ActivityOutcome::Completed(output),
+                        Err(failure) => ActivityOutcome::Failed(failure),
+                    },
+                )
+            }
+            ActivityKind::CreateHumanTask(_) => {
+                self.tasks_created += 1;
+                Some(ActivityOutcome::Completed(
+                    json!({"taskId": format!("task-{}", self.tasks_created)}),
+                ))
+            }
+        }
+    }
+}
