@@ -36,7 +36,7 @@ pub struct Failure {
     pub code: Option<String>,
     /// Structured details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<Value>,
+    pub details: Option<Box<Value>>,
 }
 
 impl Failure {
@@ -58,7 +58,7 @@ impl Failure {
 
     /// Sets the details.
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 

@@ -18,7 +18,7 @@ fn failure_out(f: &Failure) -> w::Failure {
         category: f.category.clone(),
         message: f.message.clone(),
         code: f.code.clone(),
-        details: f.details.as_ref().map(Value::to_string),
+        details: f.details.as_deref().map(Value::to_string),
     }
 }
 
@@ -27,7 +27,7 @@ fn failure_in(f: w::Failure) -> Result<Failure, String> {
         category: f.category,
         message: f.message,
         code: f.code,
-        details: f.details.map(|d| json(&d)).transpose()?,
+        details: f.details.map(|d| json(&d).map(Box::new)).transpose()?,
     })
 }
 

@@ -103,10 +103,11 @@ fn wasmtime_config(config: &EngineConfig) -> Config {
         .relaxed_simd_deterministic(true)
         .consume_fuel(true);
     let mut pool = PoolingAllocationConfig::default();
+    // A component instance holds a few core instances (the module and its adapter shims).
     pool.total_component_instances(config.pool_instances)
-        .total_core_instances(config.pool_instances)
+        .total_core_instances(config.pool_instances * 4)
         .total_memories(config.pool_instances)
-        .total_tables(config.pool_instances * 2)
+        .total_tables(config.pool_instances * 4)
         .max_memory_size(config.memory_limit);
     wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     wasm

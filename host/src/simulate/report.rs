@@ -45,7 +45,7 @@ impl From<&RuntimeError> for ReportError {
             message: e.failure.message.clone(),
             node_path: e.node_path.clone(),
             code: e.failure.code.clone(),
-            details: e.failure.details.clone(),
+            details: e.failure.details.as_deref().cloned(),
         }
     }
 }

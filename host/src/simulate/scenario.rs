@@ -299,7 +299,11 @@ fn parse_result(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Sc
         category,
         message,
         code: text("code"),
-        details: error.get("details").filter(|d| !d.is_null()).cloned(),
+        details: error
+            .get("details")
+            .filter(|d| !d.is_null())
+            .cloned()
+            .map(Box::new),
     }))
 }
 

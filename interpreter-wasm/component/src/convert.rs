@@ -17,7 +17,10 @@ fn failure_in(f: w::Failure) -> Result<Failure, String> {
         category: f.category,
         message: f.message,
         code: f.code,
-        details: f.details.map(|d| json(&d, "failure details")).transpose()?,
+        details: f
+            .details
+            .map(|d| json(&d, "failure details").map(Box::new))
+            .transpose()?,
     })
 }
 

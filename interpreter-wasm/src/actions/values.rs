@@ -64,7 +64,7 @@ pub fn coalesce_value(input: &ActionInput<'_>) -> Result<Value, Failure> {
         .array("candidates")?
         .iter()
         .enumerate()
-        .find(|(_, v)| !v.is_null() && !(skip_empty && v.as_str().is_some_and(str::is_empty)));
+        .find(|(_, v)| !(v.is_null() || skip_empty && v.as_str().is_some_and(str::is_empty)));
     Ok(match found {
         Some((i, v)) => json!({"value": v, "matchedIndex": i}),
         None => json!({"matchedIndex": null}),

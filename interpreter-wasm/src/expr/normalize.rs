@@ -60,7 +60,7 @@ fn is_ident_char(c: char) -> bool {
 }
 
 fn preceded_by_path_or_name(chars: &[char], i: usize) -> bool {
-    i > 0 && matches!(chars[i - 1], '.' | '$') || i > 0 && is_ident_char(chars[i - 1])
+    i > 0 && (matches!(chars[i - 1], '.' | '$') || is_ident_char(chars[i - 1]))
 }
 
 fn followed_by_call(chars: &[char], mut j: usize) -> bool {

@@ -169,7 +169,7 @@ impl Run {
                     .evaluate(&expr.source, &context, self.facts.now_ms)
                     .map_err(|e| {
                         let mut failure = expression_failure(e, "inputMapping", &expr.source);
-                        if let Some(Value::Object(details)) = &mut failure.details {
+                        if let Some(Value::Object(details)) = failure.details.as_deref_mut() {
                             details.insert("path".into(), Value::String(pointer.to_owned()));
                         }
                         failure

@@ -31,6 +31,7 @@ impl Run {
                 "currentStepPath": current,
                 "frameDepth": self.state.frames.len(),
                 "historyLength": self.facts.history_length,
+                "continueAsNewSuggested": self.facts.continue_as_new_suggested,
                 "finished": self.finished,
             })),
             SCOPES => Ok(self.state.scopes.result()),

@@ -1,0 +1,134 @@
+//! The interpreter's cost per step inside the wasm component against the same library compiled
+//! natively, measured in one run and printed as a ratio, plus the cost of instantiating a run.
+//! Run it with `scripts/bench`; numbers are noisy on shared machines, ratios less so.
+
+use std::time::{Duration, Instant};
+
+use alga_interpreter::Machine;
+use alga_interpreter::canonical::definition_hash;
+use alga_interpreter::machine::protocol::{Activation, Command, Job, RunEvent, RunStart};
+use alga_wf::engine::{EngineConfig, InterpreterEngine};
+use serde_json::{Value, json};
+
+const ITEMS: usize = 200;
+const ROUNDS: usize = 20;
+
+fn definition() -> Value {
+    json!({
+        "id": "bench", "version": 1, "name": "bench", "payloadSchemaRef": "payload.Bench.v1",
+        "steps": [
+            {"id": "loop", "type": "control.forEach", "items": {"$expr": "payload.items"}, "itemVar": "it", "body": [
+                {"id": "calc", "type": "transform.assign", "config": {"assign": {
+                    "vars.sum": {"$expr": "coalesce(vars.sum, 0) + vars.it.n"},
+                    "vars.label": {"$expr": "'item-' & toString(vars.it.n)"}}}},
+                {"id": "check", "type": "control.if", "condition": {"$expr": "it.n % 2 = 0"},
+                    "then": [{"id": "even", "type": "state.set", "config": {"state": "EVEN"}}],
+                    "else": [{"id": "odd", "type": "state.set", "config": {"state": "ODD"}}]},
+                {"id": "text", "type": "action.call", "config": {"actionId": "transform.concat_text", "version": 1,
+                    "inputMapping": {"values": {"$expr": "[vars.label, it.tag]"}, "separator": "/"}, "saveAs": "vars.text"}}
+            ]}
+        ]
+    })
+}
+
+fn start() -> Activation {
+    let definition = definition();
+    let items: Vec<Value> = (0..ITEMS)
+        .map(|n| json!({"n": n, "tag": format!("t{n}")}))
+        .collect();
+    Activation {
+        workflow_time_ms: 1_767_225_600_000,
+        is_replaying: false,
+        history_length: 3,
+        history_size_bytes: 0,
+        continue_as_new_suggested: false,
+        jobs: vec![Job::Start(Box::new(RunStart {
+            run_id: "bench".into(),
+            tenant_id: Some("t".into()),
+            workflow_id: "bench".into(),
+            workflow_version: 1,
+            definition_hash: definition_hash(&definition),
+            definition,
+            runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+            payload: json!({"items": items}),
+            trigger_type: None,
+            execution_key: "bench".into(),
+            meta: None,
+            activity_actions: vec![],
+            checkpoint: None,
+            continue_as_new_after_events: 0,
+        }))],
+    }
+}
+
+fn steps_in(commands: &[Command]) -> usize {
+    let completed = commands
+        .iter()
+        .any(|c| matches!(c, Command::CompleteRun { .. }));
+    assert!(
+        completed,
+        "the benchmark run must complete in one activation"
+    );
+    commands
+        .iter()
+        .filter(|c| matches!(c, Command::Record(RunEvent::StepStarted { .. })))
+        .count()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let component = alga_wf::locate::interpreter_path(None);
+    let engine = InterpreterEngine::load(
+        &component,
+        EngineConfig {
+            cache_dir: Some(alga_wf::locate::cache_dir(&component)),
+            ..EngineConfig::default()
+        },
+    )
+    .expect("build the component first: cargo run -p xtask -- build-interpreter");
+    let activation = start();
+
+    let mut native = Vec::new();
+    let mut wasm = Vec::new();
+    let mut instantiate = Vec::new();
+    let mut steps = 0;
+    let mut fuel = 0;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        let commands = Machine::new()
+            .activate(activation.clone())
+            .expect("native run");
+        native.push(t.elapsed());
+        steps = steps_in(&commands);
+
+        let t = Instant::now();
+        let mut instance = engine.instantiate().expect("instance");
+        instantiate.push(t.elapsed());
+        let t = Instant::now();
+        let commands = instance.activate(&activation).expect("wasm run");
+        wasm.push(t.elapsed());
+        fuel = instance.fuel_used();
+        assert_eq!(steps_in(&commands), steps);
+    }
+    let per_step = |d: Duration| d.as_nanos() as f64 / steps as f64;
+    let (native, wasm) = (median(native), median(wasm));
+    println!("interpreter benchmark: {steps} steps per run, median of {ROUNDS} rounds");
+    println!("  native:      {:>10.0} ns/step", per_step(native));
+    println!("  wasm:        {:>10.0} ns/step", per_step(wasm));
+    println!(
+        "  ratio:       {:>10.2} x (wasm / native)",
+        wasm.as_secs_f64() / native.as_secs_f64()
+    );
+    println!(
+        "  fuel:        {:>10.0} units/step",
+        fuel as f64 / steps as f64
+    );
+    println!(
+        "  instantiate: {:>10.1} us per run (pre-instantiated component, pooling allocator)",
+        median(instantiate).as_nanos() as f64 / 1000.0
+    );
+}

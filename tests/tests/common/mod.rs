@@ -1,0 +1,151 @@
+//! Helpers shared by the end-to-end tests: the real `alga-wf` binary and the real component.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use alga_wf::engine::{EngineConfig, InterpreterEngine};
+use serde_json::{Value, json};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The `alga-wf` binary built beside these tests (`scripts/build` builds it).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let binary = profile_dir.join("alga-wf");
+    assert!(
+        binary.exists(),
+        "{} is missing: run scripts/build (or scripts/test) first",
+        binary.display()
+    );
+    binary
+}
+
+/// The interpreter component (`cargo run -p xtask -- build-interpreter`).
+pub fn component() -> PathBuf {
+    let path = alga_wf::locate::interpreter_path(None);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build (or scripts/test) first",
+        path.display()
+    );
+    path
+}
+
+/// The engine over the real component, loaded once per test binary.
+pub fn engine() -> &'static InterpreterEngine {
+    static ENGINE: OnceLock<InterpreterEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let path = component();
+        let config = EngineConfig {
+            cache_dir: Some(alga_wf::locate::cache_dir(&path)),
+            ..EngineConfig::default()
+        };
+        InterpreterEngine::load(&path, config).expect("the interpreter component loads")
+    })
+}
+
+/// What a CLI invocation printed and returned.
+pub struct Output {
+    /// Exit status.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Standard output as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs `alga-wf ARGS...`.
+pub fn alga_wf(args: &[&str]) -> Output {
+    let output = Command::new(binary())
+        .args(args)
+        .output()
+        .expect("alga-wf runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Writes `value` to a temporary file and runs `alga-wf COMMAND FILE`.
+pub fn alga_wf_json(command: &str, value: &Value) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("input.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(value).expect("json")).expect("write");
+    alga_wf(&[command, file.to_str().expect("utf-8 path")])
+}
+
+/// A definition with the given steps.
+pub fn definition(steps: Value) -> Value {
+    json!({
+        "id": "wf-test",
+        "version": 1,
+        "name": "Test workflow",
+        "payloadSchemaRef": "payload.Test.v1",
+        "steps": steps,
+    })
+}
+
+/// Simulates a scenario and returns the report, requiring exit status 0.
+pub fn simulate(scenario: Value) -> Value {
+    let out = alga_wf_json("simulate", &scenario);
+    assert_eq!(
+        out.code, 0,
+        "simulate failed: {}\n{}",
+        out.stdout, out.stderr
+    );
+    out.json()
+}
+
+/// Simulates `steps` with `payload` and nothing scripted.
+pub fn simulate_steps(steps: Value, payload: Value) -> Value {
+    simulate(json!({"definition": definition(steps), "payload": payload}))
+}
+
+/// Validates a definition; returns (exit status, report).
+pub fn validate(definition: &Value) -> (i32, Value) {
+    let out = alga_wf_json("validate", definition);
+    (out.code, out.json())
+}
+
+/// The codes and paths of a validate report's errors.
+pub fn error_codes(report: &Value) -> Vec<(String, String)> {
+    report["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["code"].as_str().unwrap_or_default().to_owned(),
+                        e["path"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,105 @@
+//! The shipped examples run as documented.
+
+mod common;
+
+use serde_json::Value;
+
+fn example(path: &str) -> Value {
+    let file = common::root().join(path);
+    let out = common::alga_wf(&["simulate", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{path}: {}\n{}", out.stdout, out.stderr);
+    out.json()
+}
+
+fn step_status(report: &Value, id: &str) -> (String, u64) {
+    let step = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stepId"] == id)
+        .unwrap_or_else(|| panic!("step {id} did not run: {report:#}"));
+    (
+        step["status"].as_str().unwrap().to_owned(),
+        step["attempt"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn triage_scenarios_embed_the_published_definition() {
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("examples/triage/definition.json")).unwrap(),
+    )
+    .unwrap();
+    for scenario in [
+        "examples/triage/scenario.json",
+        "examples/triage/reply.scenario.json",
+    ] {
+        let text = std::fs::read_to_string(common::root().join(scenario)).unwrap();
+        let scenario: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            scenario["definition"], definition,
+            "{scenario} drifted from definition.json"
+        );
+    }
+}
+
+#[test]
+fn triage_new_email_retries_creation_and_survives_optional_failures() {
+    let report = example("examples/triage/scenario.json");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["meta"]["state"], "TICKET_CREATED");
+    assert_eq!(
+        step_status(&report, "create-ticket"),
+        ("SUCCEEDED".into(), 2)
+    );
+    assert_eq!(report["virtualElapsedMs"], 2000, "one 2 s backoff");
+    assert_eq!(
+        step_status(&report, "attachments").0,
+        "SUCCEEDED",
+        "onError: continue"
+    );
+    assert_eq!(report["scopes"]["error"]["code"], "QUOTA");
+    let ack = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["actionId"] == "email.send")
+        .unwrap();
+    assert_eq!(
+        ack["idempotencyKey"],
+        "tenant-acme:email-ack:<m-1001@example.com>"
+    );
+    assert_eq!(
+        ack["input"]["provider_id"],
+        serde_json::json!({"$secret": "SMTP_PROVIDER"})
+    );
+    assert_eq!(ack["input"]["subject"], "[TICKET-900] Printer on fire");
+}
+
+#[test]
+fn triage_reply_comments_on_the_existing_ticket() {
+    let report = example("examples/triage/reply.scenario.json");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["meta"]["state"], "COMMENTED");
+    let comment = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["actionId"] == "tickets.add_comment")
+        .unwrap();
+    assert_eq!(comment["input"]["ticket_id"], "900");
+    assert!(
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["stepId"] != "create-ticket")
+    );
+}
+
+#[test]
+fn hello_example_runs() {
+    let report = example("examples/hello/scenario.json");
+    assert_eq!(report["status"], "SUCCEEDED");
+    assert_eq!(report["scopes"]["vars"]["loud"]["text"], "HELLO, ADA");
+}
