@@ -1,14 +1,32 @@
 //! The [`Engine`] over `jlens-core`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use jlens_core::{Bindings, Expression, HostFunction, NodeKind, Options};
 use serde_json::{Map, Value};
 
 use super::functions;
+use super::input::{Input, InputSource};
 use super::{ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_STEPS, codes};
 
 /// JSONata by `jlens-core` (pinned; see docs/wasm-and-jsonata.md).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JlensEngine;
+pub struct JlensEngine {
+    /// Workflow time for `nowIso()`, set before each evaluation.
+    clock: Arc<AtomicI64>,
+    /// The five workflow functions, built once.
+    workflow: Bindings,
+}
+
+impl Default for JlensEngine {
+    fn default() -> Self {
+        let clock = Arc::new(AtomicI64::new(0));
+        JlensEngine {
+            workflow: workflow_functions(clock.clone()),
+            clock,
+        }
+    }
+}
 
 fn from_jlens(err: jlens_core::Error) -> ExprError {
     ExprError {
@@ -83,33 +101,38 @@ impl Engine for JlensEngine {
     fn evaluate(
         &self,
         compiled: &Expression,
-        input: Option<&Value>,
+        input: Input<'_>,
         bindings: &Map<String, Value>,
         env: &EvalEnv,
     ) -> Result<Option<Value>, ExprError> {
-        let mut vars: Bindings = bindings
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if env.workflow_functions {
-            vars = workflow_functions(vars, env.now_ms);
-        }
         let mut options = Options::new().now(env.now_ms).seed(0).max_steps(MAX_STEPS);
         if let Some(depth) = env.max_depth {
             options = options.max_depth(depth);
         }
+        let extra;
+        let vars = if bindings.is_empty() && env.workflow_functions {
+            self.clock.store(env.now_ms, Ordering::Relaxed);
+            &self.workflow
+        } else {
+            extra = bindings
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Bindings>();
+            &extra
+        };
         compiled
-            .evaluate_with(input, &vars, &options)
+            .evaluate_source(&InputSource(input), vars, &options)
             .map_err(from_jlens)
     }
 }
 
-fn workflow_functions(bindings: Bindings, now_ms: i64) -> Bindings {
+fn workflow_functions(clock: Arc<AtomicI64>) -> Bindings {
     let arg = |args: &[Option<Value>], i: usize| args.get(i).cloned().flatten();
-    bindings
+    Bindings::new()
         .function(
             "nowIso",
             HostFunction::new(0, move |_, _| {
+                let now_ms = clock.load(Ordering::Relaxed);
                 Ok(Some(Value::String(functions::now_iso(now_ms))))
             })
             .without_input(),

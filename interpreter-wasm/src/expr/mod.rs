@@ -6,10 +6,12 @@
 //! expressions.
 
 mod functions;
+mod input;
 mod jlens;
 mod normalize;
 
 pub use functions::{js_string, now_iso};
+pub use input::{Input, Node};
 pub use jlens::JlensEngine;
 pub use normalize::normalize;
 
@@ -94,7 +96,7 @@ pub trait Engine {
     fn evaluate(
         &self,
         compiled: &Self::Compiled,
-        input: Option<&Value>,
+        input: Input<'_>,
         bindings: &serde_json::Map<String, Value>,
         env: &EvalEnv,
     ) -> Result<Option<Value>, ExprError>;
@@ -108,7 +110,7 @@ pub struct Evaluator<E: Engine = JlensEngine> {
 
 impl Default for Evaluator<JlensEngine> {
     fn default() -> Self {
-        Evaluator::new(JlensEngine)
+        Evaluator::new(JlensEngine::default())
     }
 }
 
@@ -136,11 +138,21 @@ impl<E: Engine> Evaluator<E> {
         Ok(compiled)
     }
 
-    /// Evaluates `source` against `context`, requiring a defined result of bounded size.
+    /// Evaluates `source` against a JSON `context`, requiring a defined result of bounded size.
     pub fn evaluate(
         &mut self,
         source: &str,
         context: &Value,
+        now_ms: i64,
+    ) -> Result<Value, ExprError> {
+        self.evaluate_input(source, Input::Json(context), now_ms)
+    }
+
+    /// Evaluates `source` against `input`, requiring a defined result of bounded size.
+    pub fn evaluate_input(
+        &mut self,
+        source: &str,
+        input: Input<'_>,
         now_ms: i64,
     ) -> Result<Value, ExprError> {
         let compiled = self.compile(source)?;
@@ -151,7 +163,7 @@ impl<E: Engine> Evaluator<E> {
         };
         let result = self
             .engine
-            .evaluate(&compiled, Some(context), &serde_json::Map::new(), &env)?
+            .evaluate(&compiled, input, &serde_json::Map::new(), &env)?
             .ok_or_else(|| {
                 ExprError::new(
                     codes::UNDEFINED_RESULT,
@@ -176,6 +188,7 @@ impl<E: Engine> Evaluator<E> {
         env: &EvalEnv,
     ) -> Result<Option<Value>, ExprError> {
         let compiled = self.engine.compile(source)?;
+        let input = input.map_or(Input::Undefined, Input::Json);
         self.engine.evaluate(&compiled, input, bindings, env)
     }
 }

@@ -79,14 +79,12 @@ impl Run {
             }
         };
         if self.runs_inline(step, call) {
+            let (exprs, scopes, now) = (&mut self.exprs, &self.state.scopes, self.facts.now_ms);
             let mut query = |expression: &str, source: &Value| {
-                let mut context = match self.state.scopes.rich_context() {
-                    Value::Object(map) => map,
-                    _ => Map::new(),
-                };
-                context.insert("source".into(), source.clone());
-                self.exprs
-                    .evaluate(expression, &Value::Object(context), self.facts.now_ms)
+                scopes
+                    .with_rich_context(&[("source", source)], |input| {
+                        exprs.evaluate_input(expression, input, now)
+                    })
                     .map_err(|e| expression_failure(e, "input.expression", expression))
             };
             let result = actions::run_pure(&call.action_id, call.version, &input, &mut query)
@@ -164,9 +162,10 @@ impl Run {
     fn resolve_mapping(&mut self, value: &MappingValue, pointer: &str) -> Result<Value, Failure> {
         Ok(match value {
             MappingValue::Expr(expr) => {
-                let context = self.state.scopes.rich_context();
-                self.exprs
-                    .evaluate(&expr.source, &context, self.facts.now_ms)
+                let (exprs, now) = (&mut self.exprs, self.facts.now_ms);
+                self.state
+                    .scopes
+                    .with_rich_context(&[], |input| exprs.evaluate_input(&expr.source, input, now))
                     .map_err(|e| {
                         let mut failure = expression_failure(e, "inputMapping", &expr.source);
                         if let Some(Value::Object(details)) = failure.details.as_deref_mut() {

@@ -26,9 +26,10 @@ fn done() -> Flow {
 impl Run {
     /// Evaluates with the rich interpreter context.
     pub(super) fn eval_rich(&mut self, source: &str, field: &str) -> Result<Value, Failure> {
-        let context = self.state.scopes.rich_context();
-        self.exprs
-            .evaluate(source, &context, self.facts.now_ms)
+        let (exprs, now) = (&mut self.exprs, self.facts.now_ms);
+        self.state
+            .scopes
+            .with_rich_context(&[], |input| exprs.evaluate_input(source, input, now))
             .map_err(|e| expression_failure(e, field, source))
     }
 
@@ -164,10 +165,11 @@ impl Run {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Failure::new(category::VALIDATION, e.to_string()))?;
         for ((path, expr), target) in entries.iter().zip(targets) {
-            let context = self.state.scopes.node_context();
+            let (exprs, now) = (&mut self.exprs, self.facts.now_ms);
             let value = self
-                .exprs
-                .evaluate(&expr.source, &context, self.facts.now_ms)
+                .state
+                .scopes
+                .with_node_context(|input| exprs.evaluate_input(&expr.source, input, now))
                 .map_err(|e| expression_failure(e, &format!("assign.{path}"), &expr.source))?;
             self.state.scopes.assign_node(&target, value);
         }

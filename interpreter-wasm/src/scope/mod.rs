@@ -9,6 +9,8 @@ pub use assign::{AssignError, InterpreterTarget, NodeTarget, ScopeName};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::expr::{Input, Node};
+
 /// Identity of the run, visible as `system` and merged into `meta` in expressions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,37 +72,45 @@ impl Scopes {
         }
     }
 
-    /// The rich interpreter context (dsl-semantics §5.4): vars and the top loop scope spread
-    /// as bare names, then `payload`, `vars`, `local`, `system`, `meta` (with the system
-    /// fields) and `error`.
-    pub fn rich_context(&self) -> Value {
-        let mut context = self.vars.clone();
-        let local = self.lexical.last().cloned().unwrap_or_default();
-        for (k, v) in &local {
-            context.insert(k.clone(), v.clone());
-        }
+    /// Calls `f` with the rich interpreter context (dsl-semantics §5.4): vars and the top loop
+    /// scope spread as bare names, then `payload`, `vars`, `local`, `system`, `meta` (with the
+    /// system fields) and `error`, and any `extra` fields last. Nothing is cloned but the small
+    /// `system` and `meta` objects.
+    pub fn with_rich_context<R>(
+        &self,
+        extra: &[(&str, &Value)],
+        f: impl FnOnce(Input<'_>) -> R,
+    ) -> R {
+        let empty = Map::new();
+        let local = self.lexical.last().unwrap_or(&empty);
         let system = self.system.to_map();
         let mut meta = self.meta.clone();
         for (k, v) in &system {
             meta.insert(k.clone(), v.clone());
         }
-        context.insert("payload".into(), Value::Object(self.payload.clone()));
-        context.insert("vars".into(), Value::Object(self.vars.clone()));
-        context.insert("local".into(), Value::Object(local));
-        context.insert("system".into(), Value::Object(system));
-        context.insert("meta".into(), Value::Object(meta));
-        context.insert("error".into(), self.error.clone());
-        Value::Object(context)
+        let mut fields: Vec<(&str, Node<'_>)> =
+            Vec::with_capacity(self.vars.len() + local.len() + 6 + extra.len());
+        fields.extend(self.vars.iter().map(|(k, v)| (k.as_str(), Node::Value(v))));
+        fields.extend(local.iter().map(|(k, v)| (k.as_str(), Node::Value(v))));
+        fields.push(("payload", Node::Object(&self.payload)));
+        fields.push(("vars", Node::Object(&self.vars)));
+        fields.push(("local", Node::Object(local)));
+        fields.push(("system", Node::Object(&system)));
+        fields.push(("meta", Node::Object(&meta)));
+        fields.push(("error", Node::Value(&self.error)));
+        fields.extend(extra.iter().map(|(k, v)| (*k, Node::Value(v))));
+        f(Input::Fields(&fields))
     }
 
-    /// The node-handler context: exactly `payload`, `vars`, `meta`, `error`.
-    pub fn node_context(&self) -> Value {
-        let mut context = Map::new();
-        context.insert("payload".into(), Value::Object(self.payload.clone()));
-        context.insert("vars".into(), Value::Object(self.vars.clone()));
-        context.insert("meta".into(), Value::Object(self.meta.clone()));
-        context.insert("error".into(), self.error.clone());
-        Value::Object(context)
+    /// Calls `f` with the node-handler context: exactly `payload`, `vars`, `meta`, `error`.
+    pub fn with_node_context<R>(&self, f: impl FnOnce(Input<'_>) -> R) -> R {
+        let fields = [
+            ("payload", Node::Object(&self.payload)),
+            ("vars", Node::Object(&self.vars)),
+            ("meta", Node::Object(&self.meta)),
+            ("error", Node::Value(&self.error)),
+        ];
+        f(Input::Fields(&fields))
     }
 
     /// The snapshot reported as a run's result and in the simulator report.
