@@ -9,10 +9,9 @@ use alga_interpreter::machine::protocol::ActionInvocation;
 use serde_json::Value;
 
 /// Runs built-in actions; holds the state the `test.sideEffect` double counts.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BuiltinActions {
     side_effects: u64,
-    expressions: Evaluator,
 }
 
 impl BuiltinActions {
@@ -41,7 +40,7 @@ impl BuiltinActions {
         {
             return result;
         }
-        let expressions = &mut self.expressions;
+        let mut expressions = Evaluator::default();
         let mut query = |expression: &str, source: &Value| {
             let context = serde_json::json!({"source": source});
             expressions

@@ -5,4 +5,5 @@ pub mod actions;
 pub mod cli;
 pub mod engine;
 pub mod locate;
+pub mod runtime;
 pub mod simulate;

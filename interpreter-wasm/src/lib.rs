@@ -11,6 +11,7 @@ pub mod canonical;
 pub mod definition;
 pub mod error;
 pub mod expr;
+pub mod form;
 pub mod machine;
 pub mod scope;
 pub mod validate;

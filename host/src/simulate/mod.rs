@@ -5,20 +5,22 @@ mod report;
 mod scenario;
 mod world;
 
-pub use report::{Report, ReportError, RunStatus};
+pub use report::{ChildReport, Report, ReportError, RunStatus};
 pub use scenario::{INVALID_SCENARIO, Scenario};
 
 use std::collections::{BTreeMap, VecDeque};
 
 use alga_interpreter::canonical::definition_hash;
 use alga_interpreter::definition::{Issue, Severity};
-use alga_interpreter::error::{Failure, RuntimeError};
+use alga_interpreter::error::{Failure, RuntimeError, category};
 use alga_interpreter::expr::now_iso;
 use alga_interpreter::machine::protocol::*;
 use alga_interpreter::machine::queries;
+use alga_interpreter::machine::signals::{EVENT_SIGNAL, HUMAN_TASK_COMPLETED, HUMAN_TASK_SIGNAL};
 use serde_json::{Value, json};
 
-use crate::engine::{EngineError, InterpreterEngine, RunInstance};
+use crate::engine::EngineError;
+use crate::runtime::{Interpreter, Runtime};
 use scenario::{Stimulus, StimulusKind};
 use world::World;
 
@@ -36,84 +38,211 @@ pub enum SimulateError {
 /// Category of a run ended by a trap or fuel exhaustion inside the interpreter.
 pub const INTERPRETER_TRAP: &str = "InterpreterTrap";
 
-/// Runs a scenario (already parsed) through `engine`.
-pub fn simulate(engine: &InterpreterEngine, scenario: &Scenario) -> Result<Report, SimulateError> {
-    let issues = engine.validate(&scenario.definition, None)?;
+/// Child runs nest at most this deep (a workflow calling itself would otherwise never end).
+const MAX_CHILD_DEPTH: usize = 16;
+
+/// A finished simulation: the report, and each continue-as-new point the run went through.
+pub struct Simulation {
+    /// The report.
+    pub report: Report,
+    /// Every continue-as-new, in order.
+    pub checkpoints: Vec<CheckpointAt>,
+}
+
+/// A continue-as-new point: the next execution's input and the simulated world at that time,
+/// enough to resume the scenario from there.
+#[derive(Clone)]
+pub struct CheckpointAt {
+    /// The continued execution's start input (checkpoint included).
+    pub start: RunStart,
+    /// Stimuli delivered before it.
+    pub stimuli_delivered: usize,
+    /// Virtual time.
+    pub clock_ms: i64,
+    /// Steps the report had listed before it.
+    pub steps_before: usize,
+    /// Action attempts the report had listed before it.
+    pub actions_before: usize,
+    world: World,
+}
+
+/// Runs a scenario (already parsed) through `runtime`.
+pub fn simulate<R: Runtime>(runtime: &R, scenario: &Scenario) -> Result<Report, SimulateError> {
+    Ok(simulate_with_checkpoints(runtime, scenario)?.report)
+}
+
+/// Runs a scenario and also returns the continue-as-new checkpoints it went through.
+pub fn simulate_with_checkpoints<R: Runtime>(
+    runtime: &R,
+    scenario: &Scenario,
+) -> Result<Simulation, SimulateError> {
+    simulate_run(runtime, scenario, RunSetup::root(scenario), 0)
+}
+
+/// Resumes a scenario from a continue-as-new point, as a fresh process would: the world as it
+/// was then, the stimuli not yet delivered, the virtual clock where it stood.
+pub fn simulate_from_checkpoint<R: Runtime>(
+    runtime: &R,
+    scenario: &Scenario,
+    checkpoint: &CheckpointAt,
+) -> Result<Simulation, SimulateError> {
+    let mut setup = RunSetup::root(scenario);
+    setup.start = Some(checkpoint.start.clone());
+    setup.stimuli = scenario
+        .stimuli
+        .iter()
+        .skip(checkpoint.stimuli_delivered)
+        .cloned()
+        .collect();
+    setup.stimuli_offset = checkpoint.stimuli_delivered;
+    setup.clock_ms = checkpoint.clock_ms;
+    setup.world = Some(checkpoint.world.clone());
+    simulate_run(runtime, scenario, setup, 0)
+}
+
+/// What one (root or child) run starts from.
+#[derive(Clone)]
+struct RunSetup {
+    definition: Value,
+    payload: Value,
+    run_id: String,
+    clock_ms: i64,
+    stimuli: VecDeque<Stimulus>,
+    /// Stimuli of the scenario delivered before this setup's first.
+    stimuli_offset: usize,
+    /// Resume from this input instead of starting fresh.
+    start: Option<RunStart>,
+    /// Resume with this world instead of a fresh one.
+    world: Option<World>,
+}
+
+impl RunSetup {
+    fn root(scenario: &Scenario) -> Self {
+        RunSetup {
+            definition: scenario.definition.clone(),
+            payload: scenario.payload.clone(),
+            run_id: scenario.run_id.clone(),
+            clock_ms: scenario.start_ms,
+            stimuli: scenario.stimuli.iter().cloned().collect(),
+            stimuli_offset: 0,
+            start: None,
+            world: None,
+        }
+    }
+}
+
+fn simulate_run<R: Runtime>(
+    runtime: &R,
+    scenario: &Scenario,
+    setup: RunSetup,
+    depth: usize,
+) -> Result<Simulation, SimulateError> {
+    let issues = runtime.validate(&setup.definition, None)?;
     let (errors, warnings): (Vec<Issue>, Vec<Issue>) = issues
         .into_iter()
         .partition(|i| i.severity == Severity::Error);
     if !errors.is_empty() {
-        return Ok(Report::invalid(errors, warnings));
+        return Ok(Simulation {
+            report: Report::invalid(errors, warnings),
+            checkpoints: Vec::new(),
+        });
     }
-    Driver::new(engine, scenario)?.run()
+    Driver::new(runtime, scenario, setup, depth)?.run()
 }
 
 /// The simulated Temporal: timers on a virtual clock, activities executed by the world,
-/// stimuli delivered in order.
-struct Driver<'a> {
+/// children run as nested simulations, stimuli delivered in order.
+struct Driver<'a, R: Runtime> {
+    runtime: &'a R,
     scenario: &'a Scenario,
-    instance: RunInstance,
-    world: World<'a>,
+    setup: RunSetup,
+    depth: usize,
+    instance: R::Instance,
+    world: World,
     report: Report,
+    checkpoints: Vec<CheckpointAt>,
+    stimuli_delivered: usize,
+    start_ms: i64,
     clock_ms: i64,
     timers: BTreeMap<u32, i64>,
     activities: Vec<ActivityRequest>,
-    stimuli: VecDeque<Stimulus>,
+    children: Vec<ChildRequest>,
     history_length: u32,
     terminal: bool,
     trapped: bool,
 }
 
-impl<'a> Driver<'a> {
-    fn new(engine: &InterpreterEngine, scenario: &'a Scenario) -> Result<Self, SimulateError> {
+impl<'a, R: Runtime> Driver<'a, R> {
+    fn new(
+        runtime: &'a R,
+        scenario: &'a Scenario,
+        setup: RunSetup,
+        depth: usize,
+    ) -> Result<Self, SimulateError> {
         Ok(Driver {
+            runtime,
             scenario,
-            instance: engine.instantiate()?,
-            world: World::new(scenario),
+            depth,
+            instance: runtime.instantiate()?,
+            world: setup.world.clone().unwrap_or_default(),
             report: Report::new(),
-            clock_ms: scenario.start_ms,
+            checkpoints: Vec::new(),
+            stimuli_delivered: setup.stimuli_offset,
+            start_ms: setup.clock_ms,
+            clock_ms: setup.clock_ms,
+            setup,
             timers: BTreeMap::new(),
             activities: Vec::new(),
-            stimuli: scenario.stimuli.iter().cloned().collect(),
+            children: Vec::new(),
             history_length: 0,
             terminal: false,
             trapped: false,
         })
     }
 
-    fn start_job(&self, engine_version: String) -> Job {
-        let definition = &self.scenario.definition;
-        Job::Start(Box::new(RunStart {
-            run_id: self.scenario.run_id.clone(),
+    fn start_input(&self) -> RunStart {
+        if let Some(start) = &self.setup.start {
+            return start.clone();
+        }
+        let definition = &self.setup.definition;
+        let mut forced: Vec<String> = self.scenario.actions.keys().cloned().collect();
+        forced.sort();
+        RunStart {
+            run_id: self.setup.run_id.clone(),
             tenant_id: Some(self.scenario.tenant_id.clone()),
             workflow_id: definition["id"].as_str().unwrap_or_default().to_owned(),
             workflow_version: definition["version"].as_u64().unwrap_or(1) as u32,
             definition: definition.clone(),
             definition_hash: definition_hash(definition),
-            runtime_semantics_version: engine_version,
-            payload: self.scenario.payload.clone(),
+            runtime_semantics_version: self.runtime.semantics_version(),
+            payload: self.setup.payload.clone(),
             trigger_type: None,
-            execution_key: format!("simulate-{}", self.scenario.run_id),
+            execution_key: format!("simulate-{}", self.setup.run_id),
             meta: None,
-            activity_actions: self.scenario.actions.keys().cloned().collect(),
+            activity_actions: forced,
             checkpoint: None,
-            continue_as_new_after_events: 0,
-        }))
+            continue_as_new_after_events: self.scenario.continue_as_new_after_events,
+        }
     }
 
-    fn run(mut self) -> Result<Report, SimulateError> {
-        let version = self.instance.semantics_version()?;
-        let mut jobs = vec![self.start_job(version)];
+    fn run(mut self) -> Result<Simulation, SimulateError> {
+        let mut jobs = vec![Job::Start(Box::new(self.start_input()))];
         loop {
             if self.report.activations >= self.scenario.max_activations {
                 return Err(SimulateError::TooManyActivations(
                     self.scenario.max_activations,
                 ));
             }
-            if !self.activate(jobs)? || self.terminal {
+            let next_start = self.activate(jobs)?;
+            if let Some(next) = next_start {
+                self.continue_as_new(&next)?;
+                jobs = vec![Job::Start(Box::new(next))];
+                continue;
+            }
+            if self.terminal {
                 break;
             }
-            jobs = self.next_jobs();
+            jobs = self.next_jobs()?;
             if jobs.is_empty() {
                 self.report.status = RunStatus::Waiting;
                 self.report.close_open_steps();
@@ -123,12 +252,34 @@ impl<'a> Driver<'a> {
         if !self.trapped && self.report.scopes.is_null() {
             self.report.scopes = self.query_scopes()?;
         }
-        self.report.virtual_elapsed_ms = (self.clock_ms - self.scenario.start_ms).max(0) as u64;
-        Ok(self.report)
+        self.report.virtual_elapsed_ms = (self.clock_ms - self.start_ms).max(0) as u64;
+        Ok(Simulation {
+            report: self.report,
+            checkpoints: self.checkpoints,
+        })
     }
 
-    /// Sends one activation; false when the interpreter trapped (the run failed).
-    fn activate(&mut self, jobs: Vec<Job>) -> Result<bool, SimulateError> {
+    /// A new execution of the run from a checkpoint, as Temporal's continue-as-new does.
+    fn continue_as_new(&mut self, next: &RunStart) -> Result<(), SimulateError> {
+        self.checkpoints.push(CheckpointAt {
+            start: next.clone(),
+            stimuli_delivered: self.stimuli_delivered,
+            clock_ms: self.clock_ms,
+            steps_before: self.report.steps.len(),
+            actions_before: self.report.actions.len(),
+            world: self.world.clone(),
+        });
+        self.report.continued_as_new += 1;
+        self.instance = self.runtime.instantiate()?;
+        self.timers.clear();
+        self.activities.clear();
+        self.children.clear();
+        self.history_length = 0;
+        Ok(())
+    }
+
+    /// Sends one activation; returns the continue-as-new input if the run continued as new.
+    fn activate(&mut self, jobs: Vec<Job>) -> Result<Option<RunStart>, SimulateError> {
         self.report.activations += 1;
         let activation = Activation {
             workflow_time_ms: self.clock_ms,
@@ -143,14 +294,19 @@ impl<'a> Driver<'a> {
             Ok(commands) => commands,
             Err(e @ (EngineError::OutOfFuel(_) | EngineError::Trap(_))) => {
                 self.trapped(&e);
-                return Ok(false);
+                return Ok(None);
             }
             Err(e) => return Err(e.into()),
         };
+        let mut next = None;
         for command in commands {
-            self.apply(command);
+            if let Command::ContinueAsNew(start) = command {
+                next = Some(*start);
+            } else {
+                self.apply(command);
+            }
         }
-        Ok(true)
+        Ok(next)
     }
 
     fn trapped(&mut self, error: &EngineError) {
@@ -189,7 +345,8 @@ impl<'a> Driver<'a> {
             }
             Command::ScheduleActivity(request) => self.activities.push(request),
             Command::RequestCancelActivity { seq } => self.activities.retain(|a| a.seq != seq),
-            Command::StartChild(_) | Command::CancelChild { .. } => {}
+            Command::StartChild(request) => self.children.push(request),
+            Command::CancelChild { seq } => self.children.retain(|c| c.seq != seq),
             Command::RespondQuery { .. } | Command::RespondUpdate { .. } => {}
             Command::CompleteRun { result } => {
                 self.report.status = RunStatus::Succeeded;
@@ -220,49 +377,62 @@ impl<'a> Driver<'a> {
             .map(|s| s.path.clone())
             .unwrap_or_else(|| "root".into());
         ReportError::from(&RuntimeError {
-            failure: Failure::new(
-                alga_interpreter::error::category::CANCELLATION,
-                "Workflow run was cancelled",
-            ),
+            failure: Failure::new(category::CANCELLATION, "Workflow run was cancelled"),
             node_path,
             at: now_iso(self.clock_ms),
         })
     }
 
-    /// What happens next: activities finish, then stimuli and timers in virtual-time order.
-    fn next_jobs(&mut self) -> Vec<Job> {
+    /// What happens next: activities finish, children run, then stimuli and timers in
+    /// virtual-time order.
+    fn next_jobs(&mut self) -> Result<Vec<Job>, SimulateError> {
         if !self.activities.is_empty() {
             let activities = std::mem::take(&mut self.activities);
             let mut jobs = Vec::new();
             for request in activities {
-                match self.world.execute(&request, self.clock_ms) {
+                match self.world.execute(self.scenario, &request, self.clock_ms) {
                     Some(outcome) => jobs.push(Job::ActivityResolved {
                         seq: request.seq,
                         outcome,
                     }),
-                    None => return vec![Job::CancelRequested("cancelled by the scenario".into())],
+                    None => {
+                        return Ok(vec![Job::CancelRequested(
+                            "cancelled by the scenario".into(),
+                        )]);
+                    }
                 }
             }
-            return jobs;
+            return Ok(jobs);
+        }
+        if let Some(request) = self.children.first().cloned() {
+            if let Some(outcome) = self.run_child(&request)? {
+                self.children.remove(0);
+                return Ok(vec![Job::ChildResolved {
+                    seq: request.seq,
+                    outcome,
+                }]);
+            }
         }
         let next_timer = self.timers.iter().map(|(seq, due)| (*due, *seq)).min();
-        match self.stimuli.front().map(|s| s.at_ms) {
+        match self.setup.stimuli.front().map(|s| s.at_ms) {
             Some(None) => {
-                let stimulus = self.stimuli.pop_front();
-                return stimulus.map(|s| vec![self.deliver(s)]).unwrap_or_default();
+                let stimulus = self.setup.stimuli.pop_front();
+                self.stimuli_delivered += 1;
+                return Ok(stimulus.map(|s| vec![self.deliver(s)]).unwrap_or_default());
             }
             Some(Some(at_ms)) => {
                 let due = self.scenario.start_ms + at_ms as i64;
                 if next_timer.is_none_or(|(timer_due, _)| timer_due > due) {
                     self.clock_ms = self.clock_ms.max(due);
-                    let stimulus = self.stimuli.pop_front();
-                    return stimulus.map(|s| vec![self.deliver(s)]).unwrap_or_default();
+                    let stimulus = self.setup.stimuli.pop_front();
+                    self.stimuli_delivered += 1;
+                    return Ok(stimulus.map(|s| vec![self.deliver(s)]).unwrap_or_default());
                 }
             }
             None => {}
         }
         let Some((due, _)) = next_timer else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         self.clock_ms = self.clock_ms.max(due);
         let fired: Vec<u32> = self
@@ -271,13 +441,74 @@ impl<'a> Driver<'a> {
             .filter(|(_, d)| **d <= due)
             .map(|(seq, _)| *seq)
             .collect();
-        fired
+        Ok(fired
             .into_iter()
             .map(|seq| {
                 self.timers.remove(&seq);
                 Job::TimerFired(seq)
             })
-            .collect()
+            .collect())
+    }
+
+    /// Runs a child to its end as a nested simulation. `None` while the child waits (it needs
+    /// stimuli a child never gets, so the parent waits too).
+    fn run_child(&mut self, request: &ChildRequest) -> Result<Option<ChildOutcome>, SimulateError> {
+        let key = format!("{}@{}", request.workflow_id, request.workflow_version);
+        let Some(definition) = self.scenario.workflows.get(&key) else {
+            return Ok(Some(ActivityOutcome::Failed(Failure::new(
+                category::VALIDATION,
+                format!(
+                    "Child workflow definition not found: {key} (add it to the scenario's `workflows`)"
+                ),
+            ))));
+        };
+        if self.depth >= MAX_CHILD_DEPTH {
+            return Ok(Some(ActivityOutcome::Failed(Failure::new(
+                category::CHILD_WORKFLOW,
+                format!("child runs nest deeper than {MAX_CHILD_DEPTH}"),
+            ))));
+        }
+        let setup = RunSetup {
+            definition: definition.clone(),
+            payload: request.payload.clone(),
+            run_id: request.child_key.clone(),
+            clock_ms: self.clock_ms,
+            stimuli: VecDeque::new(),
+            stimuli_offset: 0,
+            start: None,
+            world: Some(self.world.clone()),
+        };
+        let child = simulate_run(self.runtime, self.scenario, setup, self.depth + 1)?.report;
+        let outcome = match child.status {
+            RunStatus::Succeeded => Some(ActivityOutcome::Completed(child.scopes.clone())),
+            RunStatus::Canceled => Some(ActivityOutcome::Cancelled),
+            RunStatus::Waiting => None,
+            RunStatus::Failed | RunStatus::Invalid => {
+                Some(ActivityOutcome::Failed(match &child.error {
+                    Some(e) => Failure {
+                        category: e.category.clone(),
+                        message: e.message.clone(),
+                        code: e.code.clone(),
+                        details: e.details.clone().map(Box::new),
+                    },
+                    None => Failure::new(
+                        category::VALIDATION,
+                        "the child workflow definition is invalid",
+                    ),
+                }))
+            }
+        };
+        if outcome.is_some() {
+            self.clock_ms += child.virtual_elapsed_ms as i64;
+        }
+        self.report.children.push(ChildReport {
+            step_path: request.step_path.clone(),
+            workflow_id: request.workflow_id.clone(),
+            workflow_version: request.workflow_version,
+            child_key: request.child_key.clone(),
+            report: Box::new(child),
+        });
+        Ok(outcome)
     }
 
     fn deliver(&mut self, stimulus: Stimulus) -> Job {
@@ -288,7 +519,7 @@ impl<'a> Driver<'a> {
                 payload,
                 event_id,
             } => Job::Signal {
-                name: "workflowRuntimeV2Event".into(),
+                name: EVENT_SIGNAL.into(),
                 payload: json!({
                     "eventId": event_id,
                     "eventName": event_name,
@@ -298,10 +529,10 @@ impl<'a> Driver<'a> {
                 }),
             },
             StimulusKind::HumanTask { task_id, response } => Job::Signal {
-                name: "workflowRuntimeV2HumanTask".into(),
+                name: HUMAN_TASK_SIGNAL.into(),
                 payload: json!({
                     "taskId": task_id.or_else(|| self.open_task()).unwrap_or_default(),
-                    "eventName": "HUMAN_TASK_COMPLETED",
+                    "eventName": HUMAN_TASK_COMPLETED,
                     "payload": response,
                 }),
             },

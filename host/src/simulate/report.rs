@@ -140,6 +140,32 @@ pub struct Report {
     pub virtual_elapsed_ms: u64,
     /// Activations the run took.
     pub activations: u64,
+    /// Times the run continued as new (extension).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub continued_as_new: u32,
+    /// Child runs, each with its own report (extension).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ChildReport>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A child run started by `control.callWorkflow`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildReport {
+    /// The parent step.
+    pub step_path: String,
+    /// Child workflow id.
+    pub workflow_id: String,
+    /// Child version.
+    pub workflow_version: u32,
+    /// Child identity (its run id in the simulation).
+    pub child_key: String,
+    /// The child's own report.
+    pub report: Box<Report>,
 }
 
 impl Report {
@@ -156,6 +182,8 @@ impl Report {
             actions: Vec::new(),
             virtual_elapsed_ms: 0,
             activations: 0,
+            continued_as_new: 0,
+            children: Vec::new(),
         }
     }
 

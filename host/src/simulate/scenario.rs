@@ -81,6 +81,8 @@ pub struct Scenario {
     pub task_types: BTreeMap<String, Value>,
     /// Safety bound on activations.
     pub max_activations: u64,
+    /// Continue as new once an execution's history reaches this many events (0: never).
+    pub continue_as_new_after_events: u32,
 }
 
 fn issue(path: &str, message: impl Into<String>) -> Issue {
@@ -152,6 +154,7 @@ impl Scenario {
                 "workflows",
                 "taskTypes",
                 "maxActivations",
+                "continueAsNewAfterEvents",
             ],
             &mut issues,
         );
@@ -220,10 +223,24 @@ impl Scenario {
                 }
             },
         };
+        let continue_as_new_after_events = match map.get("continueAsNewAfterEvents") {
+            None => 0,
+            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => n,
+                None => {
+                    issues.push(issue(
+                        "continueAsNewAfterEvents",
+                        "`continueAsNewAfterEvents` must be a non-negative integer",
+                    ));
+                    0
+                }
+            },
+        };
         if !issues.is_empty() {
             return Err(issues);
         }
         Ok(Scenario {
+            continue_as_new_after_events,
             definition,
             payload,
             start_ms,

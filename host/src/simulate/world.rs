@@ -4,40 +4,36 @@
 use std::collections::BTreeMap;
 
 use alga_interpreter::machine::protocol::{ActivityKind, ActivityOutcome, ActivityRequest};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::scenario::{Scenario, ScriptedResult};
 use crate::actions::BuiltinActions;
 
-/// The world a simulated run talks to.
-pub struct World<'a> {
-    scenario: &'a Scenario,
+/// The world a simulated run talks to. It is plain data, so a continue-as-new point can keep a
+/// copy and resume from it.
+#[derive(Clone, Default)]
+pub struct World {
     consumed: BTreeMap<String, usize>,
     builtins: BuiltinActions,
     tasks_created: u32,
 }
 
-impl<'a> World<'a> {
-    /// A world for `scenario`.
-    pub fn new(scenario: &'a Scenario) -> Self {
-        World {
-            scenario,
-            consumed: BTreeMap::new(),
-            builtins: BuiltinActions::default(),
-            tasks_created: 0,
-        }
-    }
-
+impl World {
     /// Executes an activity. `None` means a cancellation request arrives while it runs.
-    pub fn execute(&mut self, request: &ActivityRequest, now_ms: i64) -> Option<ActivityOutcome> {
+    pub fn execute(
+        &mut self,
+        scenario: &Scenario,
+        request: &ActivityRequest,
+        now_ms: i64,
+    ) -> Option<ActivityOutcome> {
         match &request.kind {
             ActivityKind::Action(invocation) => {
                 let version_key = format!("{}@{}", invocation.action_id, invocation.action_version);
                 let script_key = [invocation.step_id.as_str(), version_key.as_str()]
                     .into_iter()
-                    .find(|key| self.scenario.actions.contains_key(*key));
+                    .find(|key| scenario.actions.contains_key(*key));
                 if let Some(key) = script_key {
-                    let results = &self.scenario.actions[key];
+                    let results = &scenario.actions[key];
                     let used = self.consumed.entry(key.to_owned()).or_insert(0);
                     let result = results[(*used).min(results.len() - 1)].clone();
                     *used += 1;
@@ -47,22 +43,29 @@ impl<'a> World<'a> {
                         ScriptedResult::Cancel => None,
                     };
                 }
-                let tenant = Some(self.scenario.tenant_id.as_str());
+                let tenant = Some(scenario.tenant_id.as_str());
                 Some(
                     match self
                         .builtins
-                        .run(invocation, tenant, &self.scenario.run_id, now_ms)
+                        .run(invocation, tenant, &scenario.run_id, now_ms)
                     {
                         Ok(output) => ActivityOutcome::Completed(output),
                         Err(failure) => ActivityOutcome::Failed(failure),
                     },
                 )
             }
-            ActivityKind::CreateHumanTask(_) => {
+            ActivityKind::CreateHumanTask(task) => {
                 self.tasks_created += 1;
-                Some(ActivityOutcome::Completed(
-                    json!({"taskId": format!("task-{}", self.tasks_created)}),
-                ))
+                let form_schema = scenario
+                    .task_types
+                    .get(&task.task_type)
+                    .and_then(|t| t.get("formSchema"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                Some(ActivityOutcome::Completed(json!({
+                    "taskId": format!("task-{}", self.tasks_created),
+                    "formSchema": form_schema,
+                })))
             }
         }
     }

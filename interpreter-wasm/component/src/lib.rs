@@ -3,6 +3,7 @@
 //! host's imports. Each component instance serves one run.
 
 mod convert;
+mod seed;
 
 use std::cell::RefCell;
 

@@ -3,14 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ActivationError;
 use super::protocol::*;
+use super::routing::AfterFailure;
 use super::run::{Flow, Run};
 use super::state::Pending;
 use super::steps::expression_failure;
 use crate::actions;
 use crate::canonical::short_hash;
-use crate::definition::{ActionCall, MappingValue, OnErrorPolicy, Step, StepKind};
+use crate::definition::{ActionCall, MappingValue, Step};
 use crate::error::{Failure, category};
 use crate::expr::js_string;
 use crate::scope::InterpreterTarget;
@@ -21,14 +21,6 @@ enum Attempt {
     Scheduled,
     /// Finished inside the interpreter (or failed before it could be scheduled).
     Finished(Result<Value, Failure>),
-}
-
-/// What follows a failed attempt.
-enum AfterFailure {
-    /// Run the next attempt now (no backoff).
-    RetryNow,
-    /// Done deciding.
-    Flow(Flow),
 }
 
 impl Run {
@@ -47,8 +39,8 @@ impl Run {
                     return self.action_succeeded(call, output, attempt);
                 }
                 Attempt::Finished(Err(failure)) => {
-                    match self.after_failure(step, call, attempt, failure) {
-                        AfterFailure::RetryNow => attempt += 1,
+                    match self.after_failure(step, call.on_error, attempt, failure) {
+                        AfterFailure::RetryNow(next) => attempt = next,
                         AfterFailure::Flow(flow) => return flow,
                     }
                 }
@@ -195,7 +187,7 @@ impl Run {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record_attempt(
+    pub(super) fn record_attempt(
         &mut self,
         call: &ActionCall,
         path: &str,
@@ -217,7 +209,12 @@ impl Run {
         });
     }
 
-    fn action_succeeded(&mut self, call: &ActionCall, output: Value, attempt: u32) -> Flow {
+    pub(super) fn action_succeeded(
+        &mut self,
+        call: &ActionCall,
+        output: Value,
+        attempt: u32,
+    ) -> Flow {
         if let Some(save_as) = &call.save_as {
             match InterpreterTarget::parse(save_as) {
                 Ok(target) => self.state.scopes.assign(&target, output),
@@ -233,143 +230,5 @@ impl Run {
             attempt,
             handled: None,
         }
-    }
-
-    /// Retry (authored policy, exact delays), then onError continue, else the failure routes.
-    fn after_failure(
-        &mut self,
-        step: &Step,
-        call: &ActionCall,
-        attempt: u32,
-        failure: Failure,
-    ) -> AfterFailure {
-        if let Some(policy) = &step.retry
-            && !failure.is_uncatchable()
-            && policy.retries(&failure.category, attempt)
-        {
-            let delay = policy.delay_after(attempt);
-            if delay == 0 {
-                return AfterFailure::RetryNow;
-            }
-            let seq = self.state.take_seq();
-            self.out.push(Command::StartTimer {
-                seq,
-                duration_ms: delay,
-            });
-            self.state.pending = Some(Pending::RetryBackoff {
-                seq,
-                next_attempt: attempt + 1,
-            });
-            return AfterFailure::Flow(Flow::Blocked);
-        }
-        let policy = step
-            .on_error
-            .or(call.on_error)
-            .unwrap_or(OnErrorPolicy::Fail);
-        if policy == OnErrorPolicy::Continue && !failure.is_uncatchable() {
-            let path = self.current_path().unwrap_or_default();
-            let error = failure.at(&path, &self.now_iso());
-            self.state.scopes.error = error.to_value();
-            return AfterFailure::Flow(Flow::Done {
-                attempt,
-                handled: Some(error),
-            });
-        }
-        AfterFailure::Flow(Flow::Failed(failure, attempt))
-    }
-
-    /// The current step, which must be an `action.call`.
-    fn current_action(&self) -> Option<(Step, String)> {
-        let (block, index) = self.position()?;
-        let definition = self.definition.clone()?;
-        let step = definition.block(&block)?.get(index)?.clone();
-        matches!(step.kind, StepKind::Action(_)).then(|| (step, block.step_path(index)))
-    }
-
-    pub(super) fn activity_resolved(
-        &mut self,
-        seq: u32,
-        outcome: ActivityOutcome,
-    ) -> Result<(), ActivationError> {
-        let Some(Pending::Action {
-            seq: expected,
-            attempt,
-            input,
-            idempotency_key,
-        }) = self.state.pending.clone()
-        else {
-            return Err(ActivationError::UnknownSeq {
-                kind: "activity",
-                seq,
-            });
-        };
-        if seq != expected {
-            return Err(ActivationError::UnknownSeq {
-                kind: "activity",
-                seq,
-            });
-        }
-        let Some((step, path)) = self.current_action() else {
-            return Err(ActivationError::UnknownSeq {
-                kind: "activity",
-                seq,
-            });
-        };
-        let StepKind::Action(call) = &step.kind else {
-            return Err(ActivationError::UnknownSeq {
-                kind: "activity",
-                seq,
-            });
-        };
-        self.state.pending = None;
-        let result = match outcome {
-            ActivityOutcome::Completed(output) => Ok(output),
-            ActivityOutcome::Failed(failure) => Err(failure),
-            ActivityOutcome::Cancelled => Err(Failure::new(
-                category::ACTION,
-                "the action's activity was cancelled",
-            )),
-        };
-        self.record_attempt(
-            call,
-            &path,
-            attempt,
-            input,
-            idempotency_key,
-            false,
-            result.as_ref().err(),
-        );
-        let flow = match result {
-            Ok(output) => self.action_succeeded(call, output, attempt),
-            Err(failure) => match self.after_failure(&step, call, attempt, failure) {
-                AfterFailure::RetryNow => self.run_action(&step, call, &path, attempt + 1),
-                AfterFailure::Flow(flow) => flow,
-            },
-        };
-        self.follow(flow, &path);
-        Ok(())
-    }
-
-    pub(super) fn timer_fired(&mut self, seq: u32) -> Result<(), ActivationError> {
-        let Some(Pending::RetryBackoff {
-            seq: expected,
-            next_attempt,
-        }) = self.state.pending.clone()
-        else {
-            return Err(ActivationError::UnknownSeq { kind: "timer", seq });
-        };
-        if seq != expected {
-            return Err(ActivationError::UnknownSeq { kind: "timer", seq });
-        }
-        self.state.pending = None;
-        let Some((step, path)) = self.current_action() else {
-            return Err(ActivationError::UnknownSeq { kind: "timer", seq });
-        };
-        let StepKind::Action(call) = &step.kind else {
-            return Err(ActivationError::UnknownSeq { kind: "timer", seq });
-        };
-        let flow = self.run_action(&step, call, &path, next_attempt);
-        self.follow(flow, &path);
-        Ok(())
     }
 }

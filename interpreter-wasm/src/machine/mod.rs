@@ -5,14 +5,23 @@
 //! no clock and no randomness: the same jobs always give the same commands.
 
 mod action;
+mod checkpoint;
+mod child;
+mod filters;
+mod human;
 pub mod protocol;
 pub mod queries;
+mod resume;
 mod routing;
 mod run;
+pub mod signals;
 mod start;
 mod state;
 mod steps;
+mod waits;
 
+pub use checkpoint::Checkpoint;
+pub use human::HUMAN_TASK_UPDATE;
 pub use protocol::*;
 pub use state::{Frame, FrameKind, Pending, RunState};
 

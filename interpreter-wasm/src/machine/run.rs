@@ -39,6 +39,9 @@ pub(crate) struct Run {
     pub exprs: Evaluator,
     pub facts: ActivationFacts,
     pub out: Vec<Command>,
+    /// Steps started since this execution began (a continued run must progress before it
+    /// may continue as new again).
+    pub steps_this_run: u64,
 }
 
 impl Run {
@@ -71,21 +74,18 @@ impl Run {
         match job {
             Job::TimerFired(seq) => self.timer_fired(seq),
             Job::ActivityResolved { seq, outcome } => self.activity_resolved(seq, outcome),
-            Job::ChildResolved { seq, .. } => {
-                Err(ActivationError::UnknownSeq { kind: "child", seq })
-            }
+            Job::ChildResolved { seq, outcome } => self.child_resolved(seq, outcome),
             Job::Signal { name, payload } => {
-                self.state
-                    .signals
-                    .push(super::state::BufferedSignal { name, payload });
+                self.signal_received(name, payload);
                 Ok(())
             }
-            Job::Update { id, .. } => {
-                let response = UpdateResponse::Rejected(Failure::new(
-                    category::VALIDATION,
-                    "this run accepts no updates now",
-                ));
-                self.out.push(Command::RespondUpdate { id, response });
+            Job::Update {
+                id,
+                name,
+                args,
+                run_validator,
+            } => {
+                self.update_received(id, &name, &args, run_validator);
                 Ok(())
             }
             Job::CancelRequested(_) => {
@@ -96,11 +96,13 @@ impl Run {
         }
     }
 
-    /// Runs steps until the run blocks or ends.
+    /// Runs steps until the run blocks or ends, continuing as new at a step boundary when the
+    /// history has grown past the run's threshold.
     pub fn drive(&mut self) {
         while !self.finished && self.state.pending.is_none() {
             match self.position() {
                 None => self.complete(),
+                Some(_) if self.should_continue_as_new() => self.continue_as_new(),
                 Some((block, index)) => self.execute(block, index),
             }
         }
@@ -145,6 +147,8 @@ impl Run {
             self.fail_run(error);
             return;
         };
+        *self.state.executions.entry(path.clone()).or_insert(0) += 1;
+        self.steps_this_run += 1;
         self.record(RunEvent::StepStarted {
             path: path.clone(),
             step_id: step.id.clone(),
@@ -296,19 +300,57 @@ impl Run {
         self.finished = true;
     }
 
-    /// A genuine cancellation request: cancel what is in flight and end CANCELED.
+    /// A genuine cancellation request: cancel what is in flight, close the open wait, mark the
+    /// step CANCELED and end the run CANCELED. Nothing catches it.
     fn cancel(&mut self) {
-        match self.state.pending.take() {
-            Some(Pending::Action { seq, .. }) => {
-                self.out.push(Command::RequestCancelActivity { seq })
+        let path = self.current_path();
+        let mut attempt = 1;
+        let closed_wait = match self.state.pending.take() {
+            Some(Pending::Action {
+                seq, attempt: a, ..
+            }) => {
+                attempt = a;
+                self.out.push(Command::RequestCancelActivity { seq });
+                None
             }
-            Some(Pending::RetryBackoff { seq, .. }) => self.out.push(Command::CancelTimer { seq }),
-            None => {}
-        }
-        if let Some(path) = self.current_path() {
+            Some(Pending::RetryBackoff { seq, next_attempt }) => {
+                attempt = next_attempt.saturating_sub(1);
+                self.out.push(Command::CancelTimer { seq });
+                None
+            }
+            Some(Pending::TimeWait { seq, .. }) => {
+                self.out.push(Command::CancelTimer { seq });
+                Some(WaitKind::Time)
+            }
+            Some(Pending::EventWait { timer, .. }) => {
+                if let Some(seq) = timer {
+                    self.out.push(Command::CancelTimer { seq });
+                }
+                Some(WaitKind::Event)
+            }
+            Some(Pending::HumanTaskCreation { seq }) => {
+                self.out.push(Command::RequestCancelActivity { seq });
+                None
+            }
+            Some(Pending::HumanTask { .. }) => Some(WaitKind::Human),
+            Some(Pending::Child { seq, attempt: a }) => {
+                attempt = a;
+                self.out.push(Command::CancelChild { seq });
+                None
+            }
+            None => None,
+        };
+        if let Some(path) = path {
+            if let Some(kind) = closed_wait {
+                self.record(RunEvent::WaitClosed {
+                    path: path.clone(),
+                    kind,
+                    status: WaitStatus::Canceled,
+                });
+            }
             let error = Failure::new(category::CANCELLATION, "Workflow run was cancelled")
                 .at(&path, &self.now_iso());
-            self.finish_step(&path, StepStatus::Canceled, 1, Some(error));
+            self.finish_step(&path, StepStatus::Canceled, attempt, Some(error));
         }
         self.unwind_to(0);
         self.out.push(Command::CancelRun);

@@ -41,6 +41,7 @@ impl Run {
             exprs: Evaluator::default(),
             facts,
             out: Vec::new(),
+            steps_this_run: 0,
         };
         if let Err(failure) = run.prepare() {
             let error = failure.at("root", &run.now_iso());
@@ -91,7 +92,11 @@ impl Run {
         if let Some(Value::Object(meta)) = &self.start.meta {
             self.state.scopes.meta = meta.clone();
         }
-        self.definition = Some(Arc::new(parsed));
+        let parsed = Arc::new(parsed);
+        self.definition = Some(parsed.clone());
+        if let Some(checkpoint) = self.start.checkpoint.clone() {
+            self.resume_checkpoint(&checkpoint, &parsed)?;
+        }
         self.settle();
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! The run's interpreter state: frames, scopes and what the run is blocked on. All of it is
 //! serialisable, because it is exactly what a continue-as-new checkpoint carries.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -86,7 +88,7 @@ pub enum Pending {
         /// The ledger key.
         idempotency_key: String,
     },
-    /// The backoff before the next attempt of a step.
+    /// The backoff before the next attempt of a step (action or child).
     #[serde(rename_all = "camelCase")]
     RetryBackoff {
         /// Timer sequence number.
@@ -94,6 +96,60 @@ pub enum Pending {
         /// The attempt that runs when it fires.
         next_attempt: u32,
     },
+    /// A `time.wait` timer.
+    #[serde(rename_all = "camelCase")]
+    TimeWait {
+        /// Timer sequence number.
+        seq: u32,
+        /// `duration` or `until`.
+        mode: String,
+        /// When it ends (ISO-8601).
+        due_at: String,
+    },
+    /// An `event.wait` waiting for a matching signal.
+    #[serde(rename_all = "camelCase")]
+    EventWait {
+        /// Timeout timer, if the wait has a timeout.
+        timer: Option<u32>,
+        /// The correlation key evaluated at wait start (none matches any key).
+        correlation_key: Option<String>,
+        /// When the wait times out (ISO-8601).
+        timeout_at: Option<String>,
+    },
+    /// The activity creating a human task.
+    #[serde(rename_all = "camelCase")]
+    HumanTaskCreation {
+        /// Activity sequence number.
+        seq: u32,
+    },
+    /// A human task waiting for its response.
+    #[serde(rename_all = "camelCase")]
+    HumanTask {
+        /// The task.
+        task_id: String,
+        /// The response's form schema, as the task's creation reported it.
+        form_schema: Option<Value>,
+    },
+    /// A child workflow.
+    #[serde(rename_all = "camelCase")]
+    Child {
+        /// Child sequence number.
+        seq: u32,
+        /// Attempt number.
+        attempt: u32,
+    },
+}
+
+impl Pending {
+    /// The query descriptor type of a wait (`workflowRuntimeV2CurrentWait`), if this is one.
+    pub fn wait_type(&self) -> Option<&'static str> {
+        match self {
+            Pending::TimeWait { .. } => Some("time.wait"),
+            Pending::EventWait { .. } => Some("event.wait"),
+            Pending::HumanTaskCreation { .. } | Pending::HumanTask { .. } => Some("human.task"),
+            _ => None,
+        }
+    }
 }
 
 /// The whole interpreter state of a run.
@@ -112,6 +168,8 @@ pub struct RunState {
     pub pending: Option<Pending>,
     /// The next sequence number for timers, activities and children.
     pub next_seq: u32,
+    /// Times each step path started, for stable per-execution identities (child runs).
+    pub executions: BTreeMap<String, u32>,
 }
 
 impl RunState {
@@ -128,6 +186,7 @@ impl RunState {
             signals: Vec::new(),
             pending: None,
             next_seq: 1,
+            executions: BTreeMap::new(),
         }
     }
 

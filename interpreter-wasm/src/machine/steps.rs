@@ -49,10 +49,10 @@ impl Run {
                     .insert("state".into(), Value::String(state.clone()));
                 done()
             }
-            StepKind::Assign(entries) => match self.transform_assign(entries) {
-                Ok(()) => done(),
-                Err(failure) => Flow::Failed(failure, 1),
-            },
+            StepKind::Assign(entries) => {
+                let result = self.transform_assign(entries).map(|()| done());
+                self.settled(step, result)
+            }
             StepKind::If {
                 condition,
                 then,
@@ -138,21 +138,19 @@ impl Run {
                 })
             }
             StepKind::Action(call) => self.run_action(step, call, path, 1),
-            StepKind::EventWait(_)
-            | StepKind::TimeWait(_)
-            | StepKind::HumanTask(_)
-            | StepKind::CallWorkflow { .. } => Flow::Failed(
-                Failure::new(
-                    category::ACTION,
-                    format!(
-                        "step type {} is not supported by interpreter {}",
-                        step.step_type,
-                        super::RUNTIME_SEMANTICS_VERSION
-                    ),
-                )
-                .with_code("UNSUPPORTED_STEP_TYPE"),
-                1,
-            ),
+            StepKind::TimeWait(wait) => {
+                let result = self.start_time_wait(wait, path);
+                self.settled(step, result)
+            }
+            StepKind::EventWait(wait) => {
+                let result = self.start_event_wait(wait, path);
+                self.settled(step, result)
+            }
+            StepKind::HumanTask(task) => {
+                let result = self.start_human_task(task, path);
+                self.settled(step, result)
+            }
+            StepKind::CallWorkflow { .. } => self.retry_child(step, path, 1),
         }
     }
 

@@ -1,0 +1,52 @@
+//! Signals: normalised on receipt (dsl-semantics §9.7), buffered first in first out, and
+//! consumed by the wait they match. Signals that match nothing yet stay buffered.
+
+use serde_json::{Map, Value, json};
+
+use super::state::BufferedSignal;
+
+/// Event signal name.
+pub const EVENT_SIGNAL: &str = "workflowRuntimeV2Event";
+/// Human-task response signal name.
+pub const HUMAN_TASK_SIGNAL: &str = "workflowRuntimeV2HumanTask";
+/// The default event name of a human-task response.
+pub const HUMAN_TASK_COMPLETED: &str = "HUMAN_TASK_COMPLETED";
+
+fn object(value: Option<&Value>) -> Value {
+    match value {
+        Some(Value::Object(map)) => Value::Object(map.clone()),
+        _ => Value::Object(Map::new()),
+    }
+}
+
+fn string(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Normalises a signal's argument. Temporal signals carry an argument list; the first element
+/// is the payload when the argument is an array.
+pub fn normalize(name: &str, raw: &Value, received_at: &str) -> BufferedSignal {
+    let arg = match raw {
+        Value::Array(args) => args.first().unwrap_or(&Value::Null),
+        other => other,
+    };
+    let payload = match name {
+        EVENT_SIGNAL => json!({
+            "eventId": string(arg.get("eventId")),
+            "eventName": string(arg.get("eventName")).unwrap_or_default(),
+            "correlationKey": string(arg.get("correlationKey")),
+            "payload": object(arg.get("payload")),
+            "receivedAt": string(arg.get("receivedAt")).unwrap_or_else(|| received_at.to_owned()),
+        }),
+        HUMAN_TASK_SIGNAL => json!({
+            "taskId": string(arg.get("taskId")).unwrap_or_default(),
+            "eventName": string(arg.get("eventName")).unwrap_or_else(|| HUMAN_TASK_COMPLETED.to_owned()),
+            "payload": object(arg.get("payload")),
+        }),
+        _ => arg.clone(),
+    };
+    BufferedSignal {
+        name: name.to_owned(),
+        payload,
+    }
+}
