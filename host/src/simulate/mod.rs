@@ -404,14 +404,14 @@ impl<'a, R: Runtime> Driver<'a, R> {
             }
             return Ok(jobs);
         }
-        if let Some(request) = self.children.first().cloned() {
-            if let Some(outcome) = self.run_child(&request)? {
-                self.children.remove(0);
-                return Ok(vec![Job::ChildResolved {
-                    seq: request.seq,
-                    outcome,
-                }]);
-            }
+        if let Some(request) = self.children.first().cloned()
+            && let Some(outcome) = self.run_child(&request)?
+        {
+            self.children.remove(0);
+            return Ok(vec![Job::ChildResolved {
+                seq: request.seq,
+                outcome,
+            }]);
         }
         let next_timer = self.timers.iter().map(|(seq, due)| (*due, *seq)).min();
         match self.setup.stimuli.front().map(|s| s.at_ms) {
