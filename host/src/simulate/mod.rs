@@ -47,6 +47,8 @@ pub struct Simulation {
     pub report: Report,
     /// Every continue-as-new, in order.
     pub checkpoints: Vec<CheckpointAt>,
+    /// The world as the run left it (a child's script consumption carries over to its parent).
+    world: World,
 }
 
 /// A continue-as-new point: the next execution's input and the simulated world at that time,
@@ -145,6 +147,7 @@ fn simulate_run<R: Runtime>(
         return Ok(Simulation {
             report: Report::invalid(errors, warnings),
             checkpoints: Vec::new(),
+            world: setup.world.unwrap_or_default(),
         });
     }
     Driver::new(runtime, scenario, setup, depth)?.run()
@@ -256,6 +259,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
         Ok(Simulation {
             report: self.report,
             checkpoints: self.checkpoints,
+            world: self.world,
         })
     }
 
@@ -478,7 +482,9 @@ impl<'a, R: Runtime> Driver<'a, R> {
             start: None,
             world: Some(self.world.clone()),
         };
-        let child = simulate_run(self.runtime, self.scenario, setup, self.depth + 1)?.report;
+        let simulation = simulate_run(self.runtime, self.scenario, setup, self.depth + 1)?;
+        self.world = simulation.world;
+        let child = simulation.report;
         let outcome = match child.status {
             RunStatus::Succeeded => Some(ActivityOutcome::Completed(child.scopes.clone())),
             RunStatus::Canceled => Some(ActivityOutcome::Cancelled),
