@@ -57,6 +57,7 @@ fn start() -> Activation {
             activity_actions: vec![],
             checkpoint: None,
             continue_as_new_after_events: 0,
+            continue_as_new_after_bytes: 0,
         }))],
     }
 }

@@ -32,8 +32,14 @@ fn nested_loops_see_their_own_locals_and_outer_items_through_vars() {
         json!({}),
     );
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
-    assert_eq!(report["scopes"]["vars"]["pairs"], json!(["1-a-0", "1-b-1", "2-a-0", "2-b-1"]));
-    assert!(report["scopes"]["vars"].get("o").is_none(), "item variables are removed after the loops");
+    assert_eq!(
+        report["scopes"]["vars"]["pairs"],
+        json!(["1-a-0", "1-b-1", "2-a-0", "2-b-1"])
+    );
+    assert!(
+        report["scopes"]["vars"].get("o").is_none(),
+        "item variables are removed after the loops"
+    );
     assert!(report["scopes"]["vars"].get("i").is_none());
 }
 
@@ -53,7 +59,12 @@ fn on_item_error_continue_goes_on_with_the_next_step_of_the_same_item() {
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["seen"], json!([1, 2, 3]));
     assert_eq!(report["scopes"]["error"]["message"], "two");
-    let failed: Vec<&Value> = report["steps"].as_array().unwrap().iter().filter(|s| s["status"] == "FAILED").collect();
+    let failed: Vec<&Value> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "FAILED")
+        .collect();
     assert_eq!(failed.len(), 1);
 }
 
@@ -101,7 +112,10 @@ fn a_failure_routed_out_of_a_loop_cleans_the_loop_up() {
         json!({}),
     );
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
-    assert_eq!(report["scopes"]["vars"]["seen"]["value"], json!(["before", "no index", "at two"]));
+    assert_eq!(
+        report["scopes"]["vars"]["seen"]["value"],
+        json!(["before", "no index", "at two"])
+    );
 }
 
 #[test]
@@ -149,7 +163,11 @@ fn waits_inside_loops_take_one_event_per_item() {
         ]
     }));
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
-    assert_eq!(report["scopes"]["vars"]["got"], json!(["A", "B"]), "b was buffered until its wait");
+    assert_eq!(
+        report["scopes"]["vars"]["got"],
+        json!(["A", "B"]),
+        "b was buffered until its wait"
+    );
 }
 
 fn long_loop(items: usize) -> Value {
@@ -175,10 +193,17 @@ fn continue_as_new_carries_a_long_loop_to_the_same_end() {
     let continued = simulate(scenario);
     assert_eq!(plain["status"], "SUCCEEDED", "{plain:#}");
     assert_eq!(continued["status"], "SUCCEEDED", "{continued:#}");
-    assert!(continued["continuedAsNew"].as_u64().unwrap() >= 3, "{}", continued["continuedAsNew"]);
+    assert!(
+        continued["continuedAsNew"].as_u64().unwrap() >= 3,
+        "{}",
+        continued["continuedAsNew"]
+    );
     assert_eq!(continued["scopes"], plain["scopes"]);
     assert_eq!(continued["scopes"]["vars"]["sum"], 1830);
-    assert_eq!(continued["scopes"]["vars"]["late"], "kept", "a signal buffered before continue-as-new survives it");
+    assert_eq!(
+        continued["scopes"]["vars"]["late"], "kept",
+        "a signal buffered before continue-as-new survives it"
+    );
     assert_eq!(continued["steps"], plain["steps"]);
     assert_eq!(continued["virtualElapsedMs"], plain["virtualElapsedMs"]);
 }
@@ -200,6 +225,7 @@ fn start_job(steps: Value) -> Job {
         activity_actions: vec![],
         checkpoint: None,
         continue_as_new_after_events: 0,
+        continue_as_new_after_bytes: 0,
     }))
 }
 
@@ -246,15 +272,25 @@ fn queries_report_the_current_step_wait_and_summary() {
             _ => None,
         })
         .collect();
-    assert_eq!(answers[0], Ok(json!({"runId": "run-q", "currentStepPath": "root.steps[1]"})));
+    assert_eq!(
+        answers[0],
+        Ok(json!({"runId": "run-q", "currentStepPath": "root.steps[1]"}))
+    );
     assert_eq!(
         answers[1],
-        Ok(json!({"type": "event.wait", "stepPath": "root.steps[1]", "descriptor":
-            {"eventName": "E", "correlationKey": "k", "timeoutAt": "2026-01-01T00:00:01.000Z"}}))
+        Ok(
+            json!({"type": "event.wait", "stepPath": "root.steps[1]", "descriptor":
+            {"eventName": "E", "correlationKey": "k", "timeoutAt": "2026-01-01T00:00:01.000Z"}})
+        )
     );
     let summary = answers[2].clone().unwrap();
     assert_eq!(summary["stepCount"], 1);
     assert_eq!(summary["frameDepth"], 1);
     assert_eq!(summary["historyLength"], 7);
-    assert!(answers[3].as_ref().unwrap_err().contains("unknown query `nope`"));
+    assert!(
+        answers[3]
+            .as_ref()
+            .unwrap_err()
+            .contains("unknown query `nope`")
+    );
 }

@@ -30,7 +30,10 @@ fn a_valid_response_resumes_the_task() {
     }));
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["approved"], true);
-    assert_eq!(report["scopes"]["vars"]["eventName"], "HUMAN_TASK_COMPLETED");
+    assert_eq!(
+        report["scopes"]["vars"]["eventName"],
+        "HUMAN_TASK_COMPLETED"
+    );
     assert_eq!(report["waits"][0]["type"], "human");
     assert_eq!(report["waits"][0]["status"], "RESOLVED");
     assert_eq!(report["waits"][0]["taskId"], "task-1");
@@ -47,7 +50,10 @@ fn an_invalid_response_fails_the_step_with_the_form_errors() {
     assert_eq!(report["status"], "FAILED", "{report:#}");
     assert_eq!(report["error"]["category"], "ValidationError");
     let message = report["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("Human task response validation failed"), "{message}");
+    assert!(
+        message.starts_with("Human task response validation failed"),
+        "{message}"
+    );
     assert!(message.contains("/approved"), "names the field: {message}");
     assert_eq!(report["waits"][0]["status"], "CANCELED");
 }
@@ -67,7 +73,12 @@ fn admin_override_skips_validation_and_a_missing_schema_is_an_error() {
         "stimuli": [{"humanTask": {"response": {"approved": true}}}]
     }));
     assert_eq!(missing["status"], "FAILED");
-    assert!(missing["error"]["message"].as_str().unwrap().contains("Missing form schema for task type approval"));
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing form schema for task type approval")
+    );
 }
 
 #[test]
@@ -148,7 +159,12 @@ fn a_child_retry_reuses_the_same_child_identity() {
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["fromChild"], 7);
     assert_eq!(report["steps"][0]["attempt"], 2);
-    let keys: Vec<&Value> = report["children"].as_array().unwrap().iter().map(|c| &c["childKey"]).collect();
+    let keys: Vec<&Value> = report["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["childKey"])
+        .collect();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0], keys[1], "the retry reuses the child identity");
 }

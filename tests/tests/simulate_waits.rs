@@ -27,7 +27,10 @@ fn time_wait_duration_uses_a_timer_and_records_the_wait() {
         report["scopes"]["vars"]["timeWait"],
         json!({"mode": "duration", "dueAt": "2026-01-01T00:01:00.000Z", "resumedAt": "2026-01-01T00:01:00.000Z"})
     );
-    assert_eq!(report["scopes"]["vars"]["after"], "2026-01-01T00:01:00.000Z");
+    assert_eq!(
+        report["scopes"]["vars"]["after"],
+        "2026-01-01T00:01:00.000Z"
+    );
     assert_eq!(
         report["waits"],
         json!([{"type": "time", "path": "root.steps[0]", "status": "RESOLVED", "eventName": null,
@@ -68,7 +71,12 @@ fn invalid_until_is_a_validation_error() {
     }));
     assert_eq!(report["status"], "FAILED");
     assert_eq!(report["error"]["category"], "ValidationError");
-    assert!(report["error"]["message"].as_str().unwrap().contains("valid date/time"));
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("valid date/time")
+    );
 }
 
 #[test]
@@ -158,11 +166,17 @@ fn non_matching_events_are_kept_for_a_later_wait() {
 
 #[test]
 fn event_wait_timeout_is_a_catchable_timeout_error() {
-    let wait = event_wait("w", json!({"eventName": "E", "correlationKey": {"$expr": "'k'"}, "timeoutMs": 5000}));
+    let wait = event_wait(
+        "w",
+        json!({"eventName": "E", "correlationKey": {"$expr": "'k'"}, "timeoutMs": 5000}),
+    );
     let report = simulate(json!({"definition": definition(json!([wait.clone()]))}));
     assert_eq!(report["status"], "FAILED", "{report:#}");
     assert_eq!(report["error"]["category"], "TimeoutError");
-    assert_eq!(report["error"]["message"], "event.wait timed out waiting for E");
+    assert_eq!(
+        report["error"]["message"],
+        "event.wait timed out waiting for E"
+    );
     assert_eq!(
         report["error"]["details"],
         json!({"eventName": "E", "correlationKey": "k", "timeoutAt": "2026-01-01T00:00:05.000Z"})
@@ -215,7 +229,10 @@ fn a_run_blocked_without_stimuli_reports_waiting() {
 fn cancellation_during_each_wait_cancels_the_step_the_wait_and_the_run() {
     let waits = [
         json!({"id": "w", "type": "time.wait", "config": {"mode": "duration", "durationMs": 60000}}),
-        event_wait("w", json!({"eventName": "E", "correlationKey": {"$expr": "'k'"}, "timeoutMs": 60000})),
+        event_wait(
+            "w",
+            json!({"eventName": "E", "correlationKey": {"$expr": "'k'"}, "timeoutMs": 60000}),
+        ),
         json!({"id": "w", "type": "human.task", "config": {"taskType": "approve", "title": {"$expr": "'Approve'"}}}),
     ];
     for wait in waits {
@@ -231,6 +248,9 @@ fn cancellation_during_each_wait_cancels_the_step_the_wait_and_the_run() {
         assert_eq!(report["error"]["nodePath"], "root.steps[0].try.steps[0]");
         assert_eq!(report["steps"][1]["status"], "CANCELED");
         assert_eq!(report["waits"][0]["status"], "CANCELED", "{report:#}");
-        assert!(report["scopes"]["meta"].get("state").is_none(), "never caught");
+        assert!(
+            report["scopes"]["meta"].get("state").is_none(),
+            "never caught"
+        );
     }
 }

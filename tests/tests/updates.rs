@@ -60,12 +60,17 @@ fn an_invalid_update_is_rejected_and_the_task_stays_open() {
             activity_actions: vec![],
             checkpoint: None,
             continue_as_new_after_events: 0,
+            continue_as_new_after_bytes: 0,
         }))]))
         .unwrap();
     let seq = first
         .iter()
         .find_map(|c| match c {
-            Command::ScheduleActivity(ActivityRequest { seq, kind: ActivityKind::CreateHumanTask(task), .. }) => {
+            Command::ScheduleActivity(ActivityRequest {
+                seq,
+                kind: ActivityKind::CreateHumanTask(task),
+                ..
+            }) => {
                 assert_eq!(task.title, "Approve?");
                 Some(*seq)
             }
@@ -79,7 +84,12 @@ fn an_invalid_update_is_rejected_and_the_task_stays_open() {
     }]))
     .unwrap();
 
-    let rejected = run.activate(&activation(vec![update("u1", json!({"approved": "maybe"}))])).unwrap();
+    let rejected = run
+        .activate(&activation(vec![update(
+            "u1",
+            json!({"approved": "maybe"}),
+        )]))
+        .unwrap();
     match responses(&rejected).as_slice() {
         [UpdateResponse::Rejected(failure)] => {
             assert_eq!(failure.category, "ValidationError");
@@ -87,9 +97,15 @@ fn an_invalid_update_is_rejected_and_the_task_stays_open() {
         }
         other => panic!("expected a rejection, got {other:?}"),
     }
-    assert!(!rejected.iter().any(|c| matches!(c, Command::CompleteRun { .. })));
+    assert!(
+        !rejected
+            .iter()
+            .any(|c| matches!(c, Command::CompleteRun { .. }))
+    );
 
-    let accepted = run.activate(&activation(vec![update("u2", json!({"approved": true}))])).unwrap();
+    let accepted = run
+        .activate(&activation(vec![update("u2", json!({"approved": true}))]))
+        .unwrap();
     let answers = responses(&accepted);
     assert_eq!(answers.first(), Some(&UpdateResponse::Accepted));
     assert!(matches!(answers.last(), Some(UpdateResponse::Completed(_))));

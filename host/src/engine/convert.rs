@@ -56,6 +56,7 @@ fn run_start_out(s: &p::RunStart) -> w::RunStart {
         activity_actions: s.activity_actions.clone(),
         checkpoint: s.checkpoint.as_ref().map(Value::to_string),
         continue_as_new_after_events: s.continue_as_new_after_events,
+        continue_as_new_after_bytes: s.continue_as_new_after_bytes,
     }
 }
 
@@ -76,6 +77,7 @@ pub fn run_start(s: w::RunStart) -> Result<p::RunStart, String> {
         activity_actions: s.activity_actions,
         checkpoint: s.checkpoint.map(|c| json(&c)).transpose()?,
         continue_as_new_after_events: s.continue_as_new_after_events,
+        continue_as_new_after_bytes: s.continue_as_new_after_bytes,
     })
 }
 

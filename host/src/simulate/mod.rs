@@ -225,6 +225,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
             activity_actions: forced,
             checkpoint: None,
             continue_as_new_after_events: self.scenario.continue_as_new_after_events,
+            continue_as_new_after_bytes: 0,
         }
     }
 

@@ -5,8 +5,8 @@ use alga_interpreter::error::{Failure, RuntimeError};
 use alga_interpreter::machine::protocol as p;
 use serde_json::Value;
 
-use crate::alga::workflow::host;
-use crate::alga::workflow::types as w;
+use crate::guest::alga::workflow::host;
+use crate::guest::alga::workflow::types as w;
 
 fn json(text: &str, what: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))
@@ -76,6 +76,7 @@ pub fn run_start_in(s: w::RunStart) -> Result<p::RunStart, String> {
         activity_actions: s.activity_actions,
         checkpoint: s.checkpoint.map(|c| json(&c, "checkpoint")).transpose()?,
         continue_as_new_after_events: s.continue_as_new_after_events,
+        continue_as_new_after_bytes: s.continue_as_new_after_bytes,
     })
 }
 
@@ -95,6 +96,7 @@ fn run_start_out(s: p::RunStart) -> w::RunStart {
         activity_actions: s.activity_actions,
         checkpoint: s.checkpoint.map(|c| c.to_string()),
         continue_as_new_after_events: s.continue_as_new_after_events,
+        continue_as_new_after_bytes: s.continue_as_new_after_bytes,
     }
 }
 

@@ -36,11 +36,13 @@ impl Run {
     /// At a step boundary: has this execution's history grown past the threshold (or does
     /// Temporal suggest it), after the run made progress in this execution?
     pub(super) fn should_continue_as_new(&self) -> bool {
-        let threshold = self.start.continue_as_new_after_events;
+        let events = self.start.continue_as_new_after_events;
+        let bytes = self.start.continue_as_new_after_bytes;
         self.steps_this_run > 0
             && self.state.pending.is_none()
             && (self.facts.continue_as_new_suggested
-                || threshold > 0 && self.facts.history_length >= threshold)
+                || events > 0 && self.facts.history_length >= events
+                || bytes > 0 && self.facts.history_size_bytes >= bytes)
     }
 
     pub(super) fn continue_as_new(&mut self) {

@@ -115,6 +115,7 @@ impl Machine {
 pub(crate) struct ActivationFacts {
     pub now_ms: i64,
     pub history_length: u32,
+    pub history_size_bytes: u64,
     pub continue_as_new_suggested: bool,
 }
 
@@ -122,6 +123,7 @@ fn activation_facts(a: &Activation) -> ActivationFacts {
     ActivationFacts {
         now_ms: a.workflow_time_ms,
         history_length: a.history_length,
+        history_size_bytes: a.history_size_bytes,
         continue_as_new_suggested: a.continue_as_new_suggested,
     }
 }

@@ -67,6 +67,9 @@ pub struct RunStart {
     /// Continue as new after this many history events (0: only when Temporal suggests it).
     #[serde(default)]
     pub continue_as_new_after_events: u32,
+    /// Continue as new after this many bytes of history (0: no byte threshold).
+    #[serde(default)]
+    pub continue_as_new_after_bytes: u64,
 }
 
 /// How an activity ended.
