@@ -2,9 +2,8 @@
 
 mod common;
 
-use alga_interpreter::canonical::definition_hash;
-use alga_interpreter::machine::protocol::{Activation, Command, Job, RunStart};
-use common::{definition, simulate, simulate_steps};
+use alga_interpreter::machine::protocol::{Command, Job};
+use common::{activation, definition, simulate, simulate_steps};
 use serde_json::{Value, json};
 
 fn assign(id: &str, target: &str, expr: &str) -> Value {
@@ -209,35 +208,7 @@ fn continue_as_new_carries_a_long_loop_to_the_same_end() {
 }
 
 fn start_job(steps: Value) -> Job {
-    let def = definition(steps);
-    Job::Start(Box::new(RunStart {
-        run_id: "run-q".into(),
-        tenant_id: Some("t".into()),
-        workflow_id: "wf-test".into(),
-        workflow_version: 1,
-        definition_hash: definition_hash(&def),
-        definition: def,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload: json!({}),
-        trigger_type: None,
-        execution_key: "q".into(),
-        meta: None,
-        activity_actions: vec![],
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
-    }))
-}
-
-fn activation(jobs: Vec<Job>) -> Activation {
-    Activation {
-        workflow_time_ms: 1_767_225_600_000,
-        is_replaying: false,
-        history_length: 7,
-        history_size_bytes: 0,
-        continue_as_new_suggested: false,
-        jobs,
-    }
+    Job::Start(Box::new(common::run_start(definition(steps), json!({}))))
 }
 
 fn query(name: &str) -> Job {
@@ -274,7 +245,7 @@ fn queries_report_the_current_step_wait_and_summary() {
         .collect();
     assert_eq!(
         answers[0],
-        Ok(json!({"runId": "run-q", "currentStepPath": "root.steps[1]"}))
+        Ok(json!({"runId": "run-test", "currentStepPath": "root.steps[1]"}))
     );
     assert_eq!(
         answers[1],

@@ -3,20 +3,9 @@
 
 mod common;
 
-use alga_interpreter::canonical::definition_hash;
 use alga_interpreter::machine::protocol::*;
+use common::activation;
 use serde_json::{Value, json};
-
-fn activation(jobs: Vec<Job>) -> Activation {
-    Activation {
-        workflow_time_ms: 1_767_225_600_000,
-        is_replaying: false,
-        history_length: 3,
-        history_size_bytes: 0,
-        continue_as_new_suggested: false,
-        jobs,
-    }
-}
 
 fn update(id: &str, response: Value) -> Job {
     Job::Update {
@@ -45,23 +34,10 @@ fn an_invalid_update_is_rejected_and_the_task_stays_open() {
     ]));
     let mut run = common::engine().instantiate().unwrap();
     let first = run
-        .activate(&activation(vec![Job::Start(Box::new(RunStart {
-            run_id: "run-u".into(),
-            tenant_id: None,
-            workflow_id: "wf-test".into(),
-            workflow_version: 1,
-            definition_hash: definition_hash(&def),
-            definition: def,
-            runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-            payload: json!({}),
-            trigger_type: None,
-            execution_key: "u".into(),
-            meta: None,
-            activity_actions: vec![],
-            checkpoint: None,
-            continue_as_new_after_events: 0,
-            continue_as_new_after_bytes: 0,
-        }))]))
+        .activate(&activation(vec![Job::Start(Box::new(common::run_start(
+            def,
+            json!({}),
+        )))]))
         .unwrap();
     let seq = first
         .iter()

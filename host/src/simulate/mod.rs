@@ -316,14 +316,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
 
     fn trapped(&mut self, error: &EngineError) {
         self.report.status = RunStatus::Failed;
-        let node_path = self
-            .report
-            .steps
-            .iter()
-            .rev()
-            .find(|s| s.status == StepStatus::Started)
-            .map(|s| s.path.clone())
-            .unwrap_or_else(|| "root".into());
+        let node_path = self.report.last_step_path(StepStatus::Started);
         self.report.close_open_steps();
         self.report.error = Some(ReportError {
             category: INTERPRETER_TRAP.into(),
@@ -373,14 +366,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
     }
 
     fn cancellation_error(&self) -> ReportError {
-        let node_path = self
-            .report
-            .steps
-            .iter()
-            .rev()
-            .find(|s| s.status == StepStatus::Canceled)
-            .map(|s| s.path.clone())
-            .unwrap_or_else(|| "root".into());
+        let node_path = self.report.last_step_path(StepStatus::Canceled);
         ReportError::from(&RuntimeError {
             failure: Failure::new(category::CANCELLATION, "Workflow run was cancelled"),
             node_path,

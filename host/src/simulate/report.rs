@@ -277,6 +277,15 @@ impl Report {
         }
     }
 
+    /// The path of the last step with `status`, or `root`.
+    pub fn last_step_path(&self, status: StepStatus) -> String {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.status == status)
+            .map_or_else(|| "root".into(), |s| s.path.clone())
+    }
+
     /// Steps still open when the run stopped are waiting.
     pub fn close_open_steps(&mut self) {
         for step in &mut self.steps {

@@ -4,18 +4,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{ActionInput, action_error};
+use crate::definition::json_type;
 use crate::error::Failure;
-
-fn type_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
 /// `parse_json`: `{source}` → `{value, type}`.
 pub fn parse_json(input: &ActionInput<'_>) -> Result<Value, Failure> {
@@ -25,7 +15,7 @@ pub fn parse_json(input: &ActionInput<'_>) -> Result<Value, Failure> {
         Some(v @ (Value::Object(_) | Value::Array(_))) => v.clone(),
         _ => return Err(input.invalid("source", "a string, object or array")),
     };
-    Ok(json!({"type": type_of(&value), "value": value}))
+    Ok(json!({"type": json_type(&value), "value": value}))
 }
 
 /// `query_json`: `{source, expression}` → `{value}`, evaluated by the workflow engine.

@@ -149,3 +149,41 @@ pub fn error_codes(report: &Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// The start input of a run of `definition` with `payload`, pinned to this build's semantics.
+pub fn run_start(
+    definition: Value,
+    payload: Value,
+) -> alga_interpreter::machine::protocol::RunStart {
+    alga_interpreter::machine::protocol::RunStart {
+        run_id: "run-test".into(),
+        tenant_id: Some("tenant-test".into()),
+        workflow_id: definition["id"].as_str().unwrap_or_default().to_owned(),
+        workflow_version: 1,
+        definition_hash: alga_interpreter::canonical::definition_hash(&definition),
+        definition,
+        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+        payload,
+        trigger_type: None,
+        execution_key: "test".into(),
+        meta: None,
+        activity_actions: vec![],
+        checkpoint: None,
+        continue_as_new_after_events: 0,
+        continue_as_new_after_bytes: 0,
+    }
+}
+
+/// An activation at the default virtual start time.
+pub fn activation(
+    jobs: Vec<alga_interpreter::machine::protocol::Job>,
+) -> alga_interpreter::machine::protocol::Activation {
+    alga_interpreter::machine::protocol::Activation {
+        workflow_time_ms: 1_767_225_600_000,
+        is_replaying: false,
+        history_length: 7,
+        history_size_bytes: 0,
+        continue_as_new_suggested: false,
+        jobs,
+    }
+}
