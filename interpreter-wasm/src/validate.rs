@@ -138,6 +138,20 @@ impl Checker<'_> {
                 if let Some(save_as) = &call.save_as {
                     self.interpreter_path(save_as, path, "config.saveAs");
                 }
+                if let Some(builtin) = crate::actions::builtin(&call.action_id, call.version) {
+                    for field in builtin.required {
+                        if !call.input_mapping.iter().any(|(key, _)| key == field) {
+                            self.issues.push(Issue::error(
+                                "MISSING_REQUIRED_MAPPING",
+                                path,
+                                format!(
+                                    "config.inputMapping: {}@{} requires `{field}`",
+                                    call.action_id, call.version
+                                ),
+                            ));
+                        }
+                    }
+                }
                 if let Some(known) = self.known_actions
                     && !known
                         .iter()

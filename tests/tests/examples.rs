@@ -103,3 +103,40 @@ fn hello_example_runs() {
     assert_eq!(report["status"], "SUCCEEDED");
     assert_eq!(report["scopes"]["vars"]["loud"]["text"], "HELLO, ADA");
 }
+
+#[test]
+fn approval_flow_uses_loops_tasks_children_and_waits() {
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("examples/approval/definition.json")).unwrap(),
+    )
+    .unwrap();
+    let child: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("examples/approval/notify-requester.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("examples/approval/scenario.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        scenario["definition"], definition,
+        "scenario drifted from definition.json"
+    );
+    assert_eq!(scenario["workflows"]["notify-requester@1"], child);
+
+    let report = example("examples/approval/scenario.json");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["meta"]["state"], "ORDERED");
+    assert_eq!(
+        report["scopes"]["vars"]["po"], "PO-1",
+        "the draft event was filtered out"
+    );
+    assert_eq!(
+        report["scopes"]["error"]["code"], "SKU_UNKNOWN",
+        "onItemError: continue kept going"
+    );
+    assert_eq!(report["scopes"]["vars"]["decision"]["approved"], true);
+    assert_eq!(report["virtualElapsedMs"], 12_600_000);
+    assert!(report["scopes"]["vars"].get("line").is_none());
+}

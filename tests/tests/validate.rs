@@ -372,3 +372,13 @@ fn malformed_files_get_a_one_line_error() {
         "{report:#}"
     );
 }
+
+#[test]
+fn required_inputs_of_built_in_actions_must_be_mapped() {
+    assert_error(
+        json!([{"id": "a", "type": "action.call", "config": {"actionId": "transform.split_text", "version": 1,
+            "inputMapping": {"text": "a,b"}}}]),
+        "MISSING_REQUIRED_MAPPING",
+        "root.steps[0]",
+    );
+}

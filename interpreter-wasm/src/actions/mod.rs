@@ -42,6 +42,8 @@ pub struct BuiltinAction {
     pub version: u32,
     /// Runs inside the interpreter (no side effects, deterministic).
     pub pure: bool,
+    /// Input fields the action cannot run without (`MISSING_REQUIRED_MAPPING` when unmapped).
+    pub required: &'static [&'static str],
 }
 
 const fn pure(id: &'static str) -> BuiltinAction {
@@ -49,6 +51,16 @@ const fn pure(id: &'static str) -> BuiltinAction {
         id,
         version: 1,
         pure: true,
+        required: &[],
+    }
+}
+
+const fn pure_requiring(id: &'static str, required: &'static [&'static str]) -> BuiltinAction {
+    BuiltinAction {
+        id,
+        version: 1,
+        pure: true,
+        required,
     }
 }
 
@@ -57,21 +69,22 @@ const fn activity(id: &'static str) -> BuiltinAction {
         id,
         version: 1,
         pure: false,
+        required: &[],
     }
 }
 
 /// Every built-in action.
 pub const BUILTIN_ACTIONS: &[BuiltinAction] = &[
-    pure("transform.parse_json"),
-    pure("transform.query_json"),
+    pure_requiring("transform.parse_json", &["source"]),
+    pure_requiring("transform.query_json", &["expression"]),
     pure("transform.stringify_json"),
-    pure("transform.regex_match"),
-    pure("transform.regex_extract"),
-    pure("transform.regex_replace"),
-    pure("transform.truncate_text"),
+    pure_requiring("transform.regex_match", &["pattern"]),
+    pure_requiring("transform.regex_extract", &["pattern"]),
+    pure_requiring("transform.regex_replace", &["pattern", "replacement"]),
+    pure_requiring("transform.truncate_text", &["maxLength"]),
     pure("transform.concat_text"),
-    pure("transform.replace_text"),
-    pure("transform.split_text"),
+    pure_requiring("transform.replace_text", &["search"]),
+    pure_requiring("transform.split_text", &["delimiter"]),
     pure("transform.join_text"),
     pure("transform.lowercase_text"),
     pure("transform.uppercase_text"),
