@@ -48,11 +48,117 @@ enum Command {
         /// A scenario (JSON): definition, payload, scripted actions, stimuli.
         file: PathBuf,
     },
+    /// Serve workflow and activity tasks from Temporal until Ctrl-C.
+    Worker {
+        #[command(flatten)]
+        temporal: TemporalArgs,
+        /// A folder of published definitions (`*.json`), for `control.callWorkflow` children.
+        #[arg(long, value_name = "DIR")]
+        definitions: Option<PathBuf>,
+        /// Runs kept cached (Temporal's sticky cache); evicted runs are rebuilt by replay.
+        #[arg(long, default_value_t = 1000)]
+        max_cached_runs: usize,
+    },
+    /// Start a run of a definition file on Temporal and wait for its end.
+    Run {
+        /// A workflow definition (JSON).
+        file: PathBuf,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+        /// The run's payload (a JSON object).
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// Run id (default: generated from the time).
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Start and print the run id without waiting for the end.
+        #[arg(long)]
+        no_wait: bool,
+        /// Continue as new once an execution's history reaches this many events (0: never).
+        #[arg(long, default_value_t = 0)]
+        continue_as_new_after_events: u32,
+    },
+    /// Send an event to a waiting run (the `workflowRuntimeV2Event` signal).
+    SignalEvent {
+        /// The run id.
+        run: String,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+        /// Event name.
+        #[arg(long)]
+        event_name: String,
+        /// Correlation key.
+        #[arg(long)]
+        correlation_key: Option<String>,
+        /// Event payload (a JSON object).
+        #[arg(long, default_value = "{}")]
+        payload: String,
+    },
+    /// Ask a run a query (e.g. workflowRuntimeV2CurrentWait).
+    Query {
+        /// The run id.
+        run: String,
+        /// The query name.
+        name: String,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+    /// Wait for a run's end and print it.
+    Result {
+        /// The run id.
+        run: String,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+    /// Request cancellation of a run.
+    Cancel {
+        /// The run id.
+        run: String,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+}
+
+/// Where Temporal is.
+#[derive(Debug, clap::Args)]
+struct TemporalArgs {
+    /// Temporal frontend address.
+    #[arg(
+        long,
+        env = "ALGA_WF_TEMPORAL",
+        default_value = "http://127.0.0.1:7233"
+    )]
+    server: String,
+    /// Namespace.
+    #[arg(long, env = "ALGA_WF_NAMESPACE", default_value = "default")]
+    namespace: String,
+    /// Task queue.
+    #[arg(long, env = "ALGA_WF_TASK_QUEUE", default_value = crate::worker::DEFAULT_TASK_QUEUE)]
+    task_queue: String,
+}
+
+impl TemporalArgs {
+    fn settings(&self) -> crate::worker::WorkerSettings {
+        let mut settings = crate::worker::WorkerSettings::local(&self.server);
+        settings.namespace = self.namespace.clone();
+        settings.task_queue = self.task_queue.clone();
+        settings
+    }
 }
 
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ALGA_WF_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
@@ -99,6 +205,157 @@ fn run(cli: &Cli) -> Result<u8, String> {
                 0
             })
         }
+        _ => temporal_command(cli),
+    }
+}
+
+fn parse_json_arg(what: &str, text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn temporal_command(cli: &Cli) -> Result<u8, String> {
+    let runtime = tokio_runtime()?;
+    runtime.block_on(async {
+        match &cli.command {
+            Command::Worker {
+                temporal,
+                definitions,
+                max_cached_runs,
+            } => {
+                let engine = std::sync::Arc::new(load_engine(cli)?);
+                let directory = match definitions {
+                    Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
+                    None => crate::worker::DefinitionDirectory::default(),
+                };
+                let lookup: crate::worker::DefinitionLookup =
+                    std::sync::Arc::new(move |id: &str, version: u32| directory.get(id, version));
+                let mut settings = temporal.settings();
+                settings.max_cached_runs = *max_cached_runs;
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                crate::worker::run_worker(engine, settings, lookup, shutdown)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                Ok(0)
+            }
+            Command::Run {
+                file,
+                temporal,
+                payload,
+                run_id,
+                tenant,
+                no_wait,
+                continue_as_new_after_events,
+            } => {
+                let definition = read_json(file)?;
+                let payload = parse_json_arg("--payload", payload)?;
+                let run_id = run_id.clone().unwrap_or_else(|| {
+                    format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"))
+                });
+                let start = alga_interpreter::machine::protocol::RunStart {
+                    run_id: run_id.clone(),
+                    tenant_id: tenant.clone(),
+                    workflow_id: definition["id"].as_str().unwrap_or_default().to_owned(),
+                    workflow_version: definition["version"].as_u64().unwrap_or(1) as u32,
+                    definition_hash: alga_interpreter::canonical::definition_hash(&definition),
+                    definition,
+                    runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+                    payload,
+                    trigger_type: None,
+                    execution_key: format!("cli-{run_id}"),
+                    meta: None,
+                    activity_actions: Vec::new(),
+                    checkpoint: None,
+                    continue_as_new_after_events: *continue_as_new_after_events,
+                    continue_as_new_after_bytes: 0,
+                };
+                let settings = temporal.settings();
+                let connected = crate::worker::connect(&settings).await.map_err(|e| format!("{e:#}"))?;
+                crate::worker::start_run(&connected.client, &settings.task_queue, &start)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                if *no_wait {
+                    print_json(&json!({"runId": run_id, "workflowId": crate::worker::workflow_id(&run_id)}));
+                    return Ok(0);
+                }
+                let outcome = crate::worker::run_result(&connected.client, &run_id)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                print_json(&outcome_json(&run_id, &outcome));
+                Ok(0)
+            }
+            Command::SignalEvent {
+                run,
+                temporal,
+                event_name,
+                correlation_key,
+                payload,
+            } => {
+                let payload = parse_json_arg("--payload", payload)?;
+                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let argument = json!({
+                    "eventName": event_name,
+                    "correlationKey": correlation_key,
+                    "payload": payload,
+                });
+                crate::worker::signal_run(
+                    &connected.client,
+                    run,
+                    alga_interpreter::machine::signals::EVENT_SIGNAL,
+                    &argument,
+                )
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+                Ok(0)
+            }
+            Command::Query { run, name, temporal } => {
+                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let answer = crate::worker::query_run(&connected.client, run, name)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                print_json(&answer);
+                Ok(0)
+            }
+            Command::Cancel { run, temporal } => {
+                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                crate::worker::cancel_run(&connected.client, run, "cancelled from the command line")
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                Ok(0)
+            }
+            Command::Result { run, temporal } => {
+                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let outcome = crate::worker::run_result(&connected.client, run)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                print_json(&outcome_json(run, &outcome));
+                Ok(0)
+            }
+            Command::Validate { .. } | Command::Simulate { .. } => Ok(0),
+        }
+    })
+}
+
+/// A run's end as JSON: `{runId, status, scopes | error}`.
+pub fn outcome_json(run_id: &str, outcome: &crate::worker::RunOutcome) -> Value {
+    use crate::worker::RunOutcome;
+    match outcome {
+        RunOutcome::Succeeded(scopes) => {
+            json!({"runId": run_id, "status": "SUCCEEDED", "scopes": scopes})
+        }
+        RunOutcome::Failed(failure) => {
+            json!({"runId": run_id, "status": "FAILED", "error": failure})
+        }
+        RunOutcome::Canceled => json!({"runId": run_id, "status": "CANCELED"}),
+        RunOutcome::Ended(why) => json!({"runId": run_id, "status": "ENDED", "reason": why}),
     }
 }
 

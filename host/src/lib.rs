@@ -7,3 +7,4 @@ pub mod engine;
 pub mod locate;
 pub mod runtime;
 pub mod simulate;
+pub mod worker;

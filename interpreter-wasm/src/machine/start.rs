@@ -51,6 +51,16 @@ impl Run {
     }
 
     fn prepare(&mut self) -> Result<(), Failure> {
+        if self.start.definition.is_null() {
+            return Err(Failure::new(
+                category::VALIDATION,
+                format!(
+                    "Workflow definition {}@{} is not available",
+                    self.start.workflow_id, self.start.workflow_version
+                ),
+            )
+            .with_code("DEFINITION_NOT_FOUND"));
+        }
         let actual = definition_hash(&self.start.definition);
         if actual != self.start.definition_hash {
             return Err(Failure::new(

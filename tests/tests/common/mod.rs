@@ -187,3 +187,4 @@ pub fn activation(
         jobs,
     }
 }
+pub mod temporal;

@@ -1,0 +1,406 @@
+//! Mapping between sdk-core's protos and the interpreter's protocol.
+
+use std::time::Duration;
+
+use alga_interpreter::error::{Failure, RuntimeError, category};
+use alga_interpreter::machine::protocol as p;
+use serde_json::{Value, json};
+use temporalio_common::protos::coresdk::activity_result::{self, activity_resolution};
+use temporalio_common::protos::coresdk::child_workflow::child_workflow_result;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    WorkflowActivation, resolve_child_workflow_execution_start, workflow_activation_job,
+};
+use temporalio_common::protos::coresdk::workflow_commands::{
+    self as wc, query_result, update_response, workflow_command,
+};
+use temporalio_common::protos::temporal::api::common::v1::{Payloads, RetryPolicy};
+use temporalio_common::protos::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure as ApiFailure, failure::FailureInfo,
+};
+
+use super::payload;
+use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY, WORKFLOW_TYPE, workflow_id};
+
+/// The failure type prefix of run failures (`WorkflowRuntimeV2.<category>`).
+const FAILURE_TYPE_PREFIX: &str = "WorkflowRuntimeV2.";
+
+/// How long one activity attempt may run.
+const ACTIVITY_START_TO_CLOSE: Duration = Duration::from_secs(600);
+
+/// What the worker needs to turn commands into Temporal commands.
+pub struct CommandContext<'a> {
+    /// The worker's task queue.
+    pub task_queue: &'a str,
+    /// Namespace, for children.
+    pub namespace: &'a str,
+    /// The run's start input (children inherit its tenant and semantics).
+    pub start: Option<&'a p::RunStart>,
+    /// Resolves a child's pinned definition.
+    pub definitions: &'a dyn Fn(&str, u32) -> Option<Value>,
+}
+
+/// An activation's jobs in the interpreter's terms. `Ok(None)` for an eviction.
+pub fn activation(activation: &WorkflowActivation) -> Result<Option<p::Activation>, String> {
+    use workflow_activation_job::Variant as J;
+    let mut jobs = Vec::new();
+    for job in &activation.jobs {
+        let Some(variant) = &job.variant else {
+            continue;
+        };
+        match variant {
+            J::RemoveFromCache(_) => return Ok(None),
+            J::InitializeWorkflow(init) => {
+                let start: p::RunStart =
+                    serde_json::from_value(payload::first(&init.arguments)?)
+                        .map_err(|e| format!("the workflow input is not a run start: {e}"))?;
+                jobs.push(p::Job::Start(Box::new(start)));
+            }
+            J::FireTimer(t) => jobs.push(p::Job::TimerFired(t.seq)),
+            J::ResolveActivity(r) => jobs.push(p::Job::ActivityResolved {
+                seq: r.seq,
+                outcome: activity_outcome(r.result.as_ref())?,
+            }),
+            J::ResolveChildWorkflowExecutionStart(r) => {
+                use resolve_child_workflow_execution_start::Status;
+                match &r.status {
+                    Some(Status::Failed(f)) => jobs.push(p::Job::ChildResolved {
+                        seq: r.seq,
+                        outcome: p::ActivityOutcome::Failed(Failure::new(
+                            category::CHILD_WORKFLOW,
+                            format!(
+                                "the child workflow {} could not start (cause {})",
+                                f.workflow_id, f.cause
+                            ),
+                        )),
+                    }),
+                    Some(Status::Cancelled(_)) => jobs.push(p::Job::ChildResolved {
+                        seq: r.seq,
+                        outcome: p::ActivityOutcome::Cancelled,
+                    }),
+                    _ => {}
+                }
+            }
+            J::ResolveChildWorkflowExecution(r) => {
+                use child_workflow_result::Status;
+                let outcome = match r.result.as_ref().and_then(|r| r.status.as_ref()) {
+                    Some(Status::Completed(s)) => p::ActivityOutcome::Completed(
+                        s.result
+                            .as_ref()
+                            .map(payload::decode)
+                            .transpose()?
+                            .unwrap_or(Value::Null),
+                    ),
+                    Some(Status::Failed(f)) => {
+                        p::ActivityOutcome::Failed(failure_from_api(f.failure.as_ref()))
+                    }
+                    Some(Status::Cancelled(_)) | None => p::ActivityOutcome::Cancelled,
+                };
+                jobs.push(p::Job::ChildResolved {
+                    seq: r.seq,
+                    outcome,
+                });
+            }
+            J::SignalWorkflow(s) => jobs.push(p::Job::Signal {
+                name: s.signal_name.clone(),
+                payload: payload::first(&s.input)?,
+            }),
+            J::QueryWorkflow(q) => jobs.push(p::Job::Query {
+                id: q.query_id.clone(),
+                name: q.query_type.clone(),
+                args: Value::Array(
+                    q.arguments
+                        .iter()
+                        .map(payload::decode)
+                        .collect::<Result<_, _>>()?,
+                ),
+            }),
+            J::DoUpdate(u) => jobs.push(p::Job::Update {
+                id: u.protocol_instance_id.clone(),
+                name: u.name.clone(),
+                args: Value::Array(
+                    u.input
+                        .iter()
+                        .map(payload::decode)
+                        .collect::<Result<_, _>>()?,
+                ),
+                run_validator: u.run_validator,
+            }),
+            J::CancelWorkflow(c) => jobs.push(p::Job::CancelRequested(c.reason.clone())),
+            // Patches, seeds, external signals and Nexus play no part in these runs.
+            _ => {}
+        }
+    }
+    let now_ms = activation
+        .timestamp
+        .as_ref()
+        .map_or(0, |t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000);
+    Ok(Some(p::Activation {
+        workflow_time_ms: now_ms,
+        is_replaying: activation.is_replaying,
+        history_length: activation.history_length,
+        history_size_bytes: activation.history_size_bytes,
+        continue_as_new_suggested: activation.continue_as_new_suggested,
+        jobs,
+    }))
+}
+
+fn activity_outcome(
+    result: Option<&activity_result::ActivityResolution>,
+) -> Result<p::ActivityOutcome, String> {
+    use activity_resolution::Status;
+    Ok(match result.and_then(|r| r.status.as_ref()) {
+        Some(Status::Completed(s)) => p::ActivityOutcome::Completed(
+            s.result
+                .as_ref()
+                .map(payload::decode)
+                .transpose()?
+                .unwrap_or(Value::Null),
+        ),
+        Some(Status::Failed(f)) => p::ActivityOutcome::Failed(failure_from_api(f.failure.as_ref())),
+        Some(Status::Cancelled(_)) => p::ActivityOutcome::Cancelled,
+        Some(Status::Backoff(_)) | None => {
+            return Err(
+                "activity resolution without a final status (local-activity backoff)".into(),
+            );
+        }
+    })
+}
+
+/// The details we put on a failure, found anywhere in Temporal's cause chain.
+fn our_details(failure: Option<&ApiFailure>) -> Option<Value> {
+    let mut current = failure;
+    while let Some(f) = current {
+        if let Some(FailureInfo::ApplicationFailureInfo(info)) = &f.failure_info
+            && let Some(details) = info.details.as_ref().and_then(|d| d.payloads.first())
+            && let Ok(value) = payload::decode(details)
+            && value.get("category").is_some_and(Value::is_string)
+        {
+            return Some(value);
+        }
+        current = f.cause.as_deref();
+    }
+    None
+}
+
+/// Recovers our failure from Temporal's wrapping: the first application failure in the cause
+/// chain whose details carry `{category, message, ...}` (dsl-semantics §7.6, fixed). Anything
+/// else keeps Temporal's innermost message as an `ActionError`.
+pub fn failure_from_api(failure: Option<&ApiFailure>) -> Failure {
+    if let Some(ours) = our_details(failure).and_then(|v| serde_json::from_value::<Failure>(v).ok())
+    {
+        return ours;
+    }
+    let message = failure.map_or_else(|| "unknown failure".to_owned(), innermost_message);
+    Failure::new(category::ACTION, message)
+}
+
+/// A run's failure as JSON: `{category, message, code?, details?, nodePath, at}` as the
+/// interpreter reported it, or Temporal's own message.
+pub fn run_error_from_api(failure: &ApiFailure) -> Value {
+    our_details(Some(failure)).unwrap_or_else(|| {
+        serde_json::to_value(Failure::new(category::ACTION, innermost_message(failure)))
+            .unwrap_or(Value::Null)
+    })
+}
+
+fn innermost_message(f: &ApiFailure) -> String {
+    match f.cause.as_deref() {
+        Some(cause) => innermost_message(cause),
+        None => f.message.clone(),
+    }
+}
+
+/// Our failure as a Temporal application failure that carries it whole in its details.
+pub fn failure_to_api(failure: &Failure, extra: Option<(&str, &str)>) -> ApiFailure {
+    let mut details = serde_json::to_value(failure).unwrap_or(Value::Null);
+    if let (Some((node_path, at)), Value::Object(map)) = (extra, &mut details) {
+        map.insert("nodePath".into(), json!(node_path));
+        map.insert("at".into(), json!(at));
+    }
+    ApiFailure {
+        message: failure.message.clone(),
+        source: "alga-wf".into(),
+        failure_info: Some(FailureInfo::ApplicationFailureInfo(
+            ApplicationFailureInfo {
+                r#type: format!("{FAILURE_TYPE_PREFIX}{}", failure.category),
+                non_retryable: true,
+                details: Some(Payloads {
+                    payloads: vec![payload::encode(&details)],
+                }),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+fn run_failure(error: &RuntimeError) -> ApiFailure {
+    failure_to_api(&error.failure, Some((&error.node_path, &error.at)))
+}
+
+fn duration(ms: u64) -> Option<prost_wkt_types::Duration> {
+    Duration::from_millis(ms.max(1)).try_into().ok()
+}
+
+/// The interpreter's commands as Temporal commands. Projection records are returned apart.
+pub fn commands(
+    commands: Vec<p::Command>,
+    ctx: &CommandContext<'_>,
+) -> (Vec<workflow_command::Variant>, Vec<p::RunEvent>) {
+    use workflow_command::Variant as C;
+    let mut out = Vec::new();
+    let mut records = Vec::new();
+    for command in commands {
+        match command {
+            p::Command::Record(event) => records.push(event),
+            p::Command::StartTimer { seq, duration_ms } => {
+                out.push(C::StartTimer(wc::StartTimer {
+                    seq,
+                    start_to_fire_timeout: duration(duration_ms),
+                }))
+            }
+            p::Command::CancelTimer { seq } => out.push(C::CancelTimer(wc::CancelTimer { seq })),
+            p::Command::ScheduleActivity(request) => {
+                out.push(C::ScheduleActivity(schedule_activity(request, ctx)))
+            }
+            p::Command::RequestCancelActivity { seq } => {
+                out.push(C::RequestCancelActivity(wc::RequestCancelActivity { seq }))
+            }
+            p::Command::StartChild(request) => {
+                out.push(C::StartChildWorkflowExecution(start_child(request, ctx)))
+            }
+            p::Command::CancelChild { seq } => out.push(C::CancelChildWorkflowExecution(
+                wc::CancelChildWorkflowExecution {
+                    child_workflow_seq: seq,
+                    reason: "the parent run was cancelled".into(),
+                },
+            )),
+            p::Command::RespondQuery { id, answer } => {
+                out.push(C::RespondToQuery(wc::QueryResult {
+                    query_id: id,
+                    variant: Some(match answer {
+                        Ok(value) => query_result::Variant::Succeeded(wc::QuerySuccess {
+                            response: Some(payload::encode(&value)),
+                        }),
+                        Err(message) => query_result::Variant::Failed(ApiFailure {
+                            message,
+                            ..Default::default()
+                        }),
+                    }),
+                }))
+            }
+            p::Command::RespondUpdate { id, response } => {
+                out.push(C::UpdateResponse(wc::UpdateResponse {
+                    protocol_instance_id: id,
+                    response: Some(match response {
+                        p::UpdateResponse::Accepted => update_response::Response::Accepted(()),
+                        p::UpdateResponse::Rejected(f) => {
+                            update_response::Response::Rejected(failure_to_api(&f, None))
+                        }
+                        p::UpdateResponse::Completed(v) => {
+                            update_response::Response::Completed(payload::encode(&v))
+                        }
+                    }),
+                }))
+            }
+            p::Command::CompleteRun { result } => out.push(C::CompleteWorkflowExecution(
+                wc::CompleteWorkflowExecution {
+                    result: Some(payload::encode(&result)),
+                },
+            )),
+            p::Command::FailRun { error } => {
+                out.push(C::FailWorkflowExecution(wc::FailWorkflowExecution {
+                    failure: Some(run_failure(&error)),
+                }))
+            }
+            p::Command::CancelRun => out.push(C::CancelWorkflowExecution(
+                wc::CancelWorkflowExecution::default(),
+            )),
+            p::Command::ContinueAsNew(next) => out.push(C::ContinueAsNewWorkflowExecution(
+                wc::ContinueAsNewWorkflowExecution {
+                    workflow_type: WORKFLOW_TYPE.into(),
+                    task_queue: ctx.task_queue.into(),
+                    arguments: vec![payload::encode(
+                        &serde_json::to_value(&*next).unwrap_or(Value::Null),
+                    )],
+                    ..Default::default()
+                },
+            )),
+        }
+    }
+    (out, records)
+}
+
+fn schedule_activity(
+    request: p::ActivityRequest,
+    ctx: &CommandContext<'_>,
+) -> wc::ScheduleActivity {
+    let (activity_type, argument) = match &request.kind {
+        p::ActivityKind::Action(invocation) => (ACTION_ACTIVITY, serde_json::to_value(invocation)),
+        p::ActivityKind::CreateHumanTask(task) => (HUMAN_TASK_ACTIVITY, serde_json::to_value(task)),
+    };
+    let mut argument = argument.unwrap_or(Value::Null);
+    if let (Some(start), Value::Object(map)) = (ctx.start, &mut argument) {
+        map.insert("runId".into(), json!(start.run_id));
+        map.insert("tenantId".into(), json!(start.tenant_id));
+    }
+    wc::ScheduleActivity {
+        seq: request.seq,
+        activity_id: request.seq.to_string(),
+        activity_type: activity_type.into(),
+        task_queue: ctx.task_queue.into(),
+        arguments: vec![payload::encode(&argument)],
+        start_to_close_timeout: ACTIVITY_START_TO_CLOSE.try_into().ok(),
+        // The interpreter runs the authored retries itself, on durable timers.
+        retry_policy: Some(RetryPolicy {
+            maximum_attempts: 1,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn start_child(
+    request: p::ChildRequest,
+    ctx: &CommandContext<'_>,
+) -> wc::StartChildWorkflowExecution {
+    let definition = (ctx.definitions)(&request.workflow_id, request.workflow_version);
+    let parent = ctx.start;
+    let start = p::RunStart {
+        run_id: request.child_key.clone(),
+        tenant_id: parent.and_then(|s| s.tenant_id.clone()),
+        workflow_id: request.workflow_id.clone(),
+        workflow_version: request.workflow_version,
+        definition_hash: definition
+            .as_ref()
+            .map(alga_interpreter::canonical::definition_hash)
+            .unwrap_or_default(),
+        definition: definition.unwrap_or(Value::Null),
+        runtime_semantics_version: parent
+            .map(|s| s.runtime_semantics_version.clone())
+            .unwrap_or_else(|| alga_interpreter::RUNTIME_SEMANTICS_VERSION.into()),
+        payload: request.payload.clone(),
+        trigger_type: None,
+        execution_key: format!(
+            "{}:child:{}",
+            parent.map(|s| s.execution_key.as_str()).unwrap_or_default(),
+            request.child_key
+        ),
+        meta: None,
+        activity_actions: Vec::new(),
+        checkpoint: None,
+        continue_as_new_after_events: parent.map_or(0, |s| s.continue_as_new_after_events),
+        continue_as_new_after_bytes: parent.map_or(0, |s| s.continue_as_new_after_bytes),
+    };
+    wc::StartChildWorkflowExecution {
+        seq: request.seq,
+        namespace: ctx.namespace.into(),
+        workflow_id: workflow_id(&request.child_key),
+        workflow_type: WORKFLOW_TYPE.into(),
+        task_queue: ctx.task_queue.into(),
+        input: vec![payload::encode(
+            &serde_json::to_value(&start).unwrap_or(Value::Null),
+        )],
+        ..Default::default()
+    }
+}

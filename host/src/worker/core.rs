@@ -1,0 +1,283 @@
+//! The only module that talks to `temporalio-sdk-core` and `temporalio-client`: connecting,
+//! the worker's two poll loops, shutdown, and the client calls the CLI makes.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use alga_interpreter::machine::protocol::RunStart;
+use anyhow::{Context, Result, anyhow};
+use serde_json::Value;
+use temporalio_client::errors::WorkflowGetResultError;
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, UntypedQuery, UntypedSignal,
+    WorkflowCancelOptions, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions,
+    WorkflowStartOptions,
+};
+use temporalio_common::UntypedWorkflow;
+use temporalio_common::data_converters::RawValue;
+use temporalio_common::protos::coresdk::ActivityTaskCompletion;
+use temporalio_common::protos::coresdk::activity_task::activity_task;
+use temporalio_common::telemetry::{Logger, TelemetryOptions};
+use temporalio_common::worker::WorkerTaskTypes;
+use temporalio_sdk_core::{
+    CoreRuntime, PollError, PollerBehavior, RuntimeOptions, Url, WorkerConfig,
+    WorkerVersioningStrategy, init_worker,
+};
+use tokio::task::JoinSet;
+
+use super::activities::Activities;
+use super::convert::run_error_from_api;
+use super::payload;
+use super::runs::{DefinitionLookup, Runs};
+use super::{WORKFLOW_TYPE, WorkerSettings, workflow_id};
+use crate::engine::InterpreterEngine;
+
+/// A connection to Temporal and the runtime that owns it.
+pub struct Connected {
+    /// sdk-core's runtime (telemetry, worker heartbeats).
+    pub runtime: CoreRuntime,
+    /// The gRPC connection.
+    pub connection: Connection,
+    /// A client bound to the namespace.
+    pub client: Client,
+}
+
+/// Connects to the Temporal frontend of `settings`.
+pub async fn connect(settings: &WorkerSettings) -> Result<Connected> {
+    let telemetry = TelemetryOptions::builder()
+        .logging(Logger::Console {
+            filter: "warn".into(),
+            format: None,
+        })
+        .build();
+    let runtime = CoreRuntime::new_assume_tokio(
+        RuntimeOptions::builder()
+            .telemetry_options(telemetry)
+            .heartbeat_interval(None)
+            .build()
+            .map_err(|e| anyhow!("sdk-core runtime options: {e}"))?,
+    )
+    .context("starting the sdk-core runtime")?;
+    let url = Url::parse(&settings.server).with_context(|| {
+        format!(
+            "`{}` is not a Temporal address (e.g. http://127.0.0.1:7233)",
+            settings.server
+        )
+    })?;
+    let connection = Connection::connect(
+        ConnectionOptions::new(url)
+            .identity(settings.identity.clone())
+            .grpc_compression(temporalio_client::GrpcCompression::None)
+            .build(),
+    )
+    .await
+    .with_context(|| format!("connecting to Temporal at {}", settings.server))?;
+    let client = Client::new(
+        connection.clone(),
+        ClientOptions::new(settings.namespace.clone()).build(),
+    )
+    .map_err(|e| anyhow!("creating the Temporal client: {e}"))?;
+    Ok(Connected {
+        runtime,
+        connection,
+        client,
+    })
+}
+
+/// Runs the worker until `shutdown` resolves, then drains it: every activation handed out is
+/// completed, evictions included.
+pub async fn run_worker(
+    engine: Arc<InterpreterEngine>,
+    settings: WorkerSettings,
+    definitions: DefinitionLookup,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let connected = connect(&settings).await?;
+    let config = WorkerConfig::builder()
+        .namespace(settings.namespace.clone())
+        .task_queue(settings.task_queue.clone())
+        .task_types(WorkerTaskTypes::all())
+        .versioning_strategy(WorkerVersioningStrategy::None {
+            build_id: format!("alga-wf-{}", engine.semantics_version()),
+        })
+        .max_cached_workflows(settings.max_cached_runs)
+        .max_outstanding_workflow_tasks(100_usize)
+        .max_outstanding_activities(100_usize)
+        .max_outstanding_local_activities(10_usize)
+        .workflow_task_poller_behavior(PollerBehavior::SimpleMaximum(4))
+        .activity_task_poller_behavior(PollerBehavior::SimpleMaximum(4))
+        .ignore_evicts_on_shutdown(true)
+        .build()
+        .map_err(|e| anyhow!("worker configuration: {e}"))?;
+    let worker = Arc::new(
+        init_worker(&connected.runtime, config, connected.connection.clone())
+            .context("starting the worker")?,
+    );
+    worker
+        .validate()
+        .await
+        .context("the worker's namespace check failed")?;
+    tracing::info!(task_queue = %settings.task_queue, "worker started");
+
+    let workflows = {
+        let worker = worker.clone();
+        let mut runs = Runs::new(
+            engine,
+            &settings.task_queue,
+            &settings.namespace,
+            definitions,
+        );
+        tokio::spawn(async move {
+            let mut completions = JoinSet::new();
+            loop {
+                let activation = match worker.poll_workflow_activation().await {
+                    Ok(activation) => activation,
+                    Err(PollError::ShutDown) => break,
+                    Err(e) => return Err(anyhow!("polling workflow activations: {e}")),
+                };
+                let (completion, records) = runs.complete(&activation);
+                for record in records {
+                    tracing::debug!(run_id = %activation.run_id, ?record, "projection record");
+                }
+                let worker = worker.clone();
+                completions.spawn(async move {
+                    if let Err(e) = worker.complete_workflow_activation(completion).await {
+                        tracing::error!("completing an activation: {e}");
+                    }
+                });
+                while completions.try_join_next().is_some() {}
+            }
+            while completions.join_next().await.is_some() {}
+            Ok(())
+        })
+    };
+    let activities = {
+        let worker = worker.clone();
+        let executor = Arc::new(Mutex::new(Activities::default()));
+        tokio::spawn(async move {
+            let mut running = JoinSet::new();
+            loop {
+                let task = match worker.poll_activity_task().await {
+                    Ok(task) => task,
+                    Err(PollError::ShutDown) => break,
+                    Err(e) => return Err(anyhow!("polling activity tasks: {e}")),
+                };
+                let Some(activity_task::Variant::Start(start)) = task.variant else {
+                    // Our activities finish promptly; a cancel request finds them done.
+                    continue;
+                };
+                let (worker, executor, token) = (worker.clone(), executor.clone(), task.task_token);
+                running.spawn(async move {
+                    let result = match executor.lock() {
+                        Ok(mut executor) => executor.execute(&start),
+                        Err(_) => Activities::poisoned(),
+                    };
+                    let completion = ActivityTaskCompletion {
+                        task_token: token,
+                        result: Some(result),
+                    };
+                    if let Err(e) = worker.complete_activity_task(completion).await {
+                        tracing::error!("completing an activity: {e}");
+                    }
+                });
+                while running.try_join_next().is_some() {}
+            }
+            while running.join_next().await.is_some() {}
+            Ok(())
+        })
+    };
+
+    shutdown.await;
+    tracing::info!("worker shutting down");
+    worker.initiate_shutdown();
+    let workflow_result = workflows.await.context("the workflow loop panicked")?;
+    let activity_result = activities.await.context("the activity loop panicked")?;
+    match Arc::try_unwrap(worker) {
+        Ok(worker) => worker.finalize_shutdown().await,
+        Err(_) => tracing::warn!("the worker was still shared at shutdown"),
+    }
+    workflow_result.and(activity_result)
+}
+
+/// Starts the Temporal workflow of a run.
+pub async fn start_run(client: &Client, task_queue: &str, start: &RunStart) -> Result<String> {
+    let id = workflow_id(&start.run_id);
+    let input = RawValue::new(vec![payload::encode(&serde_json::to_value(start)?)]);
+    client
+        .start_workflow(
+            UntypedWorkflow::new(WORKFLOW_TYPE),
+            input,
+            WorkflowStartOptions::new(task_queue.to_owned(), id.clone()).build(),
+        )
+        .await
+        .with_context(|| format!("starting workflow {id}"))?;
+    Ok(id)
+}
+
+/// How a run ended, as Temporal reports it.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// The final scopes.
+    Succeeded(Value),
+    /// The run's error, unwrapped: `{category, message, code?, details?, nodePath, at}`.
+    Failed(Value),
+    /// Cancelled.
+    Canceled,
+    /// Terminated or timed out.
+    Ended(String),
+}
+
+/// Waits for a run to end (following continue-as-new).
+pub async fn run_result(client: &Client, run_id: &str) -> Result<RunOutcome> {
+    let handle = client.get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id));
+    match handle.get_result(WorkflowGetResultOptions::default()).await {
+        Ok(raw) => Ok(RunOutcome::Succeeded(
+            payload::first(&raw.payloads).map_err(|e| anyhow!("the run's result: {e}"))?,
+        )),
+        Err(WorkflowGetResultError::Failed(failure)) => {
+            Ok(RunOutcome::Failed(run_error_from_api(failure.failure())))
+        }
+        Err(WorkflowGetResultError::Cancelled { .. }) => Ok(RunOutcome::Canceled),
+        Err(other) => Ok(RunOutcome::Ended(other.to_string())),
+    }
+}
+
+/// Sends a signal to a run.
+pub async fn signal_run(client: &Client, run_id: &str, name: &str, argument: &Value) -> Result<()> {
+    client
+        .get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id))
+        .signal(
+            UntypedSignal::new(name),
+            RawValue::new(vec![payload::encode(argument)]),
+            WorkflowSignalOptions::default(),
+        )
+        .await
+        .with_context(|| format!("signalling run {run_id}"))
+}
+
+/// Asks a run a query.
+pub async fn query_run(client: &Client, run_id: &str, name: &str) -> Result<Value> {
+    let raw = client
+        .get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id))
+        .query(
+            UntypedQuery::new(name),
+            RawValue::empty(),
+            WorkflowQueryOptions::default(),
+        )
+        .await
+        .with_context(|| format!("querying run {run_id}"))?;
+    payload::first(&raw.payloads).map_err(|e| anyhow!("the query answer: {e}"))
+}
+
+/// Requests cancellation of a run.
+pub async fn cancel_run(client: &Client, run_id: &str, reason: &str) -> Result<()> {
+    client
+        .get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id))
+        .cancel(
+            WorkflowCancelOptions::builder()
+                .reason(reason.to_owned())
+                .build(),
+        )
+        .await
+        .with_context(|| format!("cancelling run {run_id}"))
+}

@@ -1,0 +1,63 @@
+//! The Temporal worker: workflow activations run through the wasm interpreter, activities run
+//! natively in the same process.
+//!
+//! `core` is the only module that talks to `temporalio-sdk-core` (its API is unstable by
+//! declaration, so upgrades touch one file); `convert` maps between its protos and the
+//! interpreter's protocol; `runs` keeps one interpreter instance per cached run, exactly as
+//! core's sticky cache does; `activities` executes activity tasks.
+
+mod activities;
+mod convert;
+mod core;
+mod definitions;
+mod payload;
+mod runs;
+
+pub use self::core::{
+    Connected, RunOutcome, cancel_run, connect, query_run, run_result, run_worker, signal_run,
+    start_run,
+};
+pub use definitions::DefinitionDirectory;
+pub use runs::DefinitionLookup;
+
+/// Workflow type of every run.
+pub const WORKFLOW_TYPE: &str = "workflowRuntimeV2RunWorkflow";
+/// Default task queue.
+pub const DEFAULT_TASK_QUEUE: &str = "workflow-runtime-v2";
+/// Activity type that executes an `action.call` attempt.
+pub const ACTION_ACTIVITY: &str = "executeWorkflowRuntimeV2ActionStep";
+/// Activity type that creates a human task.
+pub const HUMAN_TASK_ACTIVITY: &str = "startWorkflowRuntimeV2HumanTaskWait";
+
+/// The Temporal workflow id of a run.
+pub fn workflow_id(run_id: &str) -> String {
+    format!("workflow-runtime-v2:run:{run_id}")
+}
+
+/// Where the worker connects and what it serves.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Temporal frontend, e.g. `http://127.0.0.1:7233`.
+    pub server: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Workflow and activity task queue.
+    pub task_queue: String,
+    /// Runs whose interpreter instance stays cached (Temporal's sticky cache).
+    pub max_cached_runs: usize,
+    /// Worker identity shown in Temporal.
+    pub identity: String,
+}
+
+impl WorkerSettings {
+    /// Defaults for a local dev server at `server`.
+    pub fn local(server: &str) -> Self {
+        WorkerSettings {
+            server: server.to_owned(),
+            namespace: "default".into(),
+            task_queue: DEFAULT_TASK_QUEUE.into(),
+            max_cached_runs: 1000,
+            identity: format!("alga-wf@{}", std::process::id()),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! JSON payloads (`json/plain`), the only encoding runs exchange with Temporal.
+
+use serde_json::Value;
+use temporalio_common::protos::coresdk::AsJsonPayloadExt;
+use temporalio_common::protos::temporal::api::common::v1::Payload;
+
+/// Encodes a JSON value.
+pub fn encode(value: &Value) -> Payload {
+    // Serialising a `serde_json::Value` cannot fail.
+    value.as_json_payload().unwrap_or_default()
+}
+
+/// Decodes a JSON payload (an empty or `binary/null` payload is null); a payload in another
+/// encoding is an error naming it.
+pub fn decode(payload: &Payload) -> Result<Value, String> {
+    let encoding = payload
+        .metadata
+        .get("encoding")
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .unwrap_or_default();
+    // Clients send "no value" as an empty payload or as `binary/null`.
+    if encoding == "binary/null" || encoding.is_empty() && payload.data.is_empty() {
+        return Ok(Value::Null);
+    }
+    if encoding != "json/plain" {
+        return Err(format!(
+            "expected a json/plain payload, found encoding `{encoding}`"
+        ));
+    }
+    serde_json::from_slice(&payload.data).map_err(|e| format!("payload is not JSON: {e}"))
+}
+
+/// The first payload of a list, decoded (`null` when the list is empty).
+pub fn first(payloads: &[Payload]) -> Result<Value, String> {
+    payloads.first().map_or(Ok(Value::Null), decode)
+}

@@ -1,0 +1,147 @@
+//! A private Temporal dev server per test binary, and an `alga-wf worker` process serving it.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A child process killed when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `temporal server start-dev` on free ports, in memory.
+pub struct DevServer {
+    /// The frontend address, `http://127.0.0.1:<port>`.
+    pub address: String,
+    _process: Process,
+}
+
+impl DevServer {
+    /// Starts a dev server and waits until it accepts connections.
+    pub fn start() -> DevServer {
+        let binary = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+        let (port, ui_port) = (free_port(), free_port());
+        let child = Command::new(&binary)
+            .args([
+                "server",
+                "start-dev",
+                "--headless",
+                "--ip",
+                "127.0.0.1",
+                "--log-level",
+                "error",
+            ])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--ui-port",
+                &ui_port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `{binary} server start-dev` ({e}): run scripts/setup")
+            });
+        let process = Process(child);
+        assert!(
+            wait_for_port(port, Duration::from_secs(90)),
+            "the Temporal dev server did not open port {port}"
+        );
+        DevServer {
+            address: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        }
+    }
+}
+
+/// A dev server and one worker on it; both stop when this is dropped.
+pub struct System {
+    /// The dev server.
+    pub server: DevServer,
+    /// The task queue the worker serves.
+    pub task_queue: String,
+    worker: Mutex<Option<Process>>,
+}
+
+impl System {
+    /// Starts a dev server and a worker serving it with the definitions in `definitions`.
+    pub fn start(definitions: &Path) -> System {
+        let system = System {
+            server: DevServer::start(),
+            task_queue: format!("alga-wf-test-{}", std::process::id()),
+            worker: Mutex::new(None),
+        };
+        system.start_worker(definitions);
+        system
+    }
+
+    /// The `--server`/`--task-queue` arguments for CLI calls.
+    pub fn args(&self) -> Vec<String> {
+        vec![
+            "--server".into(),
+            self.server.address.clone(),
+            "--task-queue".into(),
+            self.task_queue.clone(),
+        ]
+    }
+
+    /// Starts (or restarts) the worker process.
+    pub fn start_worker(&self, definitions: &Path) {
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        *worker = None;
+        let child = Command::new(super::binary())
+            .arg("worker")
+            .args(self.args())
+            .arg("--definitions")
+            .arg(definitions)
+            .env("ALGA_WF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("alga-wf worker starts");
+        *worker = Some(Process(child));
+    }
+
+    /// Kills the worker process with SIGKILL (no shutdown at all).
+    pub fn kill_worker(&self) {
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut process) = worker.take() {
+            let _ = process.0.kill();
+            let _ = process.0.wait();
+        }
+    }
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        self.kill_worker();
+    }
+}

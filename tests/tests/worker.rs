@@ -1,0 +1,233 @@
+//! The worker end to end: a real Temporal dev server, the real `alga-wf worker` process running
+//! the real component, and runs started, signalled, queried and cancelled through the CLI.
+//! One dev server serves every scenario of this file (it takes seconds to start).
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::temporal::System;
+use serde_json::{Value, json};
+
+fn cli(system: &System, args: &[&str]) -> common::Output {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(system.args());
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    common::alga_wf(&refs)
+}
+
+fn write(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Runs a definition to its end through the worker.
+fn run(system: &System, dir: &Path, name: &str, definition: &Value, payload: &Value) -> Value {
+    let file = write(dir, &format!("{name}.json"), definition);
+    let out = cli(
+        system,
+        &[
+            "run",
+            &file,
+            "--run-id",
+            name,
+            "--payload",
+            &payload.to_string(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
+    out.json()
+}
+
+/// Starts a run without waiting.
+fn start(system: &System, dir: &Path, name: &str, definition: &Value, extra: &[&str]) {
+    let file = write(dir, &format!("{name}.json"), definition);
+    let mut args = vec!["run", &file, "--run-id", name, "--no-wait"];
+    args.extend_from_slice(extra);
+    let out = cli(system, &args);
+    assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
+}
+
+fn result(system: &System, name: &str) -> Value {
+    let out = cli(system, &["result", name]);
+    assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
+    out.json()
+}
+
+/// Polls a query until `done` accepts the answer.
+fn wait_for_query(system: &System, run: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = cli(system, &["query", run, query]);
+        if out.code == 0 {
+            let answer = out.json();
+            if done(&answer) {
+                return answer;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "query {query} on {run} never satisfied: {}{}",
+            out.stdout,
+            out.stderr
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The same definition and payload through `alga-wf simulate`.
+fn simulated(definition: &Value, payload: &Value) -> Value {
+    common::simulate(json!({"definition": definition, "payload": payload}))
+}
+
+fn assign(id: &str, target: &str, expr: &str) -> Value {
+    json!({"id": id, "type": "transform.assign", "config": {"assign": {target: {"$expr": expr}}}})
+}
+
+#[test]
+fn runs_execute_on_temporal_through_the_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let definitions = dir.path().join("definitions");
+    std::fs::create_dir_all(&definitions).unwrap();
+    let child = common::definition(json!([assign("double", "vars.doubled", "payload.n * 2")]));
+    let mut child = child;
+    child["id"] = json!("doubler");
+    write(&definitions, "doubler.json", &child);
+    let system = System::start(&definitions);
+
+    // Actions (activity and inline), branching and return: the same end as the simulator.
+    let basic = common::definition(json!([
+        {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": {"$expr": "'hi ' & payload.name"}}, "saveAs": "vars.echo"}},
+        {"id": "upper", "type": "action.call", "config": {"actionId": "transform.uppercase_text", "version": 1,
+            "inputMapping": {"text": {"$expr": "vars.echo.value"}}, "saveAs": "vars.upper"}},
+        {"id": "state", "type": "state.set", "config": {"state": "DONE"}},
+        {"id": "branch", "type": "control.if", "condition": {"$expr": "len(vars.upper.text) > 3"},
+            "then": [{"id": "ret", "type": "control.return"}]},
+        assign("never", "vars.never", "true")
+    ]));
+    let payload = json!({"name": "ada"});
+    let report = run(&system, dir.path(), "basic", &basic, &payload);
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["upper"]["text"], "HI ADA");
+    assert_eq!(
+        report["scopes"],
+        simulated(&basic, &payload)["scopes"],
+        "worker and simulator agree"
+    );
+
+    // Failures keep their category and code through Temporal's wrapping; retries with backoff.
+    let failing = common::definition(json!([
+        {"id": "flaky", "type": "action.call", "config": {"actionId": "test.retryable", "version": 1, "saveAs": "vars.flaky"},
+            "retry": {"maxAttempts": 3, "backoffMs": 200, "retryOn": ["TransientError"]}},
+        {"id": "boom", "type": "action.call", "config": {"actionId": "test.fail", "version": 1, "inputMapping": {"message": "no"}}}
+    ]));
+    let report = run(&system, dir.path(), "failing", &failing, &json!({}));
+    assert_eq!(report["status"], "FAILED", "{report:#}");
+    assert_eq!(report["error"]["category"], "ActionError");
+    assert_eq!(report["error"]["code"], "INTERNAL_ERROR");
+    assert_eq!(report["error"]["message"], "no");
+    assert_eq!(report["error"]["nodePath"], "root.steps[1]");
+    let simulated_failure = simulated(&failing, &json!({}));
+    assert_eq!(
+        simulated_failure["error"]["category"],
+        report["error"]["category"]
+    );
+
+    // A timer fires.
+    let timed = common::definition(json!([
+        {"id": "wait", "type": "time.wait", "config": {"mode": "duration", "durationMs": 1500}},
+        assign("after", "vars.after", "vars.timeWait.mode")
+    ]));
+    let started = Instant::now();
+    let report = run(&system, dir.path(), "timed", &timed, &json!({}));
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+
+    // A signal resumes an event wait; queries answer while it waits.
+    let waiting = common::definition(json!([
+        {"id": "w", "type": "event.wait", "config": {"eventName": "TICKET_CLOSED", "correlationKey": {"$expr": "payload.ticket"},
+            "assign": {"vars.closedBy": {"$expr": "vars.event.by"}}}}
+    ]));
+    start(
+        &system,
+        dir.path(),
+        "waiting",
+        &waiting,
+        &["--payload", r#"{"ticket": "T-9"}"#],
+    );
+    let wait = wait_for_query(&system, "waiting", "workflowRuntimeV2CurrentWait", |a| {
+        !a.is_null()
+    });
+    assert_eq!(wait["type"], "event.wait");
+    assert_eq!(wait["descriptor"]["correlationKey"], "T-9");
+    let out = cli(
+        &system,
+        &[
+            "signal-event",
+            "waiting",
+            "--event-name",
+            "TICKET_CLOSED",
+            "--correlation-key",
+            "T-9",
+            "--payload",
+            r#"{"by": "ada"}"#,
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = result(&system, "waiting");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["closedBy"], "ada");
+
+    // Cancellation ends a waiting run CANCELED.
+    start(
+        &system,
+        dir.path(),
+        "cancelled",
+        &waiting,
+        &["--payload", r#"{"ticket": "T-1"}"#],
+    );
+    wait_for_query(&system, "cancelled", "workflowRuntimeV2CurrentWait", |a| {
+        !a.is_null()
+    });
+    let out = cli(&system, &["cancel", "cancelled"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(result(&system, "cancelled")["status"], "CANCELED");
+
+    // A child runs its pinned definition and maps its output.
+    let parent = common::definition(json!([
+        {"id": "call", "type": "control.callWorkflow", "workflowId": "doubler", "workflowVersion": 1,
+            "inputMapping": {"n": {"$expr": "payload.n"}},
+            "outputMapping": {"vars.doubled": {"$expr": "childRun.vars.doubled"}}}
+    ]));
+    let report = run(&system, dir.path(), "parent", &parent, &json!({"n": 21}));
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["doubled"], 42);
+
+    // Continue-as-new carries a long loop to completion.
+    let looping = common::definition(json!([
+        assign("init", "vars.sum", "0"),
+        {"id": "loop", "type": "control.forEach", "items": {"$expr": "[1..12]"}, "itemVar": "n", "body": [
+            {"id": "tick", "type": "time.wait", "config": {"mode": "duration", "durationMs": 1}},
+            assign("add", "vars.sum", "vars.sum + vars.n")
+        ]}
+    ]));
+    let file = write(dir.path(), "looping.json", &looping);
+    let out = cli(
+        &system,
+        &[
+            "run",
+            &file,
+            "--run-id",
+            "looping",
+            "--continue-as-new-after-events",
+            "20",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["sum"], 78);
+}
