@@ -99,6 +99,18 @@ fn triage_reply_comments_on_the_existing_ticket() {
 
 #[test]
 fn hello_example_runs() {
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("examples/hello/definition.json")).unwrap(),
+    )
+    .unwrap();
+    let scenario: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("examples/hello/scenario.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        scenario["definition"], definition,
+        "scenario drifted from definition.json"
+    );
     let report = example("examples/hello/scenario.json");
     assert_eq!(report["status"], "SUCCEEDED");
     assert_eq!(report["scopes"]["vars"]["loud"]["text"], "HELLO, ADA");
