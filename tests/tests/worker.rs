@@ -230,4 +230,21 @@ fn runs_execute_on_temporal_through_the_worker() {
     let report = out.json();
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["sum"], 78);
+
+    // SIGKILL the worker in the middle of a run; a new worker finishes it from history.
+    let durable = common::definition(json!([
+        {"id": "first", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": "before the crash"}, "saveAs": "vars.first"}},
+        {"id": "pause", "type": "time.wait", "config": {"mode": "duration", "durationMs": 3000}},
+        {"id": "second", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": "after the crash"}, "saveAs": "vars.second"}}
+    ]));
+    start(&system, dir.path(), "durable", &durable, &[]);
+    wait_for_query(&system, "durable", "workflowRuntimeV2CurrentWait", |a| a["type"] == "time.wait");
+    system.kill_worker();
+    system.start_worker(&definitions);
+    let report = result(&system, "durable");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["first"]["value"], "before the crash");
+    assert_eq!(report["scopes"]["vars"]["second"]["value"], "after the crash");
 }
