@@ -113,6 +113,23 @@ enum Command {
         #[command(flatten)]
         temporal: TemporalArgs,
     },
+    /// Save a run's history (the SDK's JSON encoding) for `replay`.
+    History {
+        /// The run id.
+        run: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+    /// Replay saved histories through the interpreter with no server: "ok" per history, or the
+    /// first divergence with the step it happened at.
+    Replay {
+        /// History files written by `alga-wf history`.
+        #[arg(required = true)]
+        histories: Vec<PathBuf>,
+    },
     /// Request cancellation of a run.
     Cancel {
         /// The run id.
@@ -338,6 +355,45 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     .map_err(|e| format!("{e:#}"))?;
                 print_json(&outcome_json(run, &outcome));
                 Ok(0)
+            }
+            Command::History { run, out, temporal } => {
+                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let json = crate::worker::run_history(&connected.client, run)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                Ok(0)
+            }
+            Command::Replay { histories } => {
+                let engine = std::sync::Arc::new(load_engine(cli)?);
+                let mut loaded = Vec::new();
+                for file in histories {
+                    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                    loaded.push(
+                        crate::worker::read_history(&bytes).map_err(|e| format!("{}: {e:#}", file.display()))?,
+                    );
+                }
+                let verdicts = crate::worker::replay(engine, loaded)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                let mut diverged = false;
+                let results: Vec<Value> = histories
+                    .iter()
+                    .zip(verdicts.iter().map(Some).chain(std::iter::repeat(None)))
+                    .map(|(file, verdict)| match verdict {
+                        Some(crate::worker::ReplayVerdict::Ok) => json!({"history": file, "result": "ok"}),
+                        Some(crate::worker::ReplayVerdict::Diverged { message, step_path }) => {
+                            diverged = true;
+                            json!({"history": file, "result": "diverged", "message": message, "stepPath": step_path})
+                        }
+                        None => {
+                            diverged = true;
+                            json!({"history": file, "result": "not replayed"})
+                        }
+                    })
+                    .collect();
+                print_json(&Value::Array(results));
+                Ok(if diverged { EXIT_INVALID } else { 0 })
             }
             Command::Validate { .. } | Command::Simulate { .. } => Ok(0),
         }

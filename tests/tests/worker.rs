@@ -240,11 +240,45 @@ fn runs_execute_on_temporal_through_the_worker() {
             "inputMapping": {"value": "after the crash"}, "saveAs": "vars.second"}}
     ]));
     start(&system, dir.path(), "durable", &durable, &[]);
-    wait_for_query(&system, "durable", "workflowRuntimeV2CurrentWait", |a| a["type"] == "time.wait");
+    wait_for_query(&system, "durable", "workflowRuntimeV2CurrentWait", |a| {
+        a["type"] == "time.wait"
+    });
     system.kill_worker();
     system.start_worker(&definitions);
     let report = result(&system, "durable");
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
-    assert_eq!(report["scopes"]["vars"]["first"]["value"], "before the crash");
-    assert_eq!(report["scopes"]["vars"]["second"]["value"], "after the crash");
+    assert_eq!(
+        report["scopes"]["vars"]["first"]["value"],
+        "before the crash"
+    );
+    assert_eq!(
+        report["scopes"]["vars"]["second"]["value"],
+        "after the crash"
+    );
+
+    // The recorded histories replay through the interpreter with no server.
+    let mut files = Vec::new();
+    for run in [
+        "basic",
+        "failing",
+        "timed",
+        "waiting",
+        "cancelled",
+        "parent",
+        "durable",
+    ] {
+        let file = dir.path().join(format!("{run}.history.json"));
+        let out = cli(&system, &["history", run, "--out", file.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{run}: {}", out.stderr);
+        files.push(file.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    let out = common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let verdicts = out.json();
+    assert_eq!(verdicts.as_array().unwrap().len(), files.len());
+    for verdict in verdicts.as_array().unwrap() {
+        assert_eq!(verdict["result"], "ok", "{verdict:#}");
+    }
 }

@@ -269,6 +269,16 @@ pub async fn query_run(client: &Client, run_id: &str, name: &str) -> Result<Valu
     payload::first(&raw.payloads).map_err(|e| anyhow!("the query answer: {e}"))
 }
 
+/// Fetches a run's history (the current execution) as the SDK's JSON.
+pub async fn run_history(client: &Client, run_id: &str) -> Result<Vec<u8>> {
+    let history = client
+        .get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id))
+        .fetch_history(Default::default());
+    super::replay::history_json(history)
+        .await
+        .with_context(|| format!("fetching the history of run {run_id}"))
+}
+
 /// Requests cancellation of a run.
 pub async fn cancel_run(client: &Client, run_id: &str, reason: &str) -> Result<()> {
     client

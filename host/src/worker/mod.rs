@@ -11,13 +11,15 @@ mod convert;
 mod core;
 mod definitions;
 mod payload;
+mod replay;
 mod runs;
 
 pub use self::core::{
-    Connected, RunOutcome, cancel_run, connect, query_run, run_result, run_worker, signal_run,
-    start_run,
+    Connected, RunOutcome, cancel_run, connect, query_run, run_history, run_result, run_worker,
+    signal_run, start_run,
 };
 pub use definitions::DefinitionDirectory;
+pub use replay::{ReplayVerdict, history_json, read_history, replay};
 pub use runs::DefinitionLookup;
 
 /// Workflow type of every run.

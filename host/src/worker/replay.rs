@@ -1,0 +1,136 @@
+//! Replaying recorded histories through the interpreter with no server: sdk-core's replay
+//! worker feeds each history's activations to the same run cache the live worker uses, and the
+//! eviction that closes each history says whether the interpreter made the same commands.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use temporalio_client::WorkflowHistory;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    remove_from_cache::EvictionReason, workflow_activation_job,
+};
+use temporalio_common::protos::temporal::api::history::v1::History;
+use temporalio_common::worker::WorkerTaskTypes;
+use temporalio_sdk_core::replay::{HistoryForReplay, ReplayWorkerInput};
+use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, init_replay_worker};
+
+use super::runs::{DefinitionLookup, Runs};
+use crate::engine::InterpreterEngine;
+use alga_interpreter::machine::protocol::RunEvent;
+
+/// The verdict for one history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayVerdict {
+    /// The interpreter made the same decisions.
+    Ok,
+    /// It diverged: core's message, and the step the run was at.
+    Diverged {
+        /// What core reported.
+        message: String,
+        /// The last step the interpreter started before the divergence.
+        step_path: Option<String>,
+    },
+}
+
+/// Reads a history written by `alga-wf history` (the SDK's JSON encoding of `History`).
+pub fn read_history(bytes: &[u8]) -> Result<History> {
+    serde_json::from_slice(bytes).context("the file is not a history in the SDK's JSON encoding")
+}
+
+/// Encodes a fetched history for `read_history`.
+pub async fn history_json(history: WorkflowHistory) -> Result<Vec<u8>> {
+    history.to_json().await.map_err(|e| anyhow!("{e}"))
+}
+
+fn workflow_id_of(history: &History) -> String {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    history
+        .events
+        .first()
+        .and_then(|e| match &e.attributes {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+                Some(a.workflow_id.clone())
+            }
+            _ => None,
+        })
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "replayed".into())
+}
+
+/// Replays each history, in order, and returns a verdict per history.
+pub async fn replay(
+    engine: Arc<InterpreterEngine>,
+    histories: Vec<History>,
+) -> Result<Vec<ReplayVerdict>> {
+    let count = histories.len();
+    let inputs: Vec<HistoryForReplay> = histories
+        .into_iter()
+        .enumerate()
+        .map(|(i, history)| {
+            let id = format!("{}#{i}", workflow_id_of(&history));
+            HistoryForReplay::new(history, id)
+        })
+        .collect();
+    let config = WorkerConfig::builder()
+        .namespace("default")
+        .task_queue("alga-wf-replay")
+        .task_types(WorkerTaskTypes::workflow_only())
+        .versioning_strategy(WorkerVersioningStrategy::None {
+            build_id: "alga-wf-replay".into(),
+        })
+        .max_cached_workflows(1_usize)
+        .max_outstanding_workflow_tasks(2_usize)
+        .max_outstanding_activities(1_usize)
+        .max_outstanding_local_activities(1_usize)
+        .build()
+        .map_err(|e| anyhow!("replay worker configuration: {e}"))?;
+    let worker = init_replay_worker(ReplayWorkerInput::new(
+        config,
+        futures_util::stream::iter(inputs),
+    ))
+    .context("starting the replay worker")?;
+    let lookup: DefinitionLookup = Arc::new(|_: &str, _: u32| None);
+    let mut runs = Runs::new(engine, "alga-wf-replay", "default", lookup);
+    let mut verdicts: Vec<(String, ReplayVerdict)> = Vec::new();
+    let mut last_step: HashMap<String, String> = HashMap::new();
+    loop {
+        let activation = match worker.poll_workflow_activation().await {
+            Ok(activation) => activation,
+            Err(PollError::ShutDown) => break,
+            Err(e) => return Err(anyhow!("replaying: {e}")),
+        };
+        for job in &activation.jobs {
+            if let Some(workflow_activation_job::Variant::RemoveFromCache(eviction)) = &job.variant
+                && !verdicts.iter().any(|(run, _)| *run == activation.run_id)
+            {
+                let step_path = last_step.remove(&activation.run_id);
+                let verdict = match eviction.reason() {
+                    EvictionReason::LangRequested
+                    | EvictionReason::CacheFull
+                    | EvictionReason::WorkflowExecutionEnding => ReplayVerdict::Ok,
+                    _ => ReplayVerdict::Diverged {
+                        message: eviction.message.clone(),
+                        step_path,
+                    },
+                };
+                verdicts.push((activation.run_id.clone(), verdict));
+            }
+        }
+        let (completion, records) = runs.complete(&activation);
+        for record in records {
+            if let RunEvent::StepStarted { path, .. } = record {
+                last_step.insert(activation.run_id.clone(), path);
+            }
+        }
+        worker
+            .complete_workflow_activation(completion)
+            .await
+            .map_err(|e| anyhow!("completing a replayed activation: {e}"))?;
+        if verdicts.len() == count {
+            worker.initiate_shutdown();
+        }
+    }
+    worker.finalize_shutdown().await;
+    Ok(verdicts.into_iter().map(|(_, verdict)| verdict).collect())
+}
