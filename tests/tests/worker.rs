@@ -118,6 +118,67 @@ fn runs_execute_on_temporal_through_the_worker() {
         "worker and simulator agree"
     );
 
+    // More shapes give the same outcome through the worker and the simulator.
+    let shapes = [
+        json!([
+            assign("init", "vars.seen", "[]"),
+            {"id": "loop", "type": "control.forEach", "items": {"$expr": "[1, 2, 3]"}, "itemVar": "n",
+             "onItemError": "continue", "body": [
+                {"id": "maybe", "type": "control.if", "condition": {"$expr": "n = 2"},
+                    "then": [{"id": "boom", "type": "action.call", "config": {"actionId": "test.fail", "version": 1}}]},
+                assign("record", "vars.seen", "append(vars.seen, vars.n)")
+            ]}
+        ]),
+        json!([
+            {"id": "t", "type": "control.tryCatch", "captureErrorAs": "caught",
+             "try": [{"id": "bad", "type": "control.if", "condition": {"$expr": "payload.name > 5"}, "then": []}],
+             "catch": [assign("c", "vars.category", "vars.caught.category")]},
+            {"id": "split", "type": "action.call", "config": {"actionId": "transform.split_text", "version": 1,
+                "inputMapping": {"text": "a,b,,c", "delimiter": ",", "removeEmpty": true}, "saveAs": "vars.parts"}}
+        ]),
+        json!([
+            {"id": "first", "type": "action.call", "config": {"actionId": "test.fail", "version": 1},
+                "retry": {"maxAttempts": 2, "backoffMs": 100}, "onError": {"policy": "continue"}},
+            {"id": "state", "type": "state.set", "config": {"state": "AFTER"}}
+        ]),
+    ];
+    for (i, steps) in shapes.into_iter().enumerate() {
+        let definition = common::definition(steps);
+        let through_worker = run(
+            &system,
+            dir.path(),
+            &format!("shape{i}"),
+            &definition,
+            &payload,
+        );
+        let through_simulator = simulated(&definition, &payload);
+        assert_eq!(
+            through_worker["status"], "SUCCEEDED",
+            "shape {i}: {through_worker:#}"
+        );
+        assert_eq!(
+            through_simulator["status"], "SUCCEEDED",
+            "shape {i}: {through_simulator:#}"
+        );
+        let (mut w, mut s) = (
+            through_worker["scopes"].clone(),
+            through_simulator["scopes"].clone(),
+        );
+        // Error timestamps are workflow time, which the simulator's virtual clock does not share.
+        for scopes in [&mut w, &mut s] {
+            if let Some(error) = scopes.get_mut("error").and_then(Value::as_object_mut) {
+                error.remove("at");
+            }
+            if let Some(caught) = scopes
+                .pointer_mut("/vars/caught")
+                .and_then(Value::as_object_mut)
+            {
+                caught.remove("at");
+            }
+        }
+        assert_eq!(w, s, "shape {i}: the worker and the simulator disagree");
+    }
+
     // Failures keep their category and code through Temporal's wrapping; retries with backoff.
     let failing = common::definition(json!([
         {"id": "flaky", "type": "action.call", "config": {"actionId": "test.retryable", "version": 1, "saveAs": "vars.flaky"},
