@@ -83,13 +83,9 @@ pub fn activation(activation: &WorkflowActivation) -> Result<Option<p::Activatio
             J::ResolveChildWorkflowExecution(r) => {
                 use child_workflow_result::Status;
                 let outcome = match r.result.as_ref().and_then(|r| r.status.as_ref()) {
-                    Some(Status::Completed(s)) => p::ActivityOutcome::Completed(
-                        s.result
-                            .as_ref()
-                            .map(payload::decode)
-                            .transpose()?
-                            .unwrap_or(Value::Null),
-                    ),
+                    Some(Status::Completed(s)) => {
+                        p::ActivityOutcome::Completed(payload::optional(s.result.as_ref())?)
+                    }
                     Some(Status::Failed(f)) => {
                         p::ActivityOutcome::Failed(failure_from_api(f.failure.as_ref()))
                     }
@@ -149,13 +145,9 @@ fn activity_outcome(
 ) -> Result<p::ActivityOutcome, String> {
     use activity_resolution::Status;
     Ok(match result.and_then(|r| r.status.as_ref()) {
-        Some(Status::Completed(s)) => p::ActivityOutcome::Completed(
-            s.result
-                .as_ref()
-                .map(payload::decode)
-                .transpose()?
-                .unwrap_or(Value::Null),
-        ),
+        Some(Status::Completed(s)) => {
+            p::ActivityOutcome::Completed(payload::optional(s.result.as_ref())?)
+        }
         Some(Status::Failed(f)) => p::ActivityOutcome::Failed(failure_from_api(f.failure.as_ref())),
         Some(Status::Cancelled(_)) => p::ActivityOutcome::Cancelled,
         Some(Status::Backoff(_)) | None => {

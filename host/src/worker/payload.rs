@@ -34,3 +34,8 @@ pub fn decode(payload: &Payload) -> Result<Value, String> {
 pub fn first(payloads: &[Payload]) -> Result<Value, String> {
     payloads.first().map_or(Ok(Value::Null), decode)
 }
+
+/// An optional payload, decoded (`null` when absent).
+pub fn optional(payload: Option<&Payload>) -> Result<Value, String> {
+    payload.map_or(Ok(Value::Null), decode)
+}
