@@ -283,17 +283,22 @@ impl<'a, R: Runtime> Driver<'a, R> {
         Ok(())
     }
 
-    /// Sends one activation; returns the continue-as-new input if the run continued as new.
-    fn activate(&mut self, jobs: Vec<Job>) -> Result<Option<RunStart>, SimulateError> {
-        self.report.activations += 1;
-        let activation = Activation {
+    /// An activation at the virtual clock's time.
+    fn activation(&self, jobs: Vec<Job>) -> Activation {
+        Activation {
             workflow_time_ms: self.clock_ms,
             is_replaying: false,
             history_length: self.history_length,
             history_size_bytes: 0,
             continue_as_new_suggested: false,
             jobs,
-        };
+        }
+    }
+
+    /// Sends one activation; returns the continue-as-new input if the run continued as new.
+    fn activate(&mut self, jobs: Vec<Job>) -> Result<Option<RunStart>, SimulateError> {
+        self.report.activations += 1;
+        let activation = self.activation(jobs);
         self.history_length += 3;
         let commands = match self.instance.activate(&activation) {
             Ok(commands) => commands,
@@ -543,18 +548,11 @@ impl<'a, R: Runtime> Driver<'a, R> {
     }
 
     fn query_scopes(&mut self) -> Result<Value, SimulateError> {
-        let activation = Activation {
-            workflow_time_ms: self.clock_ms,
-            is_replaying: false,
-            history_length: self.history_length,
-            history_size_bytes: 0,
-            continue_as_new_suggested: false,
-            jobs: vec![Job::Query {
-                id: "scopes".into(),
-                name: queries::SCOPES.into(),
-                args: json!([]),
-            }],
-        };
+        let activation = self.activation(vec![Job::Query {
+            id: "scopes".into(),
+            name: queries::SCOPES.into(),
+            args: json!([]),
+        }]);
         let commands = match self.instance.activate(&activation) {
             Ok(commands) => commands,
             Err(EngineError::OutOfFuel(_) | EngineError::Trap(_)) => return Ok(Value::Null),
