@@ -11,6 +11,13 @@ fn example(path: &str) -> Value {
     out.json()
 }
 
+/// A JSON file of the repository.
+fn read(path: &str) -> Value {
+    let text = std::fs::read_to_string(common::root().join(path))
+        .unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
+}
+
 fn step_status(report: &Value, id: &str) -> (String, u64) {
     let step = report["steps"]
         .as_array()
@@ -26,16 +33,12 @@ fn step_status(report: &Value, id: &str) -> (String, u64) {
 
 #[test]
 fn triage_scenarios_embed_the_published_definition() {
-    let definition: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("examples/triage/definition.json")).unwrap(),
-    )
-    .unwrap();
+    let definition: Value = read("examples/triage/definition.json");
     for scenario in [
         "examples/triage/scenario.json",
         "examples/triage/reply.scenario.json",
     ] {
-        let text = std::fs::read_to_string(common::root().join(scenario)).unwrap();
-        let scenario: Value = serde_json::from_str(&text).unwrap();
+        let scenario = read(scenario);
         assert_eq!(
             scenario["definition"], definition,
             "{scenario} drifted from definition.json"
@@ -99,14 +102,8 @@ fn triage_reply_comments_on_the_existing_ticket() {
 
 #[test]
 fn hello_example_runs() {
-    let definition: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("examples/hello/definition.json")).unwrap(),
-    )
-    .unwrap();
-    let scenario: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("examples/hello/scenario.json")).unwrap(),
-    )
-    .unwrap();
+    let definition: Value = read("examples/hello/definition.json");
+    let scenario: Value = read("examples/hello/scenario.json");
     assert_eq!(
         scenario["definition"], definition,
         "scenario drifted from definition.json"
@@ -118,19 +115,13 @@ fn hello_example_runs() {
 
 #[test]
 fn approval_flow_uses_loops_tasks_children_and_waits() {
-    let definition: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("examples/approval/definition.json")).unwrap(),
-    )
-    .unwrap();
+    let definition: Value = read("examples/approval/definition.json");
     let child: Value = serde_json::from_str(
         &std::fs::read_to_string(common::root().join("examples/approval/notify-requester.json"))
             .unwrap(),
     )
     .unwrap();
-    let scenario: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("examples/approval/scenario.json")).unwrap(),
-    )
-    .unwrap();
+    let scenario: Value = read("examples/approval/scenario.json");
     assert_eq!(
         scenario["definition"], definition,
         "scenario drifted from definition.json"
