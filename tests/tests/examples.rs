@@ -33,7 +33,7 @@ fn step_status(report: &Value, id: &str) -> (String, u64) {
 
 #[test]
 fn triage_scenarios_embed_the_published_definition() {
-    let definition: Value = read("examples/triage/definition.json");
+    let definition = read("examples/triage/definition.json");
     for scenario in [
         "examples/triage/scenario.json",
         "examples/triage/reply.scenario.json",
@@ -102,8 +102,8 @@ fn triage_reply_comments_on_the_existing_ticket() {
 
 #[test]
 fn hello_example_runs() {
-    let definition: Value = read("examples/hello/definition.json");
-    let scenario: Value = read("examples/hello/scenario.json");
+    let definition = read("examples/hello/definition.json");
+    let scenario = read("examples/hello/scenario.json");
     assert_eq!(
         scenario["definition"], definition,
         "scenario drifted from definition.json"
@@ -115,13 +115,9 @@ fn hello_example_runs() {
 
 #[test]
 fn approval_flow_uses_loops_tasks_children_and_waits() {
-    let definition: Value = read("examples/approval/definition.json");
-    let child: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::root().join("examples/approval/notify-requester.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let scenario: Value = read("examples/approval/scenario.json");
+    let definition = read("examples/approval/definition.json");
+    let child = read("examples/approval/notify-requester.json");
+    let scenario = read("examples/approval/scenario.json");
     assert_eq!(
         scenario["definition"], definition,
         "scenario drifted from definition.json"
