@@ -58,6 +58,7 @@ fn start() -> Activation {
             checkpoint: None,
             continue_as_new_after_events: 0,
             continue_as_new_after_bytes: 0,
+            host_retries: false,
         }))],
     }
 }

@@ -7,4 +7,5 @@ pub mod engine;
 pub mod locate;
 pub mod runtime;
 pub mod simulate;
+pub mod store;
 pub mod worker;

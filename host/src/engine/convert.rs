@@ -57,6 +57,7 @@ fn run_start_out(s: &p::RunStart) -> w::RunStart {
         checkpoint: s.checkpoint.as_ref().map(Value::to_string),
         continue_as_new_after_events: s.continue_as_new_after_events,
         continue_as_new_after_bytes: s.continue_as_new_after_bytes,
+        host_retries: s.host_retries,
     }
 }
 
@@ -78,6 +79,7 @@ pub fn run_start(s: w::RunStart) -> Result<p::RunStart, String> {
         checkpoint: s.checkpoint.map(|c| json(&c)).transpose()?,
         continue_as_new_after_events: s.continue_as_new_after_events,
         continue_as_new_after_bytes: s.continue_as_new_after_bytes,
+        host_retries: s.host_retries,
     })
 }
 
@@ -111,12 +113,15 @@ pub fn activation(a: &p::Activation) -> w::Activation {
             .map(|job| match job {
                 p::Job::Start(s) => w::Job::Start(run_start_out(s)),
                 p::Job::TimerFired(seq) => w::Job::TimerFired(*seq),
-                p::Job::ActivityResolved { seq, outcome } => {
-                    w::Job::ActivityResolved(w::ActivityResolution {
-                        seq: *seq,
-                        outcome: outcome_out(outcome),
-                    })
-                }
+                p::Job::ActivityResolved {
+                    seq,
+                    outcome,
+                    attempt,
+                } => w::Job::ActivityResolved(w::ActivityResolution {
+                    seq: *seq,
+                    outcome: outcome_out(outcome),
+                    attempt: *attempt,
+                }),
                 p::Job::ChildResolved { seq, outcome } => {
                     w::Job::ChildResolved(w::ChildResolution {
                         seq: *seq,
@@ -216,12 +221,14 @@ pub fn run_event(e: w::RunEvent) -> Result<p::RunEvent, String> {
     Ok(match e {
         w::RunEvent::StepStarted(s) => p::RunEvent::StepStarted {
             path: s.path,
+            execution: s.execution,
             step_id: s.step_id,
             step_type: s.step_type,
             attempt: s.attempt,
         },
         w::RunEvent::StepFinished(s) => p::RunEvent::StepFinished {
             path: s.path,
+            execution: s.execution,
             status: match s.status {
                 w::StepStatus::Started => p::StepStatus::Started,
                 w::StepStatus::Succeeded => p::StepStatus::Succeeded,
@@ -234,6 +241,7 @@ pub fn run_event(e: w::RunEvent) -> Result<p::RunEvent, String> {
         },
         w::RunEvent::WaitOpened(o) => p::RunEvent::WaitOpened {
             path: o.path,
+            execution: o.execution,
             kind: wait_kind(o.kind),
             event_name: o.event_name,
             correlation_key: o.correlation_key,
@@ -242,6 +250,7 @@ pub fn run_event(e: w::RunEvent) -> Result<p::RunEvent, String> {
         },
         w::RunEvent::WaitClosed(c) => p::RunEvent::WaitClosed {
             path: c.path,
+            execution: c.execution,
             kind: wait_kind(c.kind),
             status: match c.status {
                 w::WaitStatus::Waiting => p::WaitStatus::Waiting,

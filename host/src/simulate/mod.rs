@@ -226,6 +226,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
             checkpoint: None,
             continue_as_new_after_events: self.scenario.continue_as_new_after_events,
             continue_as_new_after_bytes: 0,
+            host_retries: false,
         }
     }
 
@@ -390,6 +391,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
                     Some(outcome) => jobs.push(Job::ActivityResolved {
                         seq: request.seq,
                         outcome,
+                        attempt: None,
                     }),
                     None => {
                         return Ok(vec![Job::CancelRequested(

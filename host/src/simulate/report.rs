@@ -205,6 +205,7 @@ impl Report {
                 step_id,
                 step_type,
                 attempt,
+                ..
             } => self.steps.push(StepEntry {
                 path,
                 step_id,
@@ -235,6 +236,7 @@ impl Report {
                 correlation_key,
                 due_at,
                 task_id,
+                ..
             } => self.waits.push(WaitEntry {
                 kind,
                 path,

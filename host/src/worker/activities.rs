@@ -1,5 +1,8 @@
 //! Activity tasks executed in the worker process: `action.call` attempts (built-in actions run
-//! natively) and human-task creation.
+//! natively, behind the idempotency ledger when the worker has a database) and human-task
+//! creation.
+
+use std::sync::Mutex;
 
 use alga_interpreter::error::{Failure, category};
 use alga_interpreter::machine::protocol::{ActionInvocation, HumanTaskRequest};
@@ -8,10 +11,11 @@ use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::Start;
 
-use super::convert::failure_to_api;
+use super::convert::activity_failure;
 use super::payload;
 use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY};
 use crate::actions::BuiltinActions;
+use crate::store::{Claim, LedgerEntry, Store, tenant_uuid};
 
 /// The run an activity belongs to (added to every activity argument by the worker).
 #[derive(Debug, Deserialize)]
@@ -19,55 +23,120 @@ use crate::actions::BuiltinActions;
 struct RunFacts {
     run_id: String,
     tenant_id: Option<String>,
+    /// Present when Temporal runs the authored retries: the categories it may retry (empty:
+    /// every category).
+    #[serde(default)]
+    retry_on: Option<Vec<String>>,
 }
 
-/// Executes activities; holds the built-in actions' state.
-#[derive(Default)]
+/// Why an activity failed.
+enum ActivityError {
+    /// The action (or the task's input) failed: Temporal retries it only under an authored
+    /// policy that retries its category.
+    Action(Failure),
+    /// The worker could not do its part (the database, a live claim elsewhere): always
+    /// retryable, never the action's fault.
+    Infrastructure(Failure),
+}
+
+impl From<Failure> for ActivityError {
+    fn from(failure: Failure) -> Self {
+        ActivityError::Action(failure)
+    }
+}
+
+/// Executes activities; holds the built-in actions' state and the ledger.
 pub struct Activities {
-    builtins: BuiltinActions,
+    builtins: Mutex<BuiltinActions>,
+    store: Option<Store>,
+    identity: String,
+    lease_ms: u64,
 }
 
 impl Activities {
-    /// Executes one activity task.
-    pub fn execute(&mut self, start: &Start) -> ActivityExecutionResult {
-        match self.run(start) {
-            Ok(output) => ActivityExecutionResult::ok(payload::encode(&output)),
-            Err(failure) => ActivityExecutionResult::fail(failure_to_api(&failure, None)),
+    /// An executor; with a store, action invocations go through its ledger, whose claims
+    /// last `lease_ms` (the activities' start-to-close timeout).
+    pub fn new(store: Option<Store>, identity: String, lease_ms: u64) -> Self {
+        Activities {
+            builtins: Mutex::default(),
+            store,
+            identity,
+            lease_ms,
         }
     }
 
-    /// The result when the executor's lock was poisoned by a panic.
-    pub fn poisoned() -> ActivityExecutionResult {
-        ActivityExecutionResult::fail(failure_to_api(
-            &Failure::new(
-                category::ACTION,
-                "the activity executor is unusable after a panic",
-            ),
-            None,
-        ))
+    /// Executes one activity task. Its outcome carries the interpreter's attempt number, and
+    /// a failure is retryable by Temporal only under an authored policy that retries it (or
+    /// when the worker, not the action, failed).
+    pub async fn execute(&self, start: &Start) -> ActivityExecutionResult {
+        let facts = Self::facts(start);
+        let delegated = facts.as_ref().ok().and_then(|(_, f)| f.retry_on.clone());
+        let attempt = Self::attempt(start, delegated.is_some());
+        let result = match &facts {
+            Ok((argument, facts)) => self.run(start, argument, facts, attempt).await,
+            Err(failure) => Err(ActivityError::Action(failure.clone())),
+        };
+        match result {
+            Ok(output) => {
+                let mut result = payload::encode(&output);
+                payload::stamp_attempt(&mut result, attempt);
+                ActivityExecutionResult::ok(result)
+            }
+            Err(ActivityError::Infrastructure(failure)) => {
+                tracing::warn!(message = %failure.message, "activity failed; Temporal retries it");
+                ActivityExecutionResult::fail(activity_failure(&failure, true, attempt))
+            }
+            Err(ActivityError::Action(failure)) => {
+                let retryable = delegated.is_some_and(|retry_on| {
+                    !failure.is_uncatchable()
+                        && (retry_on.is_empty() || retry_on.contains(&failure.category))
+                });
+                ActivityExecutionResult::fail(activity_failure(&failure, retryable, attempt))
+            }
+        }
     }
 
-    fn run(&mut self, start: &Start) -> Result<Value, Failure> {
+    /// The interpreter's attempt number: the one it scheduled, plus Temporal's retries when
+    /// Temporal runs the authored policy (retries after a lost worker are not attempts).
+    fn attempt(start: &Start, delegated: bool) -> u32 {
+        let scheduled = payload::first(&start.input)
+            .ok()
+            .and_then(|a| a.get("attempt").and_then(Value::as_u64))
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(1);
+        if delegated {
+            scheduled + start.attempt.saturating_sub(1)
+        } else {
+            scheduled
+        }
+    }
+
+    fn facts(start: &Start) -> Result<(Value, RunFacts), Failure> {
         let argument = payload::first(&start.input)
             .map_err(|e| Failure::new(category::VALIDATION, format!("activity input: {e}")))?;
-        let facts: RunFacts = serde_json::from_value(argument.clone())
+        let facts = serde_json::from_value(argument.clone())
             .map_err(|e| Failure::new(category::VALIDATION, format!("activity input: {e}")))?;
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        Ok((argument, facts))
+    }
+
+    async fn run(
+        &self,
+        start: &Start,
+        argument: &Value,
+        facts: &RunFacts,
+        attempt: u32,
+    ) -> Result<Value, ActivityError> {
         match start.activity_type.as_str() {
             ACTION_ACTIVITY => {
-                let invocation: ActionInvocation =
-                    serde_json::from_value(argument).map_err(|e| {
+                let mut invocation: ActionInvocation = serde_json::from_value(argument.clone())
+                    .map_err(|e| {
                         Failure::new(category::VALIDATION, format!("action invocation: {e}"))
                     })?;
-                self.builtins.run(
-                    &invocation,
-                    facts.tenant_id.as_deref(),
-                    &facts.run_id,
-                    now_ms,
-                )
+                invocation.attempt = attempt;
+                self.invoke(start, &invocation, facts).await
             }
             HUMAN_TASK_ACTIVITY => {
-                let task: HumanTaskRequest = serde_json::from_value(argument)
+                let task: HumanTaskRequest = serde_json::from_value(argument.clone())
                     .map_err(|e| Failure::new(category::VALIDATION, format!("human task: {e}")))?;
                 let workflow = start
                     .workflow_execution
@@ -82,7 +151,81 @@ impl Activities {
             other => Err(Failure::new(
                 category::ACTION,
                 format!("unknown activity type `{other}`"),
-            )),
+            )
+            .into()),
         }
+    }
+
+    /// One action invocation, through the ledger when there is one.
+    async fn invoke(
+        &self,
+        start: &Start,
+        invocation: &ActionInvocation,
+        facts: &RunFacts,
+    ) -> Result<Value, ActivityError> {
+        let Some(store) = &self.store else {
+            return self.run_builtin(invocation, facts).map_err(Into::into);
+        };
+        let infrastructure = |e: crate::store::StoreError| {
+            ActivityError::Infrastructure(Failure::new(category::TRANSIENT, e.to_string()))
+        };
+        let entry = LedgerEntry {
+            tenant: tenant_uuid(facts.tenant_id.as_deref())
+                .map_err(|e| Failure::new(category::VALIDATION, e.to_string()))?,
+            run_id: facts.run_id.clone(),
+            step_path: invocation.step_path.clone(),
+            action_id: invocation.action_id.clone(),
+            action_version: invocation.action_version,
+            idempotency_key: invocation.idempotency_key.clone(),
+            input: invocation.input.clone(),
+            owner: format!("{}:{}:{}", self.identity, start.activity_id, start.attempt),
+            lease_ms: self.lease_ms,
+        };
+        match store.claim(&entry).await.map_err(infrastructure)? {
+            Claim::Reuse(output) => Ok(output),
+            Claim::Unledgered => self.run_builtin(invocation, facts).map_err(Into::into),
+            Claim::Busy { owner } => Err(ActivityError::Infrastructure(Failure::new(
+                category::TRANSIENT,
+                format!(
+                    "invocation `{}` is held by {owner}; retrying once its claim lapses",
+                    invocation.idempotency_key
+                ),
+            ))),
+            Claim::Run { .. } => {
+                let result = self.run_builtin(invocation, facts);
+                let recorded = match &result {
+                    Ok(output) => store.settle(&entry, Ok(output)).await,
+                    Err(failure) => {
+                        let error = serde_json::to_value(failure).unwrap_or(Value::Null);
+                        store.settle(&entry, Err(&error)).await
+                    }
+                };
+                recorded.map_err(infrastructure)?;
+                // A crash test's fault point: the side effect is recorded, Temporal has not
+                // heard of it yet.
+                fail::fail_point!("ledger-after-settle", |_| std::process::abort());
+                result.map_err(Into::into)
+            }
+        }
+    }
+
+    fn run_builtin(
+        &self,
+        invocation: &ActionInvocation,
+        facts: &RunFacts,
+    ) -> Result<Value, Failure> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let mut builtins = self.builtins.lock().map_err(|_| {
+            Failure::new(
+                category::ACTION,
+                "the built-in actions are unusable after a panic",
+            )
+        })?;
+        builtins.run(
+            invocation,
+            facts.tenant_id.as_deref(),
+            &facts.run_id,
+            now_ms,
+        )
     }
 }

@@ -25,8 +25,6 @@ use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY, WORKFLOW_TYPE, workflow_id};
 const FAILURE_TYPE_PREFIX: &str = "WorkflowRuntimeV2.";
 
 /// How long one activity attempt may run.
-const ACTIVITY_START_TO_CLOSE: Duration = Duration::from_secs(600);
-
 /// What the worker needs to turn commands into Temporal commands.
 pub struct CommandContext<'a> {
     /// The worker's task queue.
@@ -36,7 +34,9 @@ pub struct CommandContext<'a> {
     /// The run's start input (children inherit its tenant and semantics).
     pub start: Option<&'a p::RunStart>,
     /// Resolves a child's pinned definition.
-    pub definitions: &'a dyn Fn(&str, u32) -> Option<Value>,
+    pub definitions: &'a super::runs::FindDefinition,
+    /// Start-to-close timeout of every activity (a lost worker's activity retries after it).
+    pub activity_timeout: Duration,
 }
 
 /// An activation's jobs in the interpreter's terms. `Ok(None)` for an eviction.
@@ -59,6 +59,7 @@ pub fn activation(activation: &WorkflowActivation) -> Result<Option<p::Activatio
             J::ResolveActivity(r) => jobs.push(p::Job::ActivityResolved {
                 seq: r.seq,
                 outcome: activity_outcome(r.result.as_ref())?,
+                attempt: stamped_attempt(r.result.as_ref()),
             }),
             J::ResolveChildWorkflowExecutionStart(r) => {
                 use resolve_child_workflow_execution_start::Status;
@@ -226,6 +227,44 @@ pub fn failure_to_api(failure: &Failure, extra: Option<(&str, &str)>) -> ApiFail
     }
 }
 
+/// An activity's failure: retryable by Temporal only when `retryable`, and stamped with the
+/// attempt that produced it.
+pub fn activity_failure(failure: &Failure, retryable: bool, attempt: u32) -> ApiFailure {
+    let mut api = failure_to_api(failure, None);
+    if let Some(FailureInfo::ApplicationFailureInfo(info)) = &mut api.failure_info {
+        info.non_retryable = !retryable;
+        if let Some(details) = info.details.as_mut().and_then(|d| d.payloads.first_mut()) {
+            payload::stamp_attempt(details, attempt);
+        }
+    }
+    api
+}
+
+/// The attempt stamped on an activity outcome's payload, anywhere in the failure chain.
+fn stamped_attempt(result: Option<&activity_result::ActivityResolution>) -> Option<u32> {
+    use activity_resolution::Status;
+    match result.and_then(|r| r.status.as_ref())? {
+        Status::Completed(s) => s.result.as_ref().and_then(payload::attempt),
+        Status::Failed(f) => {
+            let mut current = f.failure.as_ref();
+            while let Some(failure) = current {
+                if let Some(FailureInfo::ApplicationFailureInfo(info)) = &failure.failure_info
+                    && let Some(attempt) = info
+                        .details
+                        .as_ref()
+                        .and_then(|d| d.payloads.first())
+                        .and_then(payload::attempt)
+                {
+                    return Some(attempt);
+                }
+                current = failure.cause.as_deref();
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 fn run_failure(error: &RuntimeError) -> ApiFailure {
     failure_to_api(&error.failure, Some((&error.node_path, &error.at)))
 }
@@ -332,9 +371,15 @@ fn schedule_activity(
         p::ActivityKind::CreateHumanTask(task) => (HUMAN_TASK_ACTIVITY, serde_json::to_value(task)),
     };
     let mut argument = argument.unwrap_or(Value::Null);
-    if let (Some(start), Value::Object(map)) = (ctx.start, &mut argument) {
-        map.insert("runId".into(), json!(start.run_id));
-        map.insert("tenantId".into(), json!(start.tenant_id));
+    if let Value::Object(map) = &mut argument {
+        if let Some(start) = ctx.start {
+            map.insert("runId".into(), json!(start.run_id));
+            map.insert("tenantId".into(), json!(start.tenant_id));
+        }
+        // The activity decides which failures Temporal may retry (the authored `retryOn`).
+        if let Some(policy) = &request.retry {
+            map.insert("retryOn".into(), json!(policy.retry_on));
+        }
     }
     wc::ScheduleActivity {
         seq: request.seq,
@@ -342,13 +387,35 @@ fn schedule_activity(
         activity_type: activity_type.into(),
         task_queue: ctx.task_queue.into(),
         arguments: vec![payload::encode(&argument)],
-        start_to_close_timeout: ACTIVITY_START_TO_CLOSE.try_into().ok(),
-        // The interpreter runs the authored retries itself, on durable timers.
-        retry_policy: Some(RetryPolicy {
-            maximum_attempts: 1,
-            ..Default::default()
-        }),
+        start_to_close_timeout: ctx.activity_timeout.try_into().ok(),
+        retry_policy: Some(retry_policy(request.retry.as_ref())),
         ..Default::default()
+    }
+}
+
+/// The authored policy as Temporal's (the interpreter only hands over policies that map
+/// exactly: `RetryPolicy::maps_onto_temporal`), or a single attempt when the interpreter runs
+/// the retries itself on durable timers.
+fn retry_policy(authored: Option<&alga_interpreter::definition::RetryPolicy>) -> RetryPolicy {
+    let Some(policy) = authored else {
+        // The action's own failures are non-retryable (the activity says so); what Temporal
+        // retries here is a lost worker's timed-out attempt, which the ledger makes safe.
+        return RetryPolicy {
+            initial_interval: duration(1000),
+            backoff_coefficient: 2.0,
+            maximum_interval: duration(60_000),
+            maximum_attempts: 0,
+            non_retryable_error_types: Vec::new(),
+        };
+    };
+    RetryPolicy {
+        initial_interval: duration(policy.backoff_ms),
+        backoff_coefficient: policy.backoff_multiplier,
+        // Temporal's default cap is 100 initial intervals; ours is none, so the cap is the
+        // longest delay the policy reaches (delays never shrink with a coefficient >= 1).
+        maximum_interval: duration(policy.delay_after(policy.max_attempts.saturating_sub(1))),
+        maximum_attempts: i32::try_from(policy.max_attempts).unwrap_or(i32::MAX),
+        non_retryable_error_types: Vec::new(),
     }
 }
 
@@ -356,7 +423,8 @@ fn start_child(
     request: p::ChildRequest,
     ctx: &CommandContext<'_>,
 ) -> wc::StartChildWorkflowExecution {
-    let definition = (ctx.definitions)(&request.workflow_id, request.workflow_version);
+    let tenant = ctx.start.and_then(|s| s.tenant_id.as_deref());
+    let definition = (ctx.definitions)(tenant, &request.workflow_id, request.workflow_version);
     let parent = ctx.start;
     let start = p::RunStart {
         run_id: request.child_key.clone(),
@@ -383,6 +451,7 @@ fn start_child(
         checkpoint: None,
         continue_as_new_after_events: parent.map_or(0, |s| s.continue_as_new_after_events),
         continue_as_new_after_bytes: parent.map_or(0, |s| s.continue_as_new_after_bytes),
+        host_retries: parent.is_none_or(|s| s.host_retries),
     };
     wc::StartChildWorkflowExecution {
         seq: request.seq,

@@ -2,7 +2,7 @@
 //! the worker's two poll loops, shutdown, and the client calls the CLI makes.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use alga_interpreter::machine::protocol::RunStart;
 use anyhow::{Context, Result, anyhow};
@@ -31,6 +31,7 @@ use super::payload;
 use super::runs::{DefinitionLookup, Runs};
 use super::{WORKFLOW_TYPE, WorkerSettings, workflow_id};
 use crate::engine::InterpreterEngine;
+use crate::store::{Batch, Store, StoreError};
 
 /// A connection to Temporal and the runtime that owns it.
 pub struct Connected {
@@ -90,6 +91,7 @@ pub async fn run_worker(
     engine: Arc<InterpreterEngine>,
     settings: WorkerSettings,
     definitions: DefinitionLookup,
+    store: Option<Store>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let connected = connect(&settings).await?;
@@ -120,12 +122,13 @@ pub async fn run_worker(
     tracing::info!(task_queue = %settings.task_queue, "worker started");
 
     let workflows = {
-        let worker = worker.clone();
+        let (worker, store) = (worker.clone(), store.clone());
         let mut runs = Runs::new(
             engine,
             &settings.task_queue,
             &settings.namespace,
             definitions,
+            settings.activity_timeout,
         );
         tokio::spawn(async move {
             let mut completions = JoinSet::new();
@@ -135,12 +138,18 @@ pub async fn run_worker(
                     Err(PollError::ShutDown) => break,
                     Err(e) => return Err(anyhow!("polling workflow activations: {e}")),
                 };
-                let (completion, records) = runs.complete(&activation);
-                for record in records {
-                    tracing::debug!(run_id = %activation.run_id, ?record, "projection record");
-                }
-                let worker = worker.clone();
+                let (mut completion, batch) = runs.complete(&activation);
+                // A replayed activation's records were written when it first ran.
+                let replaying = activation.is_replaying;
+                let (worker, store) = (worker.clone(), store.clone());
                 completions.spawn(async move {
+                    // The read model is written before the activation completes: a batch that
+                    // cannot be written fails the workflow task, whose retry makes it again.
+                    if let (Some(store), Some(batch), false) = (store, batch, replaying)
+                        && let Err(e) = project(&store, &batch).await
+                    {
+                        completion = Runs::projection_failure(&completion.run_id, &e);
+                    }
                     if let Err(e) = worker.complete_workflow_activation(completion).await {
                         tracing::error!("completing an activation: {e}");
                     }
@@ -153,7 +162,11 @@ pub async fn run_worker(
     };
     let activities = {
         let worker = worker.clone();
-        let executor = Arc::new(Mutex::new(Activities::default()));
+        let executor = Arc::new(Activities::new(
+            store.clone(),
+            settings.identity.clone(),
+            u64::try_from(settings.activity_timeout.as_millis()).unwrap_or(u64::MAX),
+        ));
         tokio::spawn(async move {
             let mut running = JoinSet::new();
             loop {
@@ -168,10 +181,7 @@ pub async fn run_worker(
                 };
                 let (worker, executor, token) = (worker.clone(), executor.clone(), task.task_token);
                 running.spawn(async move {
-                    let result = match executor.lock() {
-                        Ok(mut executor) => executor.execute(&start),
-                        Err(_) => Activities::poisoned(),
-                    };
+                    let result = executor.execute(&start).await;
                     let completion = ActivityTaskCompletion {
                         task_token: token,
                         result: Some(result),
@@ -199,11 +209,27 @@ pub async fn run_worker(
     workflow_result.and(activity_result)
 }
 
-/// Starts the Temporal workflow of a run.
+/// Writes one batch, retrying briefly: a database hiccup should not cost a workflow task.
+async fn project(store: &Store, batch: &Batch) -> Result<(), StoreError> {
+    let mut delay = std::time::Duration::from_millis(100);
+    for _ in 0..3 {
+        match store.apply(batch).await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(run_id = %batch.run_id, "projection failed, retrying: {e}");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+        }
+    }
+    store.apply(batch).await.map(|_| ())
+}
+
+/// Starts the Temporal workflow of a run; returns Temporal's run id of the first execution.
 pub async fn start_run(client: &Client, task_queue: &str, start: &RunStart) -> Result<String> {
     let id = workflow_id(&start.run_id);
     let input = RawValue::new(vec![payload::encode(&serde_json::to_value(start)?)]);
-    client
+    let handle = client
         .start_workflow(
             UntypedWorkflow::new(WORKFLOW_TYPE),
             input,
@@ -211,7 +237,7 @@ pub async fn start_run(client: &Client, task_queue: &str, start: &RunStart) -> R
         )
         .await
         .with_context(|| format!("starting workflow {id}"))?;
-    Ok(id)
+    Ok(handle.run_id().unwrap_or_default().to_owned())
 }
 
 /// How a run ended, as Temporal reports it.

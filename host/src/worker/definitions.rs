@@ -1,10 +1,13 @@
-//! Child workflow definitions read from a directory of published definitions (one JSON file
-//! per `id@version`); the PostgreSQL definition store takes its place later.
+//! Where children's pinned definitions come from: the PostgreSQL store of published versions,
+//! then a directory of definition files (one per `id@version`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
+
+use super::runs::DefinitionLookup;
+use crate::store::{Store, tenant_uuid};
 
 /// Definitions by `(workflow id, version)`.
 #[derive(Debug, Default, Clone)]
@@ -38,4 +41,26 @@ impl DefinitionDirectory {
     pub fn get(&self, id: &str, version: u32) -> Option<Value> {
         self.definitions.get(&(id.to_owned(), version)).cloned()
     }
+}
+
+/// The lookup the worker uses for children: the store first (by workflow uuid or key, for the
+/// parent's tenant), then the directory.
+pub fn definition_lookup(directory: DefinitionDirectory, store: Option<Store>) -> DefinitionLookup {
+    std::sync::Arc::new(move |tenant: Option<&str>, id: &str, version: u32| {
+        if let Some(store) = &store
+            && let Ok(tenant) = tenant_uuid(tenant)
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let version = i32::try_from(version).ok();
+            // Building a command is synchronous; the lookup is one indexed read.
+            let found =
+                tokio::task::block_in_place(|| handle.block_on(store.pinned(tenant, id, version)));
+            match found {
+                Ok(pinned) => return Some(pinned.definition),
+                Err(crate::store::StoreError::NotFound(_)) => {}
+                Err(e) => tracing::warn!("looking up child workflow {id}: {e}"),
+            }
+        }
+        directory.get(id, version)
+    })
 }

@@ -18,7 +18,7 @@ pub use self::core::{
     Connected, RunOutcome, cancel_run, connect, query_run, run_history, run_result, run_worker,
     signal_run, start_run,
 };
-pub use definitions::DefinitionDirectory;
+pub use definitions::{DefinitionDirectory, definition_lookup};
 pub use replay::{ReplayVerdict, history_json, read_history, replay};
 pub use runs::DefinitionLookup;
 
@@ -49,6 +49,8 @@ pub struct WorkerSettings {
     pub max_cached_runs: usize,
     /// Worker identity shown in Temporal.
     pub identity: String,
+    /// Start-to-close timeout of activities; also how long a ledger claim holds.
+    pub activity_timeout: std::time::Duration,
 }
 
 impl WorkerSettings {
@@ -60,6 +62,7 @@ impl WorkerSettings {
             task_queue: DEFAULT_TASK_QUEUE.into(),
             max_cached_runs: 1000,
             identity: format!("alga-wf@{}", std::process::id()),
+            activity_timeout: std::time::Duration::from_secs(600),
         }
     }
 }

@@ -30,6 +30,23 @@ pub fn decode(payload: &Payload) -> Result<Value, String> {
     serde_json::from_slice(&payload.data).map_err(|e| format!("payload is not JSON: {e}"))
 }
 
+/// The payload metadata key that carries the attempt an activity outcome came from.
+pub const ATTEMPT_METADATA: &str = "alga-attempt";
+
+/// Stamps the attempt that produced an activity outcome on its payload's metadata (the
+/// interpreter numbers attempts; Temporal's resolutions do not carry them).
+pub fn stamp_attempt(payload: &mut Payload, attempt: u32) {
+    payload
+        .metadata
+        .insert(ATTEMPT_METADATA.into(), attempt.to_string().into_bytes());
+}
+
+/// The attempt stamped on a payload, if any.
+pub fn attempt(payload: &Payload) -> Option<u32> {
+    let raw = payload.metadata.get(ATTEMPT_METADATA)?;
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
 /// The first payload of a list, decoded (`null` when the list is empty).
 pub fn first(payloads: &[Payload]) -> Result<Value, String> {
     payloads.first().map_or(Ok(Value::Null), decode)

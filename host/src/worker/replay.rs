@@ -90,8 +90,10 @@ pub async fn replay(
         futures_util::stream::iter(inputs),
     ))
     .context("starting the replay worker")?;
-    let lookup: DefinitionLookup = Arc::new(|_: &str, _: u32| None);
-    let mut runs = Runs::new(engine, "alga-wf-replay", "default", lookup);
+    let lookup: DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
+    // Command attributes such as timeouts are not compared on replay.
+    let timeout = std::time::Duration::from_secs(600);
+    let mut runs = Runs::new(engine, "alga-wf-replay", "default", lookup, timeout);
     let mut verdicts: Vec<(String, ReplayVerdict)> = Vec::new();
     let mut last_step: HashMap<String, String> = HashMap::new();
     loop {
@@ -117,8 +119,8 @@ pub async fn replay(
                 verdicts.push((activation.run_id.clone(), verdict));
             }
         }
-        let (completion, records) = runs.complete(&activation);
-        for record in records {
+        let (completion, batch) = runs.complete(&activation);
+        for record in batch.map(|b| b.records).unwrap_or_default() {
             if let RunEvent::StepStarted { path, .. } = record {
                 last_step.insert(activation.run_id.clone(), path);
             }

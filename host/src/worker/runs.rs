@@ -14,6 +14,7 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure
 use super::convert::{self, CommandContext};
 use crate::engine::{EngineError, InterpreterEngine, RunInstance};
 use crate::simulate::INTERPRETER_TRAP;
+use crate::store::{Batch, RunEnd, StoreError};
 
 /// A cached run: its instance and its start input.
 struct CachedRun {
@@ -21,8 +22,11 @@ struct CachedRun {
     start: Option<p::RunStart>,
 }
 
-/// Resolves a child's pinned definition by workflow id and version.
-pub type DefinitionLookup = Arc<dyn Fn(&str, u32) -> Option<Value> + Send + Sync>;
+/// Resolves a child's pinned definition by tenant, workflow id and version.
+pub type DefinitionLookup = Arc<FindDefinition>;
+
+/// Finds a pinned definition by tenant, workflow id and version.
+pub type FindDefinition = dyn Fn(Option<&str>, &str, u32) -> Option<Value> + Send + Sync;
 
 /// The runs this worker has cached.
 pub struct Runs {
@@ -30,6 +34,7 @@ pub struct Runs {
     task_queue: String,
     namespace: String,
     definitions: DefinitionLookup,
+    activity_timeout: std::time::Duration,
     cached: HashMap<String, CachedRun>,
 }
 
@@ -40,12 +45,14 @@ impl Runs {
         task_queue: &str,
         namespace: &str,
         definitions: DefinitionLookup,
+        activity_timeout: std::time::Duration,
     ) -> Self {
         Runs {
             engine,
             task_queue: task_queue.into(),
             namespace: namespace.into(),
             definitions,
+            activity_timeout,
             cached: HashMap::new(),
         }
     }
@@ -54,15 +61,15 @@ impl Runs {
     pub fn complete(
         &mut self,
         activation: &WorkflowActivation,
-    ) -> (WorkflowActivationCompletion, Vec<p::RunEvent>) {
+    ) -> (WorkflowActivationCompletion, Option<Batch>) {
         let run_id = activation.run_id.clone();
         let jobs = match convert::activation(activation) {
             Ok(Some(jobs)) => jobs,
             Ok(None) => {
                 self.cached.remove(&run_id);
-                return (WorkflowActivationCompletion::empty(run_id), Vec::new());
+                return (WorkflowActivationCompletion::empty(run_id), None);
             }
-            Err(problem) => return (self.task_failure(&run_id, problem), Vec::new()),
+            Err(problem) => return (self.task_failure(&run_id, problem), None),
         };
         if !self.cached.contains_key(&run_id) {
             match self.engine.instantiate() {
@@ -75,19 +82,23 @@ impl Runs {
                         },
                     );
                 }
-                Err(e) => return (self.task_failure(&run_id, e.to_string()), Vec::new()),
+                Err(e) => return (self.task_failure(&run_id, e.to_string()), None),
             }
         }
         let Some(run) = self.cached.get_mut(&run_id) else {
             return (
                 self.task_failure(&run_id, "the run's instance vanished".into()),
-                Vec::new(),
+                None,
             );
         };
-        if let Some(p::Job::Start(start)) = jobs.jobs.iter().find(|j| matches!(j, p::Job::Start(_)))
-        {
-            run.start = Some((**start).clone());
+        let started = jobs.jobs.iter().find_map(|job| match job {
+            p::Job::Start(start) => Some((**start).clone()),
+            _ => None,
+        });
+        if started.is_some() {
+            run.start = started.clone();
         }
+        let start = run.start.clone();
         let commands = match run.instance.activate(&jobs) {
             Ok(commands) => commands,
             Err(e @ (EngineError::OutOfFuel(_) | EngineError::Trap(_))) => {
@@ -99,19 +110,39 @@ impl Runs {
                     node_path: "root".into(),
                     at: alga_interpreter::expr::now_iso(jobs.workflow_time_ms),
                 };
-                return (
-                    self.finish(&run_id, vec![Command::FailRun { error }], None)
-                        .0,
-                    Vec::new(),
+                return self.finish(
+                    &run_id,
+                    vec![Command::FailRun { error }],
+                    start.as_ref(),
+                    (jobs.workflow_time_ms, started),
                 );
             }
             Err(e) => {
                 self.cached.remove(&run_id);
-                return (self.task_failure(&run_id, e.to_string()), Vec::new());
+                return (self.task_failure(&run_id, e.to_string()), None);
             }
         };
-        let start = run.start.clone();
-        self.finish(&run_id, commands, start.as_ref())
+        self.finish(
+            &run_id,
+            commands,
+            start.as_ref(),
+            (jobs.workflow_time_ms, started),
+        )
+    }
+
+    /// The completion of an activation whose projection batch could not be written: the
+    /// workflow task fails, and its retry makes the batch again.
+    pub fn projection_failure(run_id: &str, error: &StoreError) -> WorkflowActivationCompletion {
+        tracing::error!(run_id, %error, "projection failed; failing the workflow task");
+        WorkflowActivationCompletion::fail(
+            run_id.to_owned(),
+            ApiFailure {
+                message: format!("writing the run's projection: {error}"),
+                source: "alga-wf".into(),
+                ..Default::default()
+            },
+            None,
+        )
     }
 
     fn finish(
@@ -119,17 +150,34 @@ impl Runs {
         run_id: &str,
         commands: Vec<Command>,
         start: Option<&p::RunStart>,
-    ) -> (WorkflowActivationCompletion, Vec<p::RunEvent>) {
+        (at_ms, started): (i64, Option<p::RunStart>),
+    ) -> (WorkflowActivationCompletion, Option<Batch>) {
+        let end = commands.iter().find_map(|command| match command {
+            Command::CompleteRun { .. } => Some(RunEnd::Succeeded),
+            Command::FailRun { error } => Some(RunEnd::Failed(
+                serde_json::to_value(error).unwrap_or(Value::Null),
+            )),
+            Command::CancelRun => Some(RunEnd::Canceled),
+            _ => None,
+        });
         let ctx = CommandContext {
             task_queue: &self.task_queue,
             namespace: &self.namespace,
             start,
             definitions: &*self.definitions,
+            activity_timeout: self.activity_timeout,
         };
         let (variants, records) = convert::commands(commands, &ctx);
+        let batch = start.map(|start| Batch {
+            run_id: start.run_id.clone(),
+            at_ms,
+            records,
+            end,
+            started,
+        });
         (
             WorkflowActivationCompletion::from_cmds(run_id.to_owned(), variants),
-            records,
+            batch,
         )
     }
 

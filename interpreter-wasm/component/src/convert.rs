@@ -77,6 +77,7 @@ pub fn run_start_in(s: w::RunStart) -> Result<p::RunStart, String> {
         checkpoint: s.checkpoint.map(|c| json(&c, "checkpoint")).transpose()?,
         continue_as_new_after_events: s.continue_as_new_after_events,
         continue_as_new_after_bytes: s.continue_as_new_after_bytes,
+        host_retries: s.host_retries,
     })
 }
 
@@ -97,6 +98,7 @@ fn run_start_out(s: p::RunStart) -> w::RunStart {
         checkpoint: s.checkpoint.map(|c| c.to_string()),
         continue_as_new_after_events: s.continue_as_new_after_events,
         continue_as_new_after_bytes: s.continue_as_new_after_bytes,
+        host_retries: s.host_retries,
     }
 }
 
@@ -112,6 +114,7 @@ pub fn activation(a: w::Activation) -> Result<p::Activation, String> {
                 w::Job::ActivityResolved(r) => p::Job::ActivityResolved {
                     seq: r.seq,
                     outcome: outcome(r.outcome)?,
+                    attempt: r.attempt,
                 },
                 w::Job::ChildResolved(r) => p::Job::ChildResolved {
                     seq: r.seq,
@@ -216,28 +219,33 @@ fn event_out(e: p::RunEvent) -> w::RunEvent {
     match e {
         p::RunEvent::StepStarted {
             path,
+            execution,
             step_id,
             step_type,
             attempt,
         } => w::RunEvent::StepStarted(w::StepStarted {
             path,
+            execution,
             step_id,
             step_type,
             attempt,
         }),
         p::RunEvent::StepFinished {
             path,
+            execution,
             status,
             attempt,
             error,
         } => w::RunEvent::StepFinished(w::StepFinished {
             path,
+            execution,
             status: step_status(status),
             attempt,
             error: error.map(runtime_error_out),
         }),
         p::RunEvent::WaitOpened {
             path,
+            execution,
             kind,
             event_name,
             correlation_key,
@@ -245,14 +253,21 @@ fn event_out(e: p::RunEvent) -> w::RunEvent {
             task_id,
         } => w::RunEvent::WaitOpened(w::WaitOpened {
             path,
+            execution,
             kind: wait_kind(kind),
             event_name,
             correlation_key,
             due_at,
             task_id,
         }),
-        p::RunEvent::WaitClosed { path, kind, status } => w::RunEvent::WaitClosed(w::WaitClosed {
+        p::RunEvent::WaitClosed {
             path,
+            execution,
+            kind,
+            status,
+        } => w::RunEvent::WaitClosed(w::WaitClosed {
+            path,
+            execution,
             kind: wait_kind(kind),
             status: wait_status(status),
         }),

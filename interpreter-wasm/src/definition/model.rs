@@ -112,8 +112,23 @@ impl RetryPolicy {
 
     /// Whether a failure of `category` after `attempt` attempts is retried.
     pub fn retries(&self, category: &str, attempt: u32) -> bool {
-        attempt < self.max_attempts
-            && (self.retry_on.is_empty() || self.retry_on.iter().any(|c| c == category))
+        attempt < self.max_attempts && self.retries_category(category)
+    }
+
+    /// Whether failures of `category` are retried at all.
+    pub fn retries_category(&self, category: &str) -> bool {
+        self.retry_on.is_empty() || self.retry_on.iter().any(|c| c == category)
+    }
+
+    /// Whether Temporal's activity retry policy gives exactly these attempts and delays: it
+    /// needs a positive first interval, a coefficient of at least 1, and a cap no smaller than
+    /// the first interval. A zero-delay policy stays with the interpreter, which retries at once.
+    pub fn maps_onto_temporal(&self) -> bool {
+        self.max_attempts > 1
+            && self.backoff_ms >= 1
+            && self.backoff_multiplier >= 1.0
+            && self.backoff_multiplier.is_finite()
+            && self.max_delay_ms.is_none_or(|cap| cap >= self.backoff_ms)
     }
 }
 

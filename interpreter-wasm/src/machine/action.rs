@@ -85,6 +85,13 @@ impl Run {
             return Attempt::Finished(result);
         }
         let seq = self.state.take_seq();
+        let host_retry = step
+            .retry
+            .as_ref()
+            .filter(|policy| self.start.host_retries && policy.maps_onto_temporal())
+            .filter(|policy| attempt < policy.max_attempts)
+            .cloned();
+        let host_retries = host_retry.is_some();
         self.out.push(Command::ScheduleActivity(ActivityRequest {
             seq,
             kind: ActivityKind::Action(ActionInvocation {
@@ -97,13 +104,14 @@ impl Run {
                 idempotency_key: key.clone(),
                 step_config: call.raw_config.clone(),
             }),
-            retry: None,
+            retry: host_retry,
         }));
         self.state.pending = Some(Pending::Action {
             seq,
             attempt,
             input,
             idempotency_key: key,
+            host_retries,
         });
         Attempt::Scheduled
     }

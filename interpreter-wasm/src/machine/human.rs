@@ -76,6 +76,7 @@ impl Run {
         let form_schema = created.get("formSchema").filter(|s| !s.is_null()).cloned();
         self.record(RunEvent::WaitOpened {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Human,
             event_name: Some(HUMAN_TASK_COMPLETED.to_owned()),
             correlation_key: Some(task_id.clone()),
@@ -146,6 +147,7 @@ impl Run {
         if let Err(failure) = Self::check_task_response(task, response, form_schema) {
             self.record(RunEvent::WaitClosed {
                 path: path.to_owned(),
+                execution: self.execution(path),
                 kind: WaitKind::Human,
                 status: WaitStatus::Canceled,
             });
@@ -153,6 +155,7 @@ impl Run {
         }
         self.record(RunEvent::WaitClosed {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Human,
             status: WaitStatus::Resolved,
         });

@@ -70,6 +70,10 @@ pub struct RunStart {
     /// Continue as new after this many bytes of history (0: no byte threshold).
     #[serde(default)]
     pub continue_as_new_after_bytes: u64,
+    /// The host runs the authored retries of `action.call` activities with its own retry
+    /// policy (Temporal's): the interpreter hands the policy over and sees only the last attempt.
+    #[serde(default)]
+    pub host_retries: bool,
 }
 
 /// How an activity ended.
@@ -101,6 +105,9 @@ pub enum Job {
         seq: u32,
         /// Outcome.
         outcome: ActivityOutcome,
+        /// The attempt that produced the outcome, when the host ran the retries.
+        #[serde(default)]
+        attempt: Option<u32>,
     },
     /// Child `seq` ended.
     ChildResolved {
@@ -281,6 +288,10 @@ pub enum RunEvent {
     StepStarted {
         /// Path.
         path: String,
+        /// Executions of this path so far in the run, this one included (projections key
+        /// their rows by path and execution).
+        #[serde(default)]
+        execution: u32,
         /// Step id.
         step_id: String,
         /// Step type.
@@ -293,6 +304,10 @@ pub enum RunEvent {
     StepFinished {
         /// Path.
         path: String,
+        /// Executions of this path so far in the run, this one included (projections key
+        /// their rows by path and execution).
+        #[serde(default)]
+        execution: u32,
         /// Status.
         status: StepStatus,
         /// Attempts it took.
@@ -305,6 +320,10 @@ pub enum RunEvent {
     WaitOpened {
         /// Path.
         path: String,
+        /// Executions of this path so far in the run, this one included (projections key
+        /// their rows by path and execution).
+        #[serde(default)]
+        execution: u32,
         /// Kind.
         kind: WaitKind,
         /// Event name.
@@ -321,6 +340,10 @@ pub enum RunEvent {
     WaitClosed {
         /// Path.
         path: String,
+        /// Executions of this path so far in the run, this one included (projections key
+        /// their rows by path and execution).
+        #[serde(default)]
+        execution: u32,
         /// Kind.
         kind: WaitKind,
         /// Status.

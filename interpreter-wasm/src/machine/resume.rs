@@ -88,6 +88,7 @@ impl Run {
         &mut self,
         seq: u32,
         outcome: ActivityOutcome,
+        host_attempt: Option<u32>,
     ) -> Result<(), ActivationError> {
         let unknown = ActivationError::UnknownSeq {
             kind: "activity",
@@ -107,10 +108,16 @@ impl Run {
                     attempt,
                     input,
                     idempotency_key,
+                    host_retries,
                     ..
                 }),
                 StepKind::Action(call),
             ) => {
+                // The host numbers its own attempts from the one the interpreter scheduled.
+                let attempt = match (host_retries, host_attempt) {
+                    (true, Some(last)) => last.max(attempt),
+                    _ => attempt,
+                };
                 let result = match outcome {
                     ActivityOutcome::Completed(output) => Ok(output),
                     ActivityOutcome::Failed(failure) => Err(failure),
@@ -130,6 +137,10 @@ impl Run {
                 );
                 match result {
                     Ok(output) => run.action_succeeded(call, output, attempt),
+                    // Temporal ran every retry the policy allows: only onError is left.
+                    Err(failure) if host_retries => {
+                        run.on_error(step, call.on_error, attempt, failure)
+                    }
                     Err(failure) => {
                         match run.after_failure(step, call.on_error, attempt, failure) {
                             AfterFailure::RetryNow(next) => run.run_action(step, call, path, next),

@@ -51,17 +51,28 @@ impl Run {
             });
             return AfterFailure::Flow(Flow::Blocked);
         }
+        AfterFailure::Flow(self.on_error(step, legacy, attempt, failure))
+    }
+
+    /// A step's `onError` after its retries are spent (by the interpreter or by the host).
+    pub(super) fn on_error(
+        &mut self,
+        step: &Step,
+        legacy: Option<OnErrorPolicy>,
+        attempt: u32,
+        failure: Failure,
+    ) -> Flow {
         let policy = step.on_error.or(legacy).unwrap_or(OnErrorPolicy::Fail);
         if policy == OnErrorPolicy::Continue && !failure.is_uncatchable() {
             let path = self.current_path().unwrap_or_default();
             let error = failure.at(&path, &self.now_iso());
             self.state.scopes.error = error.to_value();
-            return AfterFailure::Flow(Flow::Done {
+            return Flow::Done {
                 attempt,
                 handled: Some(error),
-            });
+            };
         }
-        AfterFailure::Flow(Flow::Failed(failure, attempt))
+        Flow::Failed(failure, attempt)
     }
 
     /// The flow of a step without retries: its result, or its onError handling of a failure.

@@ -66,6 +66,11 @@ impl Run {
         self.out.push(Command::Record(event));
     }
 
+    /// How many times `path` has started in this run (0 before its first start).
+    pub fn execution(&self, path: &str) -> u32 {
+        self.state.executions.get(path).copied().unwrap_or(0)
+    }
+
     /// Applies a non-start, non-query job.
     pub fn apply(&mut self, job: Job) -> Result<(), ActivationError> {
         if self.finished {
@@ -73,7 +78,11 @@ impl Run {
         }
         match job {
             Job::TimerFired(seq) => self.timer_fired(seq),
-            Job::ActivityResolved { seq, outcome } => self.activity_resolved(seq, outcome),
+            Job::ActivityResolved {
+                seq,
+                outcome,
+                attempt,
+            } => self.activity_resolved(seq, outcome, attempt),
             Job::ChildResolved { seq, outcome } => self.child_resolved(seq, outcome),
             Job::Signal { name, payload } => {
                 self.signal_received(name, payload);
@@ -151,6 +160,7 @@ impl Run {
         self.steps_this_run += 1;
         self.record(RunEvent::StepStarted {
             path: path.clone(),
+            execution: self.execution(&path),
             step_id: step.id.clone(),
             step_type: step.step_type.clone(),
             attempt: 1,
@@ -198,6 +208,7 @@ impl Run {
     ) {
         self.record(RunEvent::StepFinished {
             path: path.to_owned(),
+            execution: self.execution(path),
             status,
             attempt,
             error,
@@ -344,6 +355,7 @@ impl Run {
             if let Some(kind) = closed_wait {
                 self.record(RunEvent::WaitClosed {
                     path: path.clone(),
+                    execution: self.execution(&path),
                     kind,
                     status: WaitStatus::Canceled,
                 });

@@ -87,6 +87,9 @@ pub enum Pending {
         input: Value,
         /// The ledger key.
         idempotency_key: String,
+        /// The host runs the retries (`RunStart::host_retries`).
+        #[serde(default)]
+        host_retries: bool,
     },
     /// The backoff before the next attempt of a step (action or child).
     #[serde(rename_all = "camelCase")]

@@ -63,6 +63,7 @@ impl Run {
         let due_at = now_iso(due_ms);
         self.record(RunEvent::WaitOpened {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Time,
             event_name: None,
             correlation_key: None,
@@ -94,6 +95,7 @@ impl Run {
     ) -> Result<Flow, Failure> {
         self.record(RunEvent::WaitClosed {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Time,
             status: WaitStatus::Resolved,
         });
@@ -120,6 +122,7 @@ impl Run {
             .map(|ms| (ms, now_iso(self.facts.now_ms.saturating_add(ms as i64))));
         self.record(RunEvent::WaitOpened {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Event,
             event_name: Some(wait.event_name.clone()),
             correlation_key: key.clone(),
@@ -172,6 +175,7 @@ impl Run {
     ) -> Result<Flow, Failure> {
         self.record(RunEvent::WaitClosed {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Event,
             status: WaitStatus::Resolved,
         });
@@ -195,6 +199,7 @@ impl Run {
     ) -> Failure {
         self.record(RunEvent::WaitClosed {
             path: path.to_owned(),
+            execution: self.execution(path),
             kind: WaitKind::Event,
             status: WaitStatus::Timeout,
         });

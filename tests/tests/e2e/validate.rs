@@ -1,9 +1,9 @@
 //! `alga-wf validate`: every rule of dsl-semantics §2–4 and §13 that needs no database, with
 //! codes and paths, through the real component.
 
-mod common;
+use crate::common;
 
-use common::{definition, error_codes, validate};
+use crate::common::{definition, error_codes, validate};
 use serde_json::{Value, json};
 
 fn has(report: &Value, code: &str, path: &str) -> bool {

@@ -1,5 +1,7 @@
 //! The `alga-wf` command line.
 
+mod launch;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -58,6 +60,52 @@ enum Command {
         /// Runs kept cached (Temporal's sticky cache); evicted runs are rebuilt by replay.
         #[arg(long, default_value_t = 1000)]
         max_cached_runs: usize,
+        /// PostgreSQL for the read model, the idempotency ledger and published definitions
+        /// (none: no projections, no ledger, children from --definitions only).
+        #[arg(long, env = "ALGA_WF_DATABASE_URL")]
+        database_url: Option<String>,
+        /// Start-to-close timeout of activities, in seconds: an attempt lost with its worker
+        /// is retried after it (and its ledger claim lapses).
+        #[arg(long, default_value_t = 600)]
+        activity_timeout_secs: u64,
+    },
+    /// Validate a definition and store it as an immutable published version.
+    Publish {
+        /// A workflow definition (JSON) with `id` (a uuid or a key) and `version`.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Tenant (a uuid).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Start a run of a published workflow: the run row, then the Temporal workflow.
+    Start {
+        /// The workflow's uuid or key.
+        workflow: String,
+        /// The version to pin (default: the latest published).
+        #[arg(long)]
+        version: Option<i32>,
+        /// The run's payload (a JSON object).
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// Tenant (a uuid).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Wait for the run's end and print it.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+    /// Print a run as the read model has it: status, steps, waits, action invocations.
+    Show {
+        /// The run id.
+        run: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// Start a run of a definition file on Temporal and wait for its end.
     Run {
@@ -137,6 +185,14 @@ enum Command {
         #[command(flatten)]
         temporal: TemporalArgs,
     },
+}
+
+/// Where PostgreSQL is.
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// PostgreSQL URL, e.g. postgres://alga@127.0.0.1:5432/alga_wf.
+    #[arg(long, env = "ALGA_WF_DATABASE_URL")]
+    database_url: String,
 }
 
 /// Where Temporal is.
@@ -245,24 +301,46 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 temporal,
                 definitions,
                 max_cached_runs,
+                database_url,
+                activity_timeout_secs,
             } => {
+                // Fault injection for crash tests: FAILPOINTS names the points to trigger.
+                let _faults = fail::FailScenario::setup();
                 let engine = std::sync::Arc::new(load_engine(cli)?);
                 let directory = match definitions {
                     Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
                     None => crate::worker::DefinitionDirectory::default(),
                 };
-                let lookup: crate::worker::DefinitionLookup =
-                    std::sync::Arc::new(move |id: &str, version: u32| directory.get(id, version));
+                let store = match database_url {
+                    Some(url) => Some(crate::store::Store::connect(url).await.map_err(|e| e.to_string())?),
+                    None => None,
+                };
+                let lookup = crate::worker::definition_lookup(directory, store.clone());
                 let mut settings = temporal.settings();
                 settings.max_cached_runs = *max_cached_runs;
+                settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                crate::worker::run_worker(engine, settings, lookup, shutdown)
+                crate::worker::run_worker(engine, settings, lookup, store, shutdown)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 Ok(0)
             }
+            Command::Publish { file, database, tenant } => {
+                launch::publish(cli, file, database, tenant.as_deref()).await
+            }
+            Command::Start { workflow, version, payload, tenant, wait, database, temporal } => {
+                let request = launch::StartRequest {
+                    workflow,
+                    version: *version,
+                    payload,
+                    tenant: tenant.as_deref(),
+                    wait: *wait,
+                };
+                launch::start(request, database, temporal).await
+            }
+            Command::Show { run, database } => launch::show(run, database).await,
             Command::Run {
                 file,
                 temporal,
@@ -293,6 +371,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     checkpoint: None,
                     continue_as_new_after_events: *continue_as_new_after_events,
                     continue_as_new_after_bytes: 0,
+                    host_retries: true,
                 };
                 let settings = temporal.settings();
                 let connected = crate::worker::connect(&settings).await.map_err(|e| format!("{e:#}"))?;

@@ -1,6 +1,6 @@
 //! The shipped examples run as documented.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

@@ -1,9 +1,9 @@
 //! Scopes and assignment (dsl-semantics §6) and the step types, through `alga-wf simulate` on
 //! the real component.
 
-mod common;
+use crate::common;
 
-use common::{definition, simulate, simulate_steps};
+use crate::common::{definition, simulate, simulate_steps};
 use serde_json::{Value, json};
 
 fn echo(id: &str, value: Value, save_as: &str) -> Value {

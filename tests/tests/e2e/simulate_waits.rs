@@ -1,8 +1,6 @@
 //! `time.wait` and `event.wait` (dsl-semantics §4.6, §4.7) through `alga-wf simulate`.
 
-mod common;
-
-use common::{definition, simulate};
+use crate::common::{definition, simulate};
 use serde_json::{Value, json};
 
 fn event_wait(id: &str, config: Value) -> Value {

@@ -6,7 +6,7 @@
 //! `PROPERTY_CASES` sets how many seeds run (default 2000); a failure prints its seed and the
 //! scenario so it can be replayed with `alga-wf simulate`.
 
-mod common;
+use crate::common;
 
 use alga_wf::runtime::NativeRuntime;
 use alga_wf::simulate::{self, Report, RunStatus, Scenario};

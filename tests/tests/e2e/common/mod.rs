@@ -1,5 +1,4 @@
 //! Helpers shared by the end-to-end tests: the real `alga-wf` binary and the real component.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -171,6 +170,7 @@ pub fn run_start(
         checkpoint: None,
         continue_as_new_after_events: 0,
         continue_as_new_after_bytes: 0,
+        host_retries: false,
     }
 }
 
@@ -187,4 +187,5 @@ pub fn activation(
         jobs,
     }
 }
+pub mod postgres;
 pub mod temporal;

@@ -1,8 +1,6 @@
 //! `human.task` and `control.callWorkflow` through `alga-wf simulate`.
 
-mod common;
-
-use common::{definition, simulate};
+use crate::common::{definition, simulate};
 use serde_json::{Value, json};
 
 fn approval_task() -> Value {

@@ -2,12 +2,12 @@
 //! the real component, and runs started, signalled, queried and cancelled through the CLI.
 //! One dev server serves every scenario of this file (it takes seconds to start).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::temporal::System;
+use crate::common::temporal::System;
 use serde_json::{Value, json};
 
 fn cli(system: &System, args: &[&str]) -> common::Output {
@@ -196,6 +196,20 @@ fn runs_execute_on_temporal_through_the_worker() {
         simulated_failure["error"]["category"],
         report["error"]["category"]
     );
+    // Temporal runs the authored retry (see the history below) and the attempt numbers are
+    // the simulator's, whose interpreter retries on durable timers.
+    let flaky = common::definition(json!([failing["steps"][0].clone()]));
+    let report = run(&system, dir.path(), "flaky", &flaky, &json!({}));
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(
+        report["scopes"]["vars"]["flaky"]["attempt"], 2,
+        "{report:#}"
+    );
+    assert_eq!(
+        report["scopes"],
+        simulated(&flaky, &json!({}))["scopes"],
+        "worker and simulator agree"
+    );
 
     // A timer fires.
     let timed = common::definition(json!([
@@ -322,6 +336,7 @@ fn runs_execute_on_temporal_through_the_worker() {
     for run in [
         "basic",
         "failing",
+        "flaky",
         "timed",
         "waiting",
         "cancelled",
@@ -342,4 +357,235 @@ fn runs_execute_on_temporal_through_the_worker() {
     for verdict in verdicts.as_array().unwrap() {
         assert_eq!(verdict["result"], "ok", "{verdict:#}");
     }
+
+    // The authored retry ran as Temporal's activity retry: one scheduled activity per action
+    // step and no backoff timer in the history.
+    let flaky: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("flaky.history.json")).unwrap())
+            .unwrap();
+    assert_eq!(events_of(&flaky, "ActivityTaskScheduled"), 1);
+    assert_eq!(events_of(&flaky, "TimerStarted"), 0);
+    assert_eq!(attempts_started(&flaky), [2]);
+
+    store_scenarios(&system, dir.path(), &definitions);
+}
+
+/// `alga-wf` with the system's database (for `publish` and `show`).
+fn with_database(system: &System, args: &[&str]) -> common::Output {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(system.database_args());
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    common::alga_wf(&refs)
+}
+
+/// Starts a published workflow; returns the run id (or the outcome with `--wait`).
+fn start_published(system: &System, workflow: &str, payload: &Value, wait: bool) -> Value {
+    let mut args = vec![
+        "start".to_owned(),
+        workflow.to_owned(),
+        "--payload".to_owned(),
+        payload.to_string(),
+    ];
+    if wait {
+        args.push("--wait".into());
+    }
+    args.extend(system.database_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cli(system, &refs);
+    assert_eq!(
+        out.code, 0,
+        "start {workflow}: {}\n{}",
+        out.stdout, out.stderr
+    );
+    out.json()
+}
+
+fn show(system: &System, run: &str) -> Value {
+    let out = with_database(system, &["show", run]);
+    assert_eq!(out.code, 0, "show {run}: {}\n{}", out.stdout, out.stderr);
+    out.json()
+}
+
+/// Runs launched from PostgreSQL: publish, start, the projections `show` reads, and the
+/// idempotency ledger across a worker that dies after an action's side effect.
+fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
+    let mut projected = common::definition(json!([
+        {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": {"$expr": "payload.name"}}, "saveAs": "vars.echo"}},
+        {"id": "upper", "type": "action.call", "config": {"actionId": "transform.uppercase_text", "version": 1,
+            "inputMapping": {"text": {"$expr": "vars.echo.value"}}, "saveAs": "vars.upper"}},
+        {"id": "loop", "type": "control.forEach", "items": {"$expr": "[1, 2]"}, "itemVar": "n", "body": [
+            assign("add", "vars.last", "vars.n")
+        ]},
+        {"id": "pause", "type": "time.wait", "config": {"mode": "duration", "durationMs": 200}}
+    ]));
+    projected["id"] = json!("projected");
+    let file = write(dir, "projected.json", &projected);
+
+    // Publishing validates, stores an immutable version, and is idempotent.
+    let out = with_database(system, &["publish", &file]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let published = out.json();
+    assert_eq!(published["version"], 1);
+    assert_eq!(published["key"], "projected");
+    assert_eq!(published["created"], true);
+    assert_eq!(
+        with_database(system, &["publish", &file]).json()["created"],
+        false
+    );
+    let mut changed = projected.clone();
+    changed["name"] = json!("changed");
+    let changed_file = write(dir, "projected-changed.json", &changed);
+    let out = with_database(system, &["publish", &changed_file]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("already published with different content"),
+        "{}",
+        out.stderr
+    );
+    let mut invalid = projected.clone();
+    invalid["steps"][0]["config"]["actionId"] = json!("no.such_action");
+    let invalid_file = write(dir, "projected-invalid.json", &invalid);
+    assert_eq!(with_database(system, &["publish", &invalid_file]).code, 2);
+
+    // A run started from the store converges in the read model.
+    let outcome = start_published(system, "projected", &json!({"name": "ada"}), true);
+    assert_eq!(outcome["status"], "SUCCEEDED", "{outcome:#}");
+    let run = outcome["runId"].as_str().unwrap().to_owned();
+    let view = show(system, &run);
+    assert_eq!(view["run"]["status"], "SUCCEEDED", "{view:#}");
+    assert_eq!(view["run"]["node_path"], Value::Null);
+    assert_eq!(view["run"]["engine"], "temporal");
+    assert!(
+        view["run"]["definition_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("blake3:")
+    );
+    assert!(
+        !view["run"]["temporal_run_id"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let steps = view["steps"].as_array().unwrap();
+    let paths: Vec<&str> = steps
+        .iter()
+        .map(|s| s["step_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "root.steps[0]",
+            "root.steps[1]",
+            "root.steps[2]",
+            "root.steps[2].body.steps[0]",
+            "root.steps[2].body.steps[0]",
+            "root.steps[3]"
+        ],
+        "{view:#}"
+    );
+    assert!(steps.iter().all(|s| s["status"] == "SUCCEEDED"), "{view:#}");
+    // The reference's `attempt` counts executions of a path: the loop body's second is 2.
+    assert_eq!(steps[4]["attempt"], 2);
+    let waits = view["waits"].as_array().unwrap();
+    assert_eq!(waits.len(), 1, "{view:#}");
+    assert_eq!(waits[0]["wait_type"], "time");
+    assert_eq!(waits[0]["status"], "RESOLVED");
+    let invocations = view["invocations"].as_array().unwrap();
+    assert_eq!(invocations.len(), 2, "{view:#}");
+    let echo = invocations
+        .iter()
+        .find(|i| i["action_id"] == "test.echo")
+        .unwrap();
+    assert_eq!(echo["status"], "SUCCEEDED");
+    assert_eq!(echo["output_json"]["value"], "ada");
+    assert_eq!(echo["attempt"], 1);
+    let upper = invocations
+        .iter()
+        .find(|i| i["action_id"] == "transform.uppercase_text")
+        .unwrap();
+    assert_eq!(upper["status"], "SUCCEEDED");
+
+    // The worker dies right after an action's side effect is recorded, before Temporal hears
+    // of it. Temporal retries the attempt on the next worker, and the ledger hands back the
+    // recorded output: the action ran once.
+    let mut crashy = common::definition(json!([
+        {"id": "effect", "type": "action.call", "config": {"actionId": "test.sideEffect", "version": 1,
+            "saveAs": "vars.effect"}},
+        assign("after", "vars.after", "true")
+    ]));
+    crashy["id"] = json!("crashy");
+    let file = write(dir, "crashy.json", &crashy);
+    assert_eq!(with_database(system, &["publish", &file]).code, 0);
+    system.kill_worker();
+    system.start_worker_with(definitions, &[("FAILPOINTS", "ledger-after-settle=return")]);
+    let started = start_published(system, "crashy", &json!({}), false);
+    let run = started["runId"].as_str().unwrap().to_owned();
+    let exit = system.wait_for_worker_exit(Duration::from_secs(60));
+    assert!(
+        exit.is_some_and(|s| !s.success()),
+        "the worker did not stop at the fault point"
+    );
+    system.start_worker(definitions);
+    let report = result(system, &run);
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["effect"]["count"], 1);
+    let view = show(system, &run);
+    let effect = &view["invocations"][0];
+    assert_eq!(effect["action_id"], "test.sideEffect", "{view:#}");
+    assert_eq!(effect["status"], "SUCCEEDED");
+    assert_eq!(
+        effect["attempt"], 1,
+        "the ledger was claimed once: {view:#}"
+    );
+    assert_eq!(view["run"]["status"], "SUCCEEDED");
+    let history_file = dir.join("crashy.history.json");
+    let out = cli(
+        system,
+        &["history", &run, "--out", history_file.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let history: Value = serde_json::from_slice(&std::fs::read(&history_file).unwrap()).unwrap();
+    assert!(
+        attempts_started(&history).contains(&2),
+        "Temporal retried the lost attempt: {:?}",
+        attempts_started(&history)
+    );
+    let out = common::alga_wf(&["replay", history_file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
+/// The attempt numbers of a history's `ActivityTaskStarted` events.
+fn attempts_started(history: &Value) -> Vec<u64> {
+    events_of_kind(history, "ActivityTaskStarted")
+        .into_iter()
+        .filter_map(|attributes| attributes["attempt"].as_u64())
+        .collect()
+}
+
+/// The attributes of each event of `kind` in a history (the SDK's JSON encoding, which nests
+/// them as `attributes: {KindEventAttributes: {...}}`; proto-JSON puts them on the event).
+fn events_of_kind<'a>(history: &'a Value, kind: &str) -> Vec<&'a Value> {
+    let wanted = format!("{kind}EventAttributes").to_lowercase();
+    let matches = |key: &str| key.replace('_', "").to_lowercase() == wanted;
+    history["events"]
+        .as_array()
+        .expect("a history has events")
+        .iter()
+        .filter_map(|event| {
+            let fields = event.as_object()?;
+            let nested = fields.get("attributes").and_then(Value::as_object);
+            fields
+                .iter()
+                .chain(nested.into_iter().flatten())
+                .find_map(|(key, value)| matches(key).then_some(value))
+        })
+        .collect()
+}
+
+/// How many events of a history have attributes of `kind`.
+fn events_of(history: &Value, kind: &str) -> usize {
+    events_of_kind(history, kind).len()
 }

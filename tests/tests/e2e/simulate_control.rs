@@ -1,9 +1,9 @@
 //! Loops, tries and their combinations, continue-as-new, and queries, on the real component.
 
-mod common;
+use crate::common;
 
+use crate::common::{activation, definition, simulate, simulate_steps};
 use alga_interpreter::machine::protocol::{Command, Job};
-use common::{activation, definition, simulate, simulate_steps};
 use serde_json::{Value, json};
 
 fn assign(id: &str, target: &str, expr: &str) -> Value {

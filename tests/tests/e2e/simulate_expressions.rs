@@ -1,8 +1,8 @@
 //! Expressions (dsl-semantics §5) observed through `alga-wf simulate` on the real component.
 
-mod common;
+use crate::common;
 
-use common::{simulate, simulate_steps};
+use crate::common::{simulate, simulate_steps};
 use serde_json::{Value, json};
 
 /// Assigns each entry to `vars` with `transform.assign` and returns the final vars.

@@ -1,7 +1,7 @@
 //! The artifact itself: what the component imports, which semantics it reports, and how it
 //! ends runaway work.
 
-mod common;
+use crate::common;
 
 use serde_json::json;
 

@@ -1,10 +1,10 @@
 //! Human-task responses as Workflow Updates: validated before they are accepted, so the
 //! submitter gets the form errors synchronously and the task stays open.
 
-mod common;
+use crate::common;
 
+use crate::common::activation;
 use alga_interpreter::machine::protocol::*;
-use common::activation;
 use serde_json::{Value, json};
 
 fn update(id: &str, response: Value) -> Job {
@@ -57,6 +57,7 @@ fn an_invalid_update_is_rejected_and_the_task_stays_open() {
     run.activate(&activation(vec![Job::ActivityResolved {
         seq,
         outcome: ActivityOutcome::Completed(json!({"taskId": "task-7", "formSchema": schema})),
+        attempt: None,
     }]))
     .unwrap();
 

@@ -82,25 +82,38 @@ impl DevServer {
     }
 }
 
-/// A dev server and one worker on it; both stop when this is dropped.
+/// A dev server, a PostgreSQL cluster and one worker on them; all stop when this is dropped.
 pub struct System {
     /// The dev server.
     pub server: DevServer,
+    /// The database the worker projects into.
+    pub database: super::postgres::Postgres,
     /// The task queue the worker serves.
     pub task_queue: String,
     worker: Mutex<Option<Process>>,
 }
 
+/// The activities' start-to-close timeout the test worker uses: an attempt lost with a killed
+/// worker is retried this soon.
+pub const ACTIVITY_TIMEOUT_SECS: u64 = 4;
+
 impl System {
-    /// Starts a dev server and a worker serving it with the definitions in `definitions`.
+    /// Starts a dev server, a database and a worker serving both, with the definition files
+    /// in `definitions`.
     pub fn start(definitions: &Path) -> System {
         let system = System {
             server: DevServer::start(),
+            database: super::postgres::Postgres::start(),
             task_queue: format!("alga-wf-test-{}", std::process::id()),
             worker: Mutex::new(None),
         };
         system.start_worker(definitions);
         system
+    }
+
+    /// The `--database-url` argument for CLI calls.
+    pub fn database_args(&self) -> Vec<String> {
+        vec!["--database-url".into(), self.database.url.clone()]
     }
 
     /// The `--server`/`--task-queue` arguments for CLI calls.
@@ -115,19 +128,49 @@ impl System {
 
     /// Starts (or restarts) the worker process.
     pub fn start_worker(&self, definitions: &Path) {
+        self.start_worker_with(definitions, &[]);
+    }
+
+    /// Starts (or restarts) the worker process with extra environment (e.g. FAILPOINTS).
+    pub fn start_worker_with(&self, definitions: &Path, env: &[(&str, &str)]) {
         let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
         *worker = None;
         let child = Command::new(super::binary())
             .arg("worker")
             .args(self.args())
+            .args(self.database_args())
+            .args([
+                "--activity-timeout-secs",
+                &ACTIVITY_TIMEOUT_SECS.to_string(),
+            ])
             .arg("--definitions")
             .arg(definitions)
+            .envs(env.iter().copied())
             .env("ALGA_WF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("alga-wf worker starts");
         *worker = Some(Process(child));
+    }
+
+    /// Waits until the worker process exits by itself (e.g. at a fault point); its status.
+    pub fn wait_for_worker_exit(&self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(process) = worker.as_mut()
+                && let Ok(Some(status)) = process.0.try_wait()
+            {
+                *worker = None;
+                return Some(status);
+            }
+            drop(worker);
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Kills the worker process with SIGKILL (no shutdown at all).

@@ -2,7 +2,7 @@
 //! the workflow rules off. Scored as docs/wasm-and-jsonata.md §4 says: deep equality where 1
 //! and 1.0 are equal, error cases compared on the error code, `depth` passed through.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,125 @@
+//! PostgreSQL: the product's read model (definitions, runs, steps, waits, tasks) and the
+//! idempotency ledger, with the product's table and column names
+//! (`persistence-and-api.md` §1). Temporal stays the only authority over what a run does; the
+//! tables converge from the worker's projection batches.
+//!
+//! `definitions` publishes and pins versions, `runs` creates and reads run rows, `projections`
+//! applies the interpreter's records, `ledger` guards side-effecting actions, `ids` derives the
+//! stable row ids that make every write safe to repeat.
+
+mod definitions;
+mod ids;
+mod ledger;
+mod projections;
+mod runs;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use thiserror::Error;
+
+pub use definitions::{PinnedDefinition, Published};
+pub use ids::derived_uuid;
+pub use ledger::{Claim, LedgerEntry};
+pub use projections::{Batch, RunEnd};
+pub use runs::{NewRun, RunView};
+
+/// What can go wrong talking to the database.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database refused or failed an operation.
+    #[error("{context}: {source}")]
+    Database {
+        /// What we were doing.
+        context: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying the migrations failed.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Input that cannot be stored (names the field).
+    #[error("{0}")]
+    Invalid(String),
+    /// A row the operation needs is not there.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// Adds context to a driver error.
+pub(crate) trait Context<T> {
+    fn context(self, context: impl Into<String>) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, context: impl Into<String>) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Database {
+            context: context.into(),
+            source,
+        })
+    }
+}
+
+/// The database: a connection pool on a migrated schema.
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects to `url` and applies the migrations in `migrations/`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await
+            .context(format!("connecting to PostgreSQL at {}", redact_url(url)))?;
+        sqlx::migrate!("../migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// The pool, for the modules of this one.
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Parses an optional tenant id (the tables key tenants by uuid).
+pub fn tenant_uuid(tenant: Option<&str>) -> Result<Option<uuid::Uuid>, StoreError> {
+    tenant
+        .map(|t| {
+            uuid::Uuid::parse_str(t)
+                .map_err(|_| StoreError::Invalid(format!("tenant `{t}` is not a uuid")))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact_url("postgres://alga:secret@127.0.0.1:5432/db"),
+            "postgres://alga:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            redact_url("postgres://127.0.0.1/db"),
+            "postgres://127.0.0.1/db"
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! The read model, written from the interpreter's records in one transaction per activation
+//! (not one activity per step start and end, as the reference does). Row ids derive from the
+//! run, the step path and its execution count, so a batch applied twice changes nothing.
+
+use alga_interpreter::machine::protocol::{RunEvent, RunStart, StepStatus, WaitKind, WaitStatus};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use super::runs::run_uuid;
+use super::{Context, Store, StoreError, derived_uuid};
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEnd {
+    /// Completed.
+    Succeeded,
+    /// Failed with this error (`{category, message, nodePath, at, ...}`).
+    Failed(Value),
+    /// Cancelled.
+    Canceled,
+}
+
+/// One activation's records for one run.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Our run id (a uuid, or an id the tables' uuid derives from).
+    pub run_id: String,
+    /// Workflow time of the activation, milliseconds since the epoch.
+    pub at_ms: i64,
+    /// The records, in the order the interpreter made them.
+    pub records: Vec<RunEvent>,
+    /// The run's end, when this activation ended it.
+    pub end: Option<RunEnd>,
+    /// The run's start input, on an activation that starts it: a run nobody created a row
+    /// for (a child) gets one from it.
+    pub started: Option<RunStart>,
+}
+
+fn wait_type(kind: WaitKind) -> &'static str {
+    match kind {
+        WaitKind::Event => "event",
+        WaitKind::Time => "time",
+        WaitKind::Human => "human",
+    }
+}
+
+fn step_status(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Started => "STARTED",
+        StepStatus::Succeeded => "SUCCEEDED",
+        StepStatus::Failed => "FAILED",
+        StepStatus::Canceled => "CANCELED",
+        StepStatus::Waiting => "WAITING",
+    }
+}
+
+fn wait_id(run: Uuid, path: &str, execution: u32, kind: WaitKind) -> Uuid {
+    derived_uuid(&[
+        "wait",
+        &run.to_string(),
+        path,
+        &execution.to_string(),
+        wait_type(kind),
+    ])
+}
+
+fn step_row_id(run: Uuid, path: &str, execution: u32) -> Uuid {
+    derived_uuid(&["step", &run.to_string(), path, &execution.to_string()])
+}
+
+impl Store {
+    /// Applies one activation's records. A run with no row (one started outside the store)
+    /// has no read model, and its batches are skipped.
+    pub async fn apply(&self, batch: &Batch) -> Result<bool, StoreError> {
+        let run = run_uuid(&batch.run_id);
+        let base = DateTime::<Utc>::from_timestamp_millis(batch.at_ms).unwrap_or_else(Utc::now);
+        let mut tx = self.pool().begin().await.context("projecting")?;
+        let tenant: Option<Option<Uuid>> =
+            sqlx::query_scalar("SELECT tenant FROM workflow_runs WHERE run_id = $1 FOR UPDATE")
+                .bind(run)
+                .fetch_optional(&mut *tx)
+                .await
+                .context(format!("locking run {}", batch.run_id))?;
+        let tenant = match (tenant, &batch.started) {
+            (Some(tenant), _) => tenant,
+            (None, Some(start)) => match create_started_run(&mut tx, run, start).await? {
+                Some(tenant) => tenant,
+                None => return Ok(false),
+            },
+            (None, None) => return Ok(false),
+        };
+        for (i, record) in batch.records.iter().enumerate() {
+            // Records of one activation share its time; a microsecond apiece keeps their order.
+            let at = base + Duration::microseconds(i as i64);
+            apply_record(&mut tx, run, tenant, at, record)
+                .await
+                .context(format!("projecting run {}", batch.run_id))?;
+        }
+        if let Some(end) = &batch.end {
+            let (status, error) = match end {
+                RunEnd::Succeeded => ("SUCCEEDED", None),
+                RunEnd::Failed(error) => ("FAILED", Some(Json(error))),
+                RunEnd::Canceled => ("CANCELED", None),
+            };
+            sqlx::query(
+                "UPDATE workflow_runs SET status = $2, error_json = $3, node_path = NULL,
+                     completed_at = $4, updated_at = now() WHERE run_id = $1",
+            )
+            .bind(run)
+            .bind(status)
+            .bind(error)
+            .bind(base)
+            .execute(&mut *tx)
+            .await
+            .context(format!("ending run {}", batch.run_id))?;
+        }
+        tx.commit().await.context("projecting")?;
+        Ok(true)
+    }
+}
+
+/// Creates the row of a run the worker started itself (a child), when its workflow is
+/// published in the store; `None` (no read model) otherwise.
+async fn create_started_run(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    start: &RunStart,
+) -> Result<Option<Option<Uuid>>, StoreError> {
+    let tenant = super::tenant_uuid(start.tenant_id.as_deref())?;
+    let (workflow_id, _) = super::definitions::identity(tenant, &start.workflow_id);
+    let created = sqlx::query(
+        "INSERT INTO workflow_runs
+             (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
+              temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
+              started_at)
+         SELECT $1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, now()
+         WHERE EXISTS (SELECT 1 FROM workflow_definitions WHERE workflow_id = $3)
+         ON CONFLICT (run_id) DO NOTHING",
+    )
+    .bind(run)
+    .bind(tenant)
+    .bind(workflow_id)
+    .bind(i32::try_from(start.workflow_version).unwrap_or(i32::MAX))
+    .bind(Json(&start.payload))
+    .bind(crate::worker::workflow_id(&start.run_id))
+    .bind(&start.definition_hash)
+    .bind(&start.runtime_semantics_version)
+    .bind(&start.trigger_type)
+    .execute(&mut **tx)
+    .await
+    .context(format!("creating the row of run {}", start.run_id))?;
+    Ok((created.rows_affected() == 1).then_some(tenant))
+}
+
+async fn apply_record(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    tenant: Option<Uuid>,
+    at: DateTime<Utc>,
+    record: &RunEvent,
+) -> Result<(), sqlx::Error> {
+    match record {
+        RunEvent::StepStarted {
+            path,
+            execution,
+            step_id,
+            ..
+        } => {
+            // The reference's `attempt` column counts executions of the path (loops bump it).
+            sqlx::query(
+                "INSERT INTO workflow_run_steps
+                     (step_id, tenant, run_id, step_path, definition_step_id, status, attempt,
+                      started_at)
+                 VALUES ($1, $2, $3, $4, $5, 'STARTED', $6, $7)
+                 ON CONFLICT (step_id) DO NOTHING",
+            )
+            .bind(step_row_id(run, path, *execution))
+            .bind(tenant)
+            .bind(run)
+            .bind(path)
+            .bind(step_id)
+            .bind(i32::try_from(*execution).unwrap_or(i32::MAX).max(1))
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE workflow_runs SET node_path = $2, updated_at = now()
+                 WHERE run_id = $1 AND completed_at IS NULL",
+            )
+            .bind(run)
+            .bind(path)
+            .execute(&mut **tx)
+            .await?;
+        }
+        RunEvent::StepFinished {
+            path,
+            execution,
+            status,
+            error,
+            ..
+        } => {
+            let error = error.as_ref().map(|e| {
+                Json(
+                    json!({"message": e.failure.message, "category": e.failure.category,
+                    "code": e.failure.code, "nodePath": e.node_path}),
+                )
+            });
+            sqlx::query(
+                "UPDATE workflow_run_steps SET status = $2, completed_at = $3, error_json = $4,
+                     duration_ms = GREATEST(0, (extract(epoch FROM ($3 - started_at)) * 1000)::int)
+                 WHERE step_id = $1",
+            )
+            .bind(step_row_id(run, path, *execution))
+            .bind(step_status(*status))
+            .bind(at)
+            .bind(error)
+            .execute(&mut **tx)
+            .await?;
+        }
+        RunEvent::WaitOpened {
+            path,
+            execution,
+            kind,
+            event_name,
+            correlation_key,
+            due_at,
+            task_id,
+        } => {
+            let timeout_at = due_at
+                .as_deref()
+                .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+                .map(|d| d.with_timezone(&Utc));
+            let (key, event_name) = match kind {
+                WaitKind::Human => (task_id.clone(), Some("HUMAN_TASK_COMPLETED".to_owned())),
+                _ => (correlation_key.clone(), event_name.clone()),
+            };
+            sqlx::query(
+                "INSERT INTO workflow_run_waits
+                     (wait_id, tenant, run_id, step_path, wait_type, key, event_name, timeout_at,
+                      status, payload, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'WAITING', $9, $10)
+                 ON CONFLICT (wait_id) DO NOTHING",
+            )
+            .bind(wait_id(run, path, *execution, *kind))
+            .bind(tenant)
+            .bind(run)
+            .bind(path)
+            .bind(wait_type(*kind))
+            .bind(key)
+            .bind(&event_name)
+            .bind(timeout_at)
+            .bind(Json(
+                json!({"eventName": event_name, "correlationKey": correlation_key,
+                "dueAt": due_at, "taskId": task_id}),
+            ))
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        RunEvent::WaitClosed {
+            path,
+            execution,
+            kind,
+            status,
+        } => {
+            let (status, timed_out) = match status {
+                WaitStatus::Waiting => ("WAITING", false),
+                WaitStatus::Resolved => ("RESOLVED", false),
+                WaitStatus::Timeout => ("RESOLVED", true),
+                WaitStatus::Canceled => ("CANCELED", false),
+            };
+            sqlx::query(
+                "UPDATE workflow_run_waits SET status = $2, resolved_at = $3,
+                     payload = coalesce(payload, '{}'::jsonb) || $4
+                 WHERE wait_id = $1",
+            )
+            .bind(wait_id(run, path, *execution, *kind))
+            .bind(status)
+            .bind(at)
+            .bind(Json(
+                json!({"resolvedAt": at.to_rfc3339(), "timedOut": timed_out}),
+            ))
+            .execute(&mut **tx)
+            .await?;
+        }
+        RunEvent::ActionAttempted {
+            step_path,
+            action_id,
+            action_version,
+            attempt,
+            input,
+            idempotency_key,
+            inline: true,
+            error,
+        } if !idempotency_key.is_empty() => {
+            // Inline (pure) actions have no ledger row of their own; the timeline gets one.
+            sqlx::query(
+                "INSERT INTO workflow_action_invocations
+                     (invocation_id, tenant, run_id, step_path, action_id, action_version,
+                      idempotency_key, status, attempt, input_json, error_message, error_json,
+                      created_at, started_at, completed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)
+                 ON CONFLICT (action_id, action_version, idempotency_key) DO UPDATE SET
+                     status = EXCLUDED.status, attempt = EXCLUDED.attempt,
+                     error_message = EXCLUDED.error_message, error_json = EXCLUDED.error_json,
+                     completed_at = EXCLUDED.completed_at",
+            )
+            .bind(derived_uuid(&["inline", &run.to_string(), idempotency_key]))
+            .bind(tenant)
+            .bind(run)
+            .bind(step_path)
+            .bind(action_id)
+            .bind(i32::try_from(*action_version).unwrap_or(i32::MAX))
+            .bind(idempotency_key)
+            .bind(if error.is_some() {
+                "FAILED"
+            } else {
+                "SUCCEEDED"
+            })
+            .bind(i32::try_from(*attempt).unwrap_or(i32::MAX))
+            .bind(Json(input))
+            .bind(error.as_ref().map(|e| e.message.clone()))
+            .bind(error.as_ref().map(Json))
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        // Activity attempts are the ledger's own rows.
+        RunEvent::ActionAttempted { .. } => {}
+    }
+    Ok(())
+}

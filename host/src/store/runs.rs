@@ -1,0 +1,146 @@
+//! Run rows: created before the Temporal start (the reference's launcher order), and read back
+//! with their steps, waits and action invocations.
+
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{Context, Store, StoreError, derived_uuid};
+
+/// A run about to be started.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// The run's id.
+    pub run_id: Uuid,
+    /// Tenant.
+    pub tenant: Option<Uuid>,
+    /// The pinned workflow.
+    pub workflow_id: Uuid,
+    /// The pinned version.
+    pub workflow_version: i32,
+    /// The payload.
+    pub input: Value,
+    /// `blake3:<hex>` of the canonical definition.
+    pub definition_hash: String,
+    /// The interpreter semantics the run pins.
+    pub runtime_semantics_version: String,
+    /// `event`, `schedule`, `recurring`, or none (manual, child).
+    pub trigger_type: Option<String>,
+    /// The Temporal workflow id.
+    pub temporal_workflow_id: String,
+}
+
+/// A run as `alga-wf show` prints it: the run row, its steps, waits and invocations.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunView {
+    /// The `workflow_runs` row.
+    pub run: Value,
+    /// `workflow_run_steps` rows, in start order.
+    pub steps: Vec<Value>,
+    /// `workflow_run_waits` rows, in creation order.
+    pub waits: Vec<Value>,
+    /// `workflow_action_invocations` rows, in creation order.
+    pub invocations: Vec<Value>,
+}
+
+/// Our run id as the tables' uuid: a uuid as it is, any other id (a child's key, a name given
+/// to `alga-wf run`) derived from it.
+pub fn run_uuid(run_id: &str) -> Uuid {
+    Uuid::parse_str(run_id).unwrap_or_else(|_| derived_uuid(&["run", run_id]))
+}
+
+impl Store {
+    /// Inserts the run row (`RUNNING`) before its workflow starts.
+    pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO workflow_runs
+                 (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
+                  temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type)
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9)",
+        )
+        .bind(run.run_id)
+        .bind(run.tenant)
+        .bind(run.workflow_id)
+        .bind(run.workflow_version)
+        .bind(Json(&run.input))
+        .bind(&run.temporal_workflow_id)
+        .bind(&run.definition_hash)
+        .bind(&run.runtime_semantics_version)
+        .bind(&run.trigger_type)
+        .execute(self.pool())
+        .await
+        .context(format!("creating run {}", run.run_id))?;
+        Ok(())
+    }
+
+    /// Records the Temporal run id once the workflow started.
+    pub async fn run_started(&self, run_id: Uuid, temporal_run_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE workflow_runs SET temporal_run_id = $2, updated_at = now() WHERE run_id = $1",
+        )
+        .bind(run_id)
+        .bind(temporal_run_id)
+        .execute(self.pool())
+        .await
+        .context(format!("recording the start of run {run_id}"))?;
+        Ok(())
+    }
+
+    /// Marks a run whose workflow could not be started (`error_json.stage = 'launch'`).
+    pub async fn launch_failed(&self, run_id: Uuid, message: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE workflow_runs SET status = 'FAILED', completed_at = now(), updated_at = now(),
+                 error_json = $2 WHERE run_id = $1",
+        )
+        .bind(run_id)
+        .bind(Json(json!({"message": message, "stage": "launch"})))
+        .execute(self.pool())
+        .await
+        .context(format!("recording the failed launch of run {run_id}"))?;
+        Ok(())
+    }
+
+    /// The run, its steps, waits and invocations.
+    pub async fn show_run(&self, run_id: &str) -> Result<RunView, StoreError> {
+        let id = run_uuid(run_id);
+        let run: Option<Json<Value>> =
+            sqlx::query_scalar("SELECT to_jsonb(r) FROM workflow_runs r WHERE run_id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .context(format!("reading run {run_id}"))?;
+        let Some(Json(run)) = run else {
+            return Err(StoreError::NotFound(format!("no run {run_id}")));
+        };
+        let rows = |sql: &'static str| {
+            sqlx::query_scalar::<_, Json<Value>>(sql)
+                .bind(id)
+                .fetch_all(self.pool())
+        };
+        let unwrap = |rows: Vec<Json<Value>>| rows.into_iter().map(|Json(v)| v).collect();
+        let steps = rows(
+            "SELECT to_jsonb(s) FROM workflow_run_steps s WHERE run_id = $1
+             ORDER BY started_at, step_path, attempt",
+        )
+        .await
+        .context(format!("reading the steps of run {run_id}"))?;
+        let waits = rows(
+            "SELECT to_jsonb(w) FROM workflow_run_waits w WHERE run_id = $1
+             ORDER BY created_at, step_path",
+        )
+        .await
+        .context(format!("reading the waits of run {run_id}"))?;
+        let invocations = rows(
+            "SELECT to_jsonb(i) FROM workflow_action_invocations i WHERE run_id = $1
+             ORDER BY created_at, step_path",
+        )
+        .await
+        .context(format!("reading the invocations of run {run_id}"))?;
+        Ok(RunView {
+            run,
+            steps: unwrap(steps),
+            waits: unwrap(waits),
+            invocations: unwrap(invocations),
+        })
+    }
+}

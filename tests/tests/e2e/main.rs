@@ -1,0 +1,18 @@
+//! End-to-end tests, one binary: every module drives the real `alga-wf` binary, the real
+//! interpreter component, and (in `worker`) a real Temporal dev server. One binary keeps the
+//! wasmtime + sdk-core link to a single step.
+
+mod common;
+
+mod component;
+mod examples;
+mod jsonata_suite;
+mod property;
+mod simulate_control;
+mod simulate_expressions;
+mod simulate_steps;
+mod simulate_tasks_and_children;
+mod simulate_waits;
+mod updates;
+mod validate;
+mod worker;
