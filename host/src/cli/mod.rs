@@ -68,6 +68,10 @@ enum Command {
         /// is retried after it (and its ledger claim lapses).
         #[arg(long, default_value_t = 600)]
         activity_timeout_secs: u64,
+        /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
+        /// $ALGA_WF_ACTION_QUEUES, comma-separated).
+        #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
+        action_queues: Vec<String>,
     },
     /// Validate a definition and store it as an immutable published version.
     Publish {
@@ -142,6 +146,20 @@ enum Command {
         #[arg(long)]
         correlation_key: Option<String>,
         /// Event payload (a JSON object).
+        #[arg(long, default_value = "{}")]
+        payload: String,
+    },
+    /// Answer a run's human task (the `workflowRuntimeV2HumanTask` signal); the run checks the
+    /// response against the task's form.
+    CompleteTask {
+        /// The run id.
+        run: String,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+        /// The task id (from `show`, or the `workflowRuntimeV2CurrentWait` query).
+        #[arg(long)]
+        task_id: String,
+        /// The response (a JSON object).
         #[arg(long, default_value = "{}")]
         payload: String,
     },
@@ -303,6 +321,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 max_cached_runs,
                 database_url,
                 activity_timeout_secs,
+                action_queues,
             } => {
                 // Fault injection for crash tests: FAILPOINTS names the points to trigger.
                 let _faults = fail::FailScenario::setup();
@@ -319,6 +338,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let mut settings = temporal.settings();
                 settings.max_cached_runs = *max_cached_runs;
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
+                settings.action_queues = parse_action_queues(action_queues)?;
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
@@ -406,6 +426,24 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     &connected.client,
                     run,
                     alga_interpreter::machine::signals::EVENT_SIGNAL,
+                    &argument,
+                )
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+                Ok(0)
+            }
+            Command::CompleteTask { run, temporal, task_id, payload } => {
+                let payload = parse_json_arg("--payload", payload)?;
+                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let argument = json!({
+                    "taskId": task_id,
+                    "eventName": alga_interpreter::machine::signals::HUMAN_TASK_COMPLETED,
+                    "payload": payload,
+                });
+                crate::worker::signal_run(
+                    &connected.client,
+                    run,
+                    alga_interpreter::machine::signals::HUMAN_TASK_SIGNAL,
                     &argument,
                 )
                 .await
@@ -528,6 +566,26 @@ fn load_engine(cli: &Cli) -> Result<InterpreterEngine, String> {
             "{e} (build it with `cargo run -p xtask -- build-interpreter`, or pass --interpreter)"
         )
     })
+}
+
+/// `ID@VERSION=QUEUE` pairs from the flags and `ALGA_WF_ACTION_QUEUES`.
+fn parse_action_queues(
+    flags: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let from_env = std::env::var("ALGA_WF_ACTION_QUEUES").unwrap_or_default();
+    let mut queues = std::collections::BTreeMap::new();
+    for entry in flags
+        .iter()
+        .map(String::as_str)
+        .chain(from_env.split(',').map(str::trim).filter(|e| !e.is_empty()))
+    {
+        let (action, queue) = entry
+            .split_once('=')
+            .filter(|(action, queue)| action.contains('@') && !queue.is_empty())
+            .ok_or_else(|| format!("--action-queue `{entry}` is not ID@VERSION=QUEUE"))?;
+        queues.insert(action.to_owned(), queue.to_owned());
+    }
+    Ok(queues)
 }
 
 fn known_actions(cli: &Cli) -> Result<Vec<KnownAction>, String> {

@@ -4,14 +4,15 @@
 //! tables converge from the worker's projection batches.
 //!
 //! `definitions` publishes and pins versions, `runs` creates and reads run rows, `projections`
-//! applies the interpreter's records, `ledger` guards side-effecting actions, `ids` derives the
-//! stable row ids that make every write safe to repeat.
+//! applies the interpreter's records, `ledger` guards side-effecting actions, `tasks` opens
+//! human tasks, `ids` derives the stable row ids that make every write safe to repeat.
 
 mod definitions;
 mod ids;
 mod ledger;
 mod projections;
 mod runs;
+mod tasks;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use thiserror::Error;
@@ -21,6 +22,7 @@ pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
 pub use runs::{NewRun, RunView};
+pub use tasks::{NewTask, OpenedTask};
 
 /// What can go wrong talking to the database.
 #[derive(Debug, Error)]

@@ -15,7 +15,7 @@ use super::convert::activity_failure;
 use super::payload;
 use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY};
 use crate::actions::BuiltinActions;
-use crate::store::{Claim, LedgerEntry, Store, tenant_uuid};
+use crate::store::{Claim, LedgerEntry, NewTask, Store, tenant_uuid};
 
 /// The run an activity belongs to (added to every activity argument by the worker).
 #[derive(Debug, Deserialize)]
@@ -138,15 +138,7 @@ impl Activities {
             HUMAN_TASK_ACTIVITY => {
                 let task: HumanTaskRequest = serde_json::from_value(argument.clone())
                     .map_err(|e| Failure::new(category::VALIDATION, format!("human task: {e}")))?;
-                let workflow = start
-                    .workflow_execution
-                    .as_ref()
-                    .map(|w| w.workflow_id.clone())
-                    .unwrap_or_default();
-                Ok(json!({
-                    "taskId": format!("{workflow}:{}:{}", task.step_path, start.activity_id),
-                    "formSchema": null,
-                }))
+                self.open_task(start, &task, facts).await
             }
             other => Err(Failure::new(
                 category::ACTION,
@@ -154,6 +146,43 @@ impl Activities {
             )
             .into()),
         }
+    }
+
+    /// Opens a human task: its `workflow_tasks` row and form schema when there is a store,
+    /// else only an id (and no form: any response is accepted).
+    async fn open_task(
+        &self,
+        start: &Start,
+        task: &HumanTaskRequest,
+        facts: &RunFacts,
+    ) -> Result<Value, ActivityError> {
+        // Activity ids restart with each execution of a run (continue-as-new); the
+        // execution's Temporal run id keeps task ids apart.
+        let execution = start
+            .workflow_execution
+            .as_ref()
+            .map_or("", |w| w.run_id.as_str());
+        let identity = format!("{execution}:{}:{}", task.step_path, start.activity_id);
+        let Some(store) = &self.store else {
+            let task_id = crate::store::derived_uuid(&["task", &facts.run_id, &identity]);
+            return Ok(json!({"taskId": task_id, "formSchema": null}));
+        };
+        let opened = store
+            .open_task(&NewTask {
+                tenant: tenant_uuid(facts.tenant_id.as_deref())
+                    .map_err(|e| Failure::new(category::VALIDATION, e.to_string()))?,
+                run_id: &facts.run_id,
+                identity: &identity,
+                task_type: &task.task_type,
+                title: &task.title,
+                description: task.description.as_deref(),
+                context_data: &task.context_data,
+            })
+            .await
+            .map_err(|e| {
+                ActivityError::Infrastructure(Failure::new(category::TRANSIENT, e.to_string()))
+            })?;
+        Ok(json!({"taskId": opened.task_id, "formSchema": opened.form_schema}))
     }
 
     /// One action invocation, through the ledger when there is one.
@@ -209,11 +238,14 @@ impl Activities {
         }
     }
 
+    /// Runs a built-in action with its secret references resolved.
     fn run_builtin(
         &self,
         invocation: &ActionInvocation,
         facts: &RunFacts,
     ) -> Result<Value, Failure> {
+        let mut resolved = invocation.clone();
+        resolved.input = super::secrets::resolve(&invocation.input, facts.tenant_id.as_deref())?;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut builtins = self.builtins.lock().map_err(|_| {
             Failure::new(
@@ -221,11 +253,6 @@ impl Activities {
                 "the built-in actions are unusable after a panic",
             )
         })?;
-        builtins.run(
-            invocation,
-            facts.tenant_id.as_deref(),
-            &facts.run_id,
-            now_ms,
-        )
+        builtins.run(&resolved, facts.tenant_id.as_deref(), &facts.run_id, now_ms)
     }
 }

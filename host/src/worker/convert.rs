@@ -37,6 +37,8 @@ pub struct CommandContext<'a> {
     pub definitions: &'a super::runs::FindDefinition,
     /// Start-to-close timeout of every activity (a lost worker's activity retries after it).
     pub activity_timeout: Duration,
+    /// Task queues of actions served elsewhere, by `id@version`.
+    pub action_queues: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// An activation's jobs in the interpreter's terms. `Ok(None)` for an eviction.
@@ -370,6 +372,18 @@ fn schedule_activity(
         p::ActivityKind::Action(invocation) => (ACTION_ACTIVITY, serde_json::to_value(invocation)),
         p::ActivityKind::CreateHumanTask(task) => (HUMAN_TASK_ACTIVITY, serde_json::to_value(task)),
     };
+    // A remote action's activity goes to the queue its workers poll; the same activity type
+    // and argument, so a worker in another language implements one activity.
+    let task_queue = match &request.kind {
+        p::ActivityKind::Action(invocation) => ctx
+            .action_queues
+            .get(&format!(
+                "{}@{}",
+                invocation.action_id, invocation.action_version
+            ))
+            .map_or(ctx.task_queue, String::as_str),
+        p::ActivityKind::CreateHumanTask(_) => ctx.task_queue,
+    };
     let mut argument = argument.unwrap_or(Value::Null);
     if let Value::Object(map) = &mut argument {
         if let Some(start) = ctx.start {
@@ -385,7 +399,7 @@ fn schedule_activity(
         seq: request.seq,
         activity_id: request.seq.to_string(),
         activity_type: activity_type.into(),
-        task_queue: ctx.task_queue.into(),
+        task_queue: task_queue.into(),
         arguments: vec![payload::encode(&argument)],
         start_to_close_timeout: ctx.activity_timeout.try_into().ok(),
         retry_policy: Some(retry_policy(request.retry.as_ref())),

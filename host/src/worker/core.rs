@@ -129,6 +129,7 @@ pub async fn run_worker(
             &settings.namespace,
             definitions,
             settings.activity_timeout,
+            settings.action_queues.clone(),
         );
         tokio::spawn(async move {
             let mut completions = JoinSet::new();

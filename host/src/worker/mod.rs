@@ -13,6 +13,7 @@ mod definitions;
 mod payload;
 mod replay;
 mod runs;
+mod secrets;
 
 pub use self::core::{
     Connected, RunOutcome, cancel_run, connect, query_run, run_history, run_result, run_worker,
@@ -51,6 +52,9 @@ pub struct WorkerSettings {
     pub identity: String,
     /// Start-to-close timeout of activities; also how long a ledger claim holds.
     pub activity_timeout: std::time::Duration,
+    /// Actions served on other task queues (by activity workers in other languages, or other
+    /// `alga-wf worker`s), by `id@version`.
+    pub action_queues: std::collections::BTreeMap<String, String>,
 }
 
 impl WorkerSettings {
@@ -63,6 +67,7 @@ impl WorkerSettings {
             max_cached_runs: 1000,
             identity: format!("alga-wf@{}", std::process::id()),
             activity_timeout: std::time::Duration::from_secs(600),
+            action_queues: std::collections::BTreeMap::new(),
         }
     }
 }

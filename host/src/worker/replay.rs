@@ -93,7 +93,8 @@ pub async fn replay(
     let lookup: DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
     // Command attributes such as timeouts are not compared on replay.
     let timeout = std::time::Duration::from_secs(600);
-    let mut runs = Runs::new(engine, "alga-wf-replay", "default", lookup, timeout);
+    let queues = Default::default();
+    let mut runs = Runs::new(engine, "alga-wf-replay", "default", lookup, timeout, queues);
     let mut verdicts: Vec<(String, ReplayVerdict)> = Vec::new();
     let mut last_step: HashMap<String, String> = HashMap::new();
     loop {

@@ -35,6 +35,7 @@ pub struct Runs {
     namespace: String,
     definitions: DefinitionLookup,
     activity_timeout: std::time::Duration,
+    action_queues: std::collections::BTreeMap<String, String>,
     cached: HashMap<String, CachedRun>,
 }
 
@@ -46,6 +47,7 @@ impl Runs {
         namespace: &str,
         definitions: DefinitionLookup,
         activity_timeout: std::time::Duration,
+        action_queues: std::collections::BTreeMap<String, String>,
     ) -> Self {
         Runs {
             engine,
@@ -53,6 +55,7 @@ impl Runs {
             namespace: namespace.into(),
             definitions,
             activity_timeout,
+            action_queues,
             cached: HashMap::new(),
         }
     }
@@ -166,6 +169,7 @@ impl Runs {
             start,
             definitions: &*self.definitions,
             activity_timeout: self.activity_timeout,
+            action_queues: &self.action_queues,
         };
         let (variants, records) = convert::commands(commands, &ctx);
         let batch = start.map(|start| Batch {

@@ -358,6 +358,27 @@ fn runs_execute_on_temporal_through_the_worker() {
         assert_eq!(verdict["result"], "ok", "{verdict:#}");
     }
 
+    // The same history with other decisions: the run's pinned definition now waits first
+    // where it acted first. Replay reports the divergence and the step it happened at.
+    let planted = dir.path().join("durable.planted.history.json");
+    let mut history: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("durable.history.json")).unwrap())
+            .unwrap();
+    edit_run_start(&mut history, |start| {
+        start["definition"]["steps"][0] = json!({"id": "first", "type": "time.wait",
+            "config": {"mode": "duration", "durationMs": 5}});
+        // A run refuses a definition that does not match its pinned hash; this one is re-pinned.
+        start["definitionHash"] = json!(alga_interpreter::canonical::definition_hash(
+            &start["definition"]
+        ));
+    });
+    std::fs::write(&planted, serde_json::to_vec(&history).unwrap()).unwrap();
+    let out = common::alga_wf(&["replay", planted.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    let verdict = &out.json()[0];
+    assert_eq!(verdict["result"], "diverged", "{verdict:#}");
+    assert_eq!(verdict["stepPath"], "root.steps[0]", "{verdict:#}");
+
     // The authored retry ran as Temporal's activity retry: one scheduled activity per action
     // step and no backoff timer in the history.
     let flaky: Value =
@@ -366,6 +387,45 @@ fn runs_execute_on_temporal_through_the_worker() {
     assert_eq!(events_of(&flaky, "ActivityTaskScheduled"), 1);
     assert_eq!(events_of(&flaky, "TimerStarted"), 0);
     assert_eq!(attempts_started(&flaky), [2]);
+
+    // An action configured as remote runs on its own task queue (here a second worker).
+    let remote = common::definition(json!([
+        {"id": "provided", "type": "action.call", "config": {"actionId": "test.actionProvided", "version": 1,
+            "inputMapping": {"key": "k"}, "saveAs": "vars.provided"}}
+    ]));
+    let report = run(&system, dir.path(), "remote", &remote, &json!({}));
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["provided"]["key"], "remote:k");
+    let file = dir.path().join("remote.history.json");
+    let out = cli(
+        &system,
+        &["history", "remote", "--out", file.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let history: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let scheduled = events_of_kind(&history, "ActivityTaskScheduled");
+    let queue = &scheduled[0];
+    let queue = queue
+        .get("task_queue")
+        .or_else(|| queue.get("taskQueue"))
+        .unwrap();
+    assert_eq!(queue["name"], system.remote_queue(), "{queue:#}");
+
+    // A missing secret fails the step with an error that names it and where it is.
+    let missing = common::definition(json!([
+        {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": {"$secret": "no-such-secret"}}}}
+    ]));
+    let report = run(&system, dir.path(), "missing-secret", &missing, &json!({}));
+    assert_eq!(report["status"], "FAILED", "{report:#}");
+    assert_eq!(report["error"]["code"], "SECRET_NOT_FOUND");
+    assert_eq!(report["error"]["category"], "ValidationError");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("input/value")
+    );
 
     store_scenarios(&system, dir.path(), &definitions);
 }
@@ -508,6 +568,81 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
         .unwrap();
     assert_eq!(upper["status"], "SUCCEEDED");
 
+    // Secrets are resolved inside the activity: the ledger keeps the reference.
+    let mut secretive = common::definition(json!([
+        {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": {"$secret": "test-token"}}, "saveAs": "vars.echo"}}
+    ]));
+    secretive["id"] = json!("secretive");
+    let file = write(dir, "secretive.json", &secretive);
+    assert_eq!(with_database(system, &["publish", &file]).code, 0);
+    let outcome = start_published(system, "secretive", &json!({}), true);
+    assert_eq!(outcome["status"], "SUCCEEDED", "{outcome:#}");
+    assert_eq!(
+        outcome["scopes"]["vars"]["echo"]["value"],
+        common::temporal::SECRET_VALUE
+    );
+    let view = show(system, outcome["runId"].as_str().unwrap());
+    assert_eq!(
+        view["invocations"][0]["input_json"],
+        json!({"value": {"$secret": "test-token"}}),
+        "{view:#}"
+    );
+
+    // A human task opens a `workflow_tasks` row, and its response is checked against the form
+    // the catalog gives its task type.
+    system.database.sql(
+        r#"INSERT INTO system_workflow_form_definitions (name, json_schema) VALUES ('approval-form',
+             '{"type": "object", "required": ["approved"], "properties": {"approved": {"type": "boolean"}}}');
+           INSERT INTO system_workflow_task_definitions (task_type, name, form_id)
+             VALUES ('approval', 'Approval', 'approval-form');"#,
+    );
+    let mut reviewed = common::definition(json!([
+        {"id": "ask", "type": "human.task", "config": {"taskType": "approval",
+            "title": {"$expr": "'Approve ' & payload.item"}, "contextData": {"item": {"$expr": "payload.item"}},
+            "assign": {"vars.decision": {"$expr": "vars.event"}}}}
+    ]));
+    reviewed["id"] = json!("reviewed");
+    let file = write(dir, "reviewed.json", &reviewed);
+    assert_eq!(with_database(system, &["publish", &file]).code, 0);
+    let mut answered = Vec::new();
+    for (item, response) in [
+        ("desk", json!({"approved": true})),
+        ("lamp", json!({"approved": "yes"})),
+    ] {
+        let started = start_published(system, "reviewed", &json!({"item": item}), false);
+        let run = started["runId"].as_str().unwrap().to_owned();
+        let wait = wait_for_query(system, &run, "workflowRuntimeV2CurrentWait", |a| {
+            a["descriptor"]["taskId"].is_string()
+        });
+        let task_id = wait["descriptor"]["taskId"].as_str().unwrap().to_owned();
+        let row = system.database.sql(&format!(
+            "SELECT title || '|' || status || '|' || system_task_definition_task_type
+             FROM workflow_tasks WHERE task_id = '{task_id}'"
+        ));
+        assert_eq!(row, format!("Approve {item}|pending|approval"));
+        let out = cli(
+            system,
+            &[
+                "complete-task",
+                &run,
+                "--task-id",
+                &task_id,
+                "--payload",
+                &response.to_string(),
+            ],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        answered.push(result(system, &run));
+    }
+    assert_eq!(answered[0]["status"], "SUCCEEDED", "{:#}", answered[0]);
+    assert_eq!(answered[1]["status"], "FAILED", "{:#}", answered[1]);
+    assert_eq!(
+        answered[1]["error"]["category"], "ValidationError",
+        "{:#}",
+        answered[1]
+    );
+
     // The worker dies right after an action's side effect is recorded, before Temporal hears
     // of it. Temporal retries the attempt on the next worker, and the ledger hands back the
     // recorded output: the action ran once.
@@ -583,6 +718,35 @@ fn events_of_kind<'a>(history: &'a Value, kind: &str) -> Vec<&'a Value> {
                 .find_map(|(key, value)| matches(key).then_some(value))
         })
         .collect()
+}
+
+/// Edits the run start (the workflow input) recorded in a history's first event.
+fn edit_run_start(history: &mut Value, edit: impl FnOnce(&mut Value)) {
+    use base64::Engine;
+    let event = &mut history["events"][0];
+    let attributes = if event.get("attributes").is_some() {
+        event["attributes"]
+            .as_object_mut()
+            .and_then(|a| a.values_mut().next())
+            .expect("the first event has attributes")
+    } else {
+        event
+            .as_object_mut()
+            .and_then(|fields| {
+                fields
+                    .iter_mut()
+                    .find_map(|(k, v)| k.ends_with("EventAttributes").then_some(v))
+            })
+            .expect("the first event has attributes")
+    };
+    let data = &mut attributes["input"]["payloads"][0]["data"];
+    let engine = base64::engine::general_purpose::STANDARD;
+    let bytes = engine
+        .decode(data.as_str().expect("payload data is base64"))
+        .unwrap();
+    let mut start: Value = serde_json::from_slice(&bytes).unwrap();
+    edit(&mut start);
+    *data = Value::String(engine.encode(serde_json::to_vec(&start).unwrap()));
 }
 
 /// How many events of a history have attributes of `kind`.

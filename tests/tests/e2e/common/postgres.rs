@@ -14,6 +14,7 @@ use super::temporal::{Process, free_port};
 pub struct Postgres {
     /// `postgres://alga@127.0.0.1:<port>/alga_wf`.
     pub url: String,
+    bin: PathBuf,
     _process: Process,
     _dir: tempfile::TempDir,
 }
@@ -70,6 +71,29 @@ fn command(program: PathBuf, identity: Option<(u32, u32)>) -> Command {
 }
 
 impl Postgres {
+    /// Runs SQL with `psql`; what it printed (unaligned, tuples only).
+    pub fn sql(&self, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                self.url.as_str(),
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// Initialises and starts a cluster, then creates the database.
     pub fn start() -> Postgres {
         let bin = server_bin();
@@ -133,6 +157,7 @@ impl Postgres {
         }
         Postgres {
             url: format!("postgres://alga@127.0.0.1:{port}/alga_wf"),
+            bin,
             _process: process,
             _dir: dir,
         }

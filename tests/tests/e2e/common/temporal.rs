@@ -91,7 +91,17 @@ pub struct System {
     /// The task queue the worker serves.
     pub task_queue: String,
     worker: Mutex<Option<Process>>,
+    /// A second worker, serving the remote queue's activities.
+    _remote: Process,
 }
+
+/// A secret the main worker's environment provides (`{"$secret": "test-token"}`).
+pub const SECRET_VARIABLE: &str = "ALGA_WF_SECRET_TEST_TOKEN";
+/// Its value.
+pub const SECRET_VALUE: &str = "s3cr3t-value";
+
+/// The action the main worker routes to the remote queue (`remote_queue`).
+pub const REMOTE_ACTION: &str = "test.actionProvided@1";
 
 /// The activities' start-to-close timeout the test worker uses: an attempt lost with a killed
 /// worker is retried this soon.
@@ -101,14 +111,38 @@ impl System {
     /// Starts a dev server, a database and a worker serving both, with the definition files
     /// in `definitions`.
     pub fn start(definitions: &Path) -> System {
+        let server = DevServer::start();
+        let database = super::postgres::Postgres::start();
+        let task_queue = format!("alga-wf-test-{}", std::process::id());
+        let remote_queue = format!("{task_queue}-remote");
+        let remote = Command::new(super::binary())
+            .args([
+                "worker",
+                "--server",
+                &server.address,
+                "--task-queue",
+                &remote_queue,
+            ])
+            .args(["--database-url", &database.url])
+            .env("ALGA_WF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the remote alga-wf worker starts");
         let system = System {
-            server: DevServer::start(),
-            database: super::postgres::Postgres::start(),
-            task_queue: format!("alga-wf-test-{}", std::process::id()),
+            server,
+            database,
+            task_queue,
             worker: Mutex::new(None),
+            _remote: Process(remote),
         };
         system.start_worker(definitions);
         system
+    }
+
+    /// The queue the second worker serves.
+    pub fn remote_queue(&self) -> String {
+        format!("{}-remote", self.task_queue)
     }
 
     /// The `--database-url` argument for CLI calls.
@@ -143,9 +177,14 @@ impl System {
                 "--activity-timeout-secs",
                 &ACTIVITY_TIMEOUT_SECS.to_string(),
             ])
+            .args([
+                "--action-queue",
+                &format!("{REMOTE_ACTION}={}", self.remote_queue()),
+            ])
             .arg("--definitions")
             .arg(definitions)
             .envs(env.iter().copied())
+            .env(SECRET_VARIABLE, SECRET_VALUE)
             .env("ALGA_WF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
