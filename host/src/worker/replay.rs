@@ -33,9 +33,36 @@ pub enum ReplayVerdict {
     },
 }
 
-/// Reads a history written by `alga-wf history` (the SDK's JSON encoding of `History`).
+/// Descriptors of Temporal's history protos (compiled by `build.rs`).
+static HISTORY_DESCRIPTORS: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/history_descriptors.bin"));
+
+/// Reads a history: the SDK's JSON encoding (`alga-wf history`) or proto-JSON
+/// (`temporal workflow show -o json`, the web UI's download).
 pub fn read_history(bytes: &[u8]) -> Result<History> {
-    serde_json::from_slice(bytes).context("the file is not a history in the SDK's JSON encoding")
+    let sdk = match serde_json::from_slice::<History>(bytes) {
+        Ok(history) => return Ok(history),
+        Err(e) => e,
+    };
+    read_proto_json(bytes).map_err(|proto| {
+        anyhow!(
+            "the file is neither a history in the SDK's JSON encoding ({sdk}) nor in proto-JSON \
+             ({proto:#})"
+        )
+    })
+}
+
+fn read_proto_json(bytes: &[u8]) -> Result<History> {
+    use prost::Message;
+    let pool = prost_reflect::DescriptorPool::decode(HISTORY_DESCRIPTORS)
+        .context("the built-in history descriptors")?;
+    let descriptor = pool
+        .get_message_by_name("temporal.api.history.v1.History")
+        .ok_or_else(|| anyhow!("the built-in descriptors lack History"))?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let message = prost_reflect::DynamicMessage::deserialize(descriptor, &mut deserializer)?;
+    deserializer.end()?;
+    Ok(History::decode(message.encode_to_vec().as_slice())?)
 }
 
 /// Encodes a fetched history for `read_history`.

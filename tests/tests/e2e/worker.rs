@@ -358,6 +358,43 @@ fn runs_execute_on_temporal_through_the_worker() {
         assert_eq!(verdict["result"], "ok", "{verdict:#}");
     }
 
+    // Histories exported by the Temporal CLI (proto-JSON) replay too.
+    let mut exported = Vec::new();
+    for run in ["basic", "waiting", "parent", "durable"] {
+        let file = dir.path().join(format!("{run}.cli-history.json"));
+        let out = std::process::Command::new(
+            std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into()),
+        )
+        .args(["workflow", "show", "--output", "json", "--workflow-id"])
+        .arg(format!("workflow-runtime-v2:run:{run}"))
+        .args([
+            "--address",
+            system.server.address.trim_start_matches("http://"),
+        ])
+        .output()
+        .expect("the Temporal CLI runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&file, &out.stdout).unwrap();
+        exported.push(file.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["replay"];
+    args.extend(exported.iter().map(String::as_str));
+    let out = common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["result"] == "ok"),
+        "{}",
+        out.stdout
+    );
+
     // The same history with other decisions: the run's pinned definition now waits first
     // where it acted first. Replay reports the divergence and the step it happened at.
     let planted = dir.path().join("durable.planted.history.json");
