@@ -72,6 +72,10 @@ enum Command {
         /// $ALGA_WF_ACTION_QUEUES, comma-separated).
         #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
         action_queues: Vec<String>,
+        /// Serve actions from scripted results (a simulator scenario's `actions`), picked by
+        /// attempt: a stand-in for the product's action workers in development and tests.
+        #[arg(long, value_name = "FILE")]
+        scripted_actions: Option<PathBuf>,
     },
     /// Validate a definition and store it as an immutable published version.
     Publish {
@@ -322,6 +326,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 database_url,
                 activity_timeout_secs,
                 action_queues,
+                scripted_actions,
             } => {
                 // Fault injection for crash tests: FAILPOINTS names the points to trigger.
                 let _faults = fail::FailScenario::setup();
@@ -339,6 +344,14 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 settings.max_cached_runs = *max_cached_runs;
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
                 settings.action_queues = parse_action_queues(action_queues)?;
+                if let Some(file) = scripted_actions {
+                    let value = read_json(file)?;
+                    let actions = value.get("actions").unwrap_or(&value);
+                    settings.scripted_actions = simulate::parse_scripted_actions(actions).map_err(|issues| {
+                        let first = issues.first().map(|i| format!("{}: {}", i.path, i.message)).unwrap_or_default();
+                        format!("{}: {first}", file.display())
+                    })?;
+                }
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };

@@ -6,7 +6,7 @@ mod scenario;
 mod world;
 
 pub use report::{ChildReport, Report, ReportError, RunStatus};
-pub use scenario::{INVALID_SCENARIO, Scenario};
+pub use scenario::{INVALID_SCENARIO, Scenario, ScriptedResult, parse_scripted_actions};
 
 use std::collections::{BTreeMap, VecDeque};
 

@@ -255,6 +255,20 @@ impl Scenario {
     }
 }
 
+/// Scripted actions alone (a scenario's `actions`, keyed by step id or `id@version`), for a
+/// worker that stands in for the product's action workers.
+pub fn parse_scripted_actions(
+    value: &Value,
+) -> Result<BTreeMap<String, Vec<ScriptedResult>>, Vec<Issue>> {
+    let mut issues = Vec::new();
+    let actions = parse_actions(value, &mut issues);
+    if issues.is_empty() {
+        Ok(actions)
+    } else {
+        Err(issues)
+    }
+}
+
 fn parse_actions(value: &Value, issues: &mut Vec<Issue>) -> BTreeMap<String, Vec<ScriptedResult>> {
     let Some(map) = object(value, "actions", issues) else {
         return BTreeMap::new();

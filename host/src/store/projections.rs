@@ -129,7 +129,11 @@ async fn create_started_run(
     run: Uuid,
     start: &RunStart,
 ) -> Result<Option<Option<Uuid>>, StoreError> {
-    let tenant = super::tenant_uuid(start.tenant_id.as_deref())?;
+    // A run whose tenant is no uuid cannot have rows in tables keyed by uuid: it simply has
+    // no read model (it was not started through the store).
+    let Ok(tenant) = super::tenant_uuid(start.tenant_id.as_deref()) else {
+        return Ok(None);
+    };
     let (workflow_id, _) = super::definitions::identity(tenant, &start.workflow_id);
     let created = sqlx::query(
         "INSERT INTO workflow_runs

@@ -2,6 +2,7 @@
 //! natively, behind the idempotency ledger when the worker has a database) and human-task
 //! creation.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use alga_interpreter::error::{Failure, category};
@@ -15,6 +16,7 @@ use super::convert::activity_failure;
 use super::payload;
 use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY};
 use crate::actions::BuiltinActions;
+use crate::simulate::ScriptedResult;
 use crate::store::{Claim, LedgerEntry, NewTask, Store, tenant_uuid};
 
 /// The run an activity belongs to (added to every activity argument by the worker).
@@ -48,6 +50,7 @@ impl From<Failure> for ActivityError {
 /// Executes activities; holds the built-in actions' state and the ledger.
 pub struct Activities {
     builtins: Mutex<BuiltinActions>,
+    scripted: BTreeMap<String, Vec<ScriptedResult>>,
     store: Option<Store>,
     identity: String,
     lease_ms: u64,
@@ -56,9 +59,15 @@ pub struct Activities {
 impl Activities {
     /// An executor; with a store, action invocations go through its ledger, whose claims
     /// last `lease_ms` (the activities' start-to-close timeout).
-    pub fn new(store: Option<Store>, identity: String, lease_ms: u64) -> Self {
+    pub fn new(
+        store: Option<Store>,
+        scripted: BTreeMap<String, Vec<ScriptedResult>>,
+        identity: String,
+        lease_ms: u64,
+    ) -> Self {
         Activities {
             builtins: Mutex::default(),
+            scripted,
             store,
             identity,
             lease_ms,
@@ -163,14 +172,14 @@ impl Activities {
             .as_ref()
             .map_or("", |w| w.run_id.as_str());
         let identity = format!("{execution}:{}:{}", task.step_path, start.activity_id);
-        let Some(store) = &self.store else {
+        let tenant = tenant_uuid(facts.tenant_id.as_deref());
+        let (Some(store), Ok(tenant)) = (&self.store, tenant) else {
             let task_id = crate::store::derived_uuid(&["task", &facts.run_id, &identity]);
             return Ok(json!({"taskId": task_id, "formSchema": null}));
         };
         let opened = store
             .open_task(&NewTask {
-                tenant: tenant_uuid(facts.tenant_id.as_deref())
-                    .map_err(|e| Failure::new(category::VALIDATION, e.to_string()))?,
+                tenant,
                 run_id: &facts.run_id,
                 identity: &identity,
                 task_type: &task.task_type,
@@ -192,15 +201,16 @@ impl Activities {
         invocation: &ActionInvocation,
         facts: &RunFacts,
     ) -> Result<Value, ActivityError> {
-        let Some(store) = &self.store else {
+        // Runs whose tenant is no uuid were not started through the store: no ledger rows.
+        let tenant = tenant_uuid(facts.tenant_id.as_deref());
+        let (Some(store), Ok(tenant)) = (&self.store, tenant) else {
             return self.run_builtin(invocation, facts).map_err(Into::into);
         };
         let infrastructure = |e: crate::store::StoreError| {
             ActivityError::Infrastructure(Failure::new(category::TRANSIENT, e.to_string()))
         };
         let entry = LedgerEntry {
-            tenant: tenant_uuid(facts.tenant_id.as_deref())
-                .map_err(|e| Failure::new(category::VALIDATION, e.to_string()))?,
+            tenant,
             run_id: facts.run_id.clone(),
             step_path: invocation.step_path.clone(),
             action_id: invocation.action_id.clone(),
@@ -238,12 +248,29 @@ impl Activities {
         }
     }
 
-    /// Runs a built-in action with its secret references resolved.
+    /// Runs an action (a scripted stand-in, else a built-in) with its secret references
+    /// resolved.
     fn run_builtin(
         &self,
         invocation: &ActionInvocation,
         facts: &RunFacts,
     ) -> Result<Value, Failure> {
+        let version_key = format!("{}@{}", invocation.action_id, invocation.action_version);
+        if let Some(results) = [invocation.step_id.as_str(), version_key.as_str()]
+            .into_iter()
+            .find_map(|key| self.scripted.get(key))
+            .filter(|results| !results.is_empty())
+        {
+            let index = (invocation.attempt.max(1) as usize - 1).min(results.len() - 1);
+            return match &results[index] {
+                ScriptedResult::Output(output) => Ok(output.clone()),
+                ScriptedResult::Error(failure) => Err(failure.clone()),
+                ScriptedResult::Cancel => Err(Failure::new(
+                    category::ACTION,
+                    "a scripted cancellation only means something to the simulator",
+                )),
+            };
+        }
         let mut resolved = invocation.clone();
         resolved.input = super::secrets::resolve(&invocation.input, facts.tenant_id.as_deref())?;
         let now_ms = chrono::Utc::now().timestamp_millis();

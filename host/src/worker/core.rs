@@ -165,6 +165,7 @@ pub async fn run_worker(
         let worker = worker.clone();
         let executor = Arc::new(Activities::new(
             store.clone(),
+            settings.scripted_actions.clone(),
             settings.identity.clone(),
             u64::try_from(settings.activity_timeout.as_millis()).unwrap_or(u64::MAX),
         ));

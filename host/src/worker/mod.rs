@@ -55,6 +55,9 @@ pub struct WorkerSettings {
     /// Actions served on other task queues (by activity workers in other languages, or other
     /// `alga-wf worker`s), by `id@version`.
     pub action_queues: std::collections::BTreeMap<String, String>,
+    /// Stand-ins for the product's actions: scripted results by step id or `id@version`,
+    /// picked by attempt number (the last one repeats).
+    pub scripted_actions: std::collections::BTreeMap<String, Vec<crate::simulate::ScriptedResult>>,
 }
 
 impl WorkerSettings {
@@ -68,6 +71,7 @@ impl WorkerSettings {
             identity: format!("alga-wf@{}", std::process::id()),
             activity_timeout: std::time::Duration::from_secs(600),
             action_queues: std::collections::BTreeMap::new(),
+            scripted_actions: std::collections::BTreeMap::new(),
         }
     }
 }

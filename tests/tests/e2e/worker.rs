@@ -448,6 +448,38 @@ fn runs_execute_on_temporal_through_the_worker() {
         .unwrap();
     assert_eq!(queue["name"], system.remote_queue(), "{queue:#}");
 
+    // The example triage flow, its product actions stood in for by the scenario's scripted
+    // results: the same end as the simulator (the retried ticket creation included).
+    let scenario: Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("examples/triage/scenario.json")).unwrap(),
+    )
+    .unwrap();
+    let file = write(dir.path(), "triage.json", &scenario["definition"]);
+    let out = cli(
+        &system,
+        &[
+            "run",
+            &file,
+            "--run-id",
+            "triage",
+            "--tenant",
+            scenario["tenantId"].as_str().unwrap(),
+            "--payload",
+            &scenario["payload"].to_string(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let through_worker = out.json();
+    let through_simulator = common::simulate(scenario.clone());
+    assert_eq!(through_worker["status"], "SUCCEEDED", "{through_worker:#}");
+    let timeless = |report: &Value| {
+        let mut scopes = report["scopes"].clone();
+        scopes["vars"]["receivedAt"] = Value::Null;
+        scopes["error"]["at"] = Value::Null;
+        scopes
+    };
+    assert_eq!(timeless(&through_worker), timeless(&through_simulator));
+
     // A missing secret fails the step with an error that names it and where it is.
     let missing = common::definition(json!([
         {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,

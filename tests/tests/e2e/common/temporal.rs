@@ -181,6 +181,8 @@ impl System {
                 "--action-queue",
                 &format!("{REMOTE_ACTION}={}", self.remote_queue()),
             ])
+            .arg("--scripted-actions")
+            .arg(super::root().join("examples/triage/scenario.json"))
             .arg("--definitions")
             .arg(definitions)
             .envs(env.iter().copied())

@@ -1,0 +1,364 @@
+//! The worker on a real Temporal dev server, against a minimal hand-written sdk-core workflow
+//! doing the same activities on the same server in the same run:
+//!
+//! - workflows per second through each (the ratio is the interpreter's overhead);
+//! - history events per action step (ours, the hand-written floor, and the reference engine's
+//!   as modelled from its activity layout: three activities per action step);
+//! - resident memory per cached run (runs parked on an event wait, one wasm instance each).
+//!
+//! Run it with `scripts/bench`; it starts its own dev server. Numbers are noisy on shared
+//! machines; ratios measured in one run less so.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alga_interpreter::machine::protocol::RunStart;
+use alga_wf::engine::{EngineConfig, InterpreterEngine};
+use alga_wf::worker::{self, RunOutcome, WorkerSettings};
+use anyhow::{Context, Result, anyhow};
+use serde_json::{Value, json};
+use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
+use temporalio_common::protos::coresdk::activity_task::activity_task;
+use temporalio_common::protos::coresdk::workflow_activation::workflow_activation_job::Variant as Job;
+use temporalio_common::protos::coresdk::workflow_commands::{
+    self as wc, workflow_command::Variant as Cmd,
+};
+use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
+use temporalio_common::protos::coresdk::{ActivityTaskCompletion, AsJsonPayloadExt};
+use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
+use temporalio_common::worker::WorkerTaskTypes;
+use temporalio_sdk_core::{
+    PollError, PollerBehavior, WorkerConfig, WorkerVersioningStrategy, init_worker,
+};
+
+/// Action steps per workflow.
+const STEPS: u32 = 5;
+/// Workflows per measured batch.
+const WORKFLOWS: usize = 40;
+/// Runs parked at once for the memory figure.
+const PARKED: usize = 200;
+/// History events the reference engine spends per action step: three activities (step start,
+/// the action, step end), each one workflow task and one activity (3 + 3 events).
+const REFERENCE_EVENTS_PER_ACTION_STEP: f64 = 18.0;
+
+const WASM_QUEUE: &str = "bench-wasm";
+const NATIVE_QUEUE: &str = "bench-native";
+
+fn action_steps() -> Value {
+    let steps: Vec<Value> = (0..STEPS)
+        .map(|i| {
+            json!({"id": format!("echo{i}"), "type": "action.call", "config": {
+                "actionId": "test.echo", "version": 1,
+                "inputMapping": {"value": {"$expr": format!("'step {i} of ' & payload.name")}},
+                "saveAs": format!("vars.echo{i}")}})
+        })
+        .collect();
+    Value::Array(steps)
+}
+
+fn run_start(run_id: &str, steps: Value) -> RunStart {
+    let definition = json!({"id": "bench", "version": 1, "name": "bench",
+        "payloadSchemaRef": "payload.Bench.v1", "steps": steps});
+    RunStart {
+        run_id: run_id.into(),
+        tenant_id: None,
+        workflow_id: "bench".into(),
+        workflow_version: 1,
+        definition_hash: alga_interpreter::canonical::definition_hash(&definition),
+        definition,
+        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+        payload: json!({"name": "bench"}),
+        trigger_type: None,
+        execution_key: run_id.into(),
+        meta: None,
+        activity_actions: Vec::new(),
+        checkpoint: None,
+        continue_as_new_after_events: 0,
+        continue_as_new_after_bytes: 0,
+        host_retries: true,
+    }
+}
+
+/// The hand-written workflow: `STEPS` echo activities in sequence, then complete. The same
+/// activity type and argument shape as ours, executed by the same process.
+async fn native_worker(settings: WorkerSettings) -> Result<()> {
+    let connected = worker::connect(&settings).await?;
+    let config = WorkerConfig::builder()
+        .namespace(settings.namespace.clone())
+        .task_queue(NATIVE_QUEUE)
+        .task_types(WorkerTaskTypes::all())
+        .versioning_strategy(WorkerVersioningStrategy::None {
+            build_id: "bench-native".into(),
+        })
+        .max_cached_workflows(1000_usize)
+        .max_outstanding_workflow_tasks(100_usize)
+        .max_outstanding_activities(100_usize)
+        .max_outstanding_local_activities(10_usize)
+        .workflow_task_poller_behavior(PollerBehavior::SimpleMaximum(4))
+        .activity_task_poller_behavior(PollerBehavior::SimpleMaximum(4))
+        .build()
+        .map_err(|e| anyhow!("native worker configuration: {e}"))?;
+    let core = Arc::new(init_worker(
+        &connected.runtime,
+        config,
+        connected.connection.clone(),
+    )?);
+    let activities = {
+        let core = core.clone();
+        tokio::spawn(async move {
+            loop {
+                let task = match core.poll_activity_task().await {
+                    Ok(task) => task,
+                    Err(PollError::ShutDown) => return,
+                    Err(e) => panic!("native activity poll: {e}"),
+                };
+                let Some(activity_task::Variant::Start(start)) = task.variant else {
+                    continue;
+                };
+                let input = start.input.first().cloned().unwrap_or_default();
+                let value: Value = serde_json::from_slice(&input.data).unwrap_or(Value::Null);
+                let output = json!({"value": value["input"]["value"]});
+                let result =
+                    ActivityExecutionResult::ok(output.as_json_payload().unwrap_or_default());
+                let _ = core
+                    .complete_activity_task(ActivityTaskCompletion {
+                        task_token: task.task_token,
+                        result: Some(result),
+                    })
+                    .await;
+            }
+        })
+    };
+    loop {
+        let activation = match core.poll_workflow_activation().await {
+            Ok(activation) => activation,
+            Err(PollError::ShutDown) => break,
+            Err(e) => return Err(anyhow!("native workflow poll: {e}")),
+        };
+        let mut commands = Vec::new();
+        for job in activation.jobs.iter().filter_map(|j| j.variant.as_ref()) {
+            let next = match job {
+                Job::InitializeWorkflow(_) => Some(1),
+                Job::ResolveActivity(r) => Some(r.seq + 1),
+                _ => None,
+            };
+            match next {
+                Some(seq) if seq <= STEPS => {
+                    let argument = json!({"input": {"value": format!("step {seq} of bench")},
+                        "runId": activation.run_id});
+                    commands.push(Cmd::ScheduleActivity(wc::ScheduleActivity {
+                        seq,
+                        activity_id: seq.to_string(),
+                        activity_type: "executeWorkflowRuntimeV2ActionStep".into(),
+                        task_queue: NATIVE_QUEUE.into(),
+                        arguments: vec![argument.as_json_payload().unwrap_or_default()],
+                        start_to_close_timeout: Duration::from_secs(60).try_into().ok(),
+                        retry_policy: Some(RetryPolicy {
+                            maximum_attempts: 1,
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }));
+                }
+                Some(_) => commands.push(Cmd::CompleteWorkflowExecution(
+                    wc::CompleteWorkflowExecution {
+                        result: json!({"done": true}).as_json_payload().ok(),
+                    },
+                )),
+                None => {}
+            }
+        }
+        let completion = WorkflowActivationCompletion::from_cmds(activation.run_id, commands);
+        core.complete_workflow_activation(completion).await?;
+    }
+    activities.abort();
+    Ok(())
+}
+
+/// Starts `WORKFLOWS` runs on `queue` at once and waits for all; workflows per second.
+async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Result<f64> {
+    let started = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for i in 0..WORKFLOWS {
+        let client = client.clone();
+        let (queue, run_id) = (queue.to_owned(), format!("{tag}-{i}"));
+        runs.spawn(async move {
+            worker::start_run(&client, &queue, &run_start(&run_id, action_steps())).await?;
+            match worker::run_result(&client, &run_id).await? {
+                RunOutcome::Succeeded(_) => Ok(()),
+                other => Err(anyhow!("run {run_id} ended {other:?}")),
+            }
+        });
+    }
+    while let Some(done) = runs.join_next().await {
+        done??;
+    }
+    Ok(WORKFLOWS as f64 / started.elapsed().as_secs_f64())
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn history_events(client: &temporalio_client::Client, run_id: &str) -> Result<usize> {
+    let history: Value = serde_json::from_slice(&worker::run_history(client, run_id).await?)?;
+    Ok(history["events"].as_array().map_or(0, Vec::len))
+}
+
+async fn measure(address: String) -> Result<()> {
+    let interpreter = alga_wf::locate::interpreter_path(None);
+    let engine = Arc::new(
+        InterpreterEngine::load(
+            &interpreter,
+            EngineConfig {
+                cache_dir: Some(alga_wf::locate::cache_dir(&interpreter)),
+                ..EngineConfig::default()
+            },
+        )
+        .context("loading the interpreter (scripts/bench builds it)")?,
+    );
+    let mut settings = WorkerSettings::local(&address);
+    settings.task_queue = WASM_QUEUE.into();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let lookup: worker::DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
+    let ours = tokio::spawn(worker::run_worker(
+        engine,
+        settings.clone(),
+        lookup,
+        None,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    tokio::spawn(native_worker(settings.clone()));
+    let client = worker::connect(&settings).await?.client;
+
+    // Warm both up (the component's compilation, connections, sticky queues), then alternate.
+    batch(&client, WASM_QUEUE, "warm-wasm").await?;
+    batch(&client, NATIVE_QUEUE, "warm-native").await?;
+    let (mut wasm, mut native) = (Vec::new(), Vec::new());
+    for round in 0..3 {
+        wasm.push(batch(&client, WASM_QUEUE, &format!("wasm{round}")).await?);
+        native.push(batch(&client, NATIVE_QUEUE, &format!("native{round}")).await?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (wasm, native) = (median(&mut wasm), median(&mut native));
+    println!("workflows of {STEPS} action steps, {WORKFLOWS} at a time, median of 3 batches:");
+    println!("  alga-wf worker (wasm interpreter)  {wasm:8.1} workflows/s");
+    println!("  hand-written sdk-core workflow     {native:8.1} workflows/s");
+    println!(
+        "  ratio (hand-written / ours)        {:8.2}x",
+        native / wasm
+    );
+
+    let ours_events = history_events(&client, "wasm0-0").await? as f64 / f64::from(STEPS);
+    let floor_events = history_events(&client, "native0-0").await? as f64 / f64::from(STEPS);
+    println!("history events per action step:");
+    println!("  alga-wf                            {ours_events:8.1}");
+    println!("  hand-written (one activity each)   {floor_events:8.1}");
+    println!("  reference engine (modelled)        {REFERENCE_EVENTS_PER_ACTION_STEP:8.1}");
+    println!(
+        "  ours / reference                   {:8.2} (target: at most 0.33)",
+        ours_events / REFERENCE_EVENTS_PER_ACTION_STEP
+    );
+
+    let before = resident_kib();
+    let parked = json!([{"id": "wait", "type": "event.wait",
+        "config": {"eventName": "NEVER", "correlationKey": "k"}}]);
+    let mut starts = tokio::task::JoinSet::new();
+    for i in 0..PARKED {
+        let client = client.clone();
+        let start = run_start(&format!("parked-{i}"), parked.clone());
+        starts.spawn(async move { worker::start_run(&client, WASM_QUEUE, &start).await });
+    }
+    while let Some(done) = starts.join_next().await {
+        done??;
+    }
+    // A query is answered from the cached instance, so once the last run answers that it
+    // waits, every run has been activated and cached.
+    for i in (0..PARKED).rev() {
+        let run = format!("parked-{i}");
+        loop {
+            let wait = worker::query_run(&client, &run, "workflowRuntimeV2CurrentWait").await;
+            if wait.is_ok_and(|w| !w.is_null()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let after = resident_kib();
+    println!("resident memory per cached run ({PARKED} runs parked on an event wait):");
+    println!(
+        "  {:8.1} KiB ({} KiB -> {} KiB for the whole process)",
+        after.saturating_sub(before) as f64 / PARKED as f64,
+        before,
+        after
+    );
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), ours).await;
+    Ok(())
+}
+
+/// `temporal server start-dev` on free loopback ports, stopped when dropped.
+struct DevServer {
+    address: String,
+    process: std::process::Child,
+}
+
+impl DevServer {
+    fn start() -> Result<DevServer> {
+        let free = || -> Result<u16> {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port())
+        };
+        let (port, ui) = (free()?, free()?);
+        let binary = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+        let process = std::process::Command::new(&binary)
+            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
+            .args(["--log-level", "error", "--port", &port.to_string()])
+            .args(["--ui-port", &ui.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting `{binary} server start-dev`"))?;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(anyhow!("the dev server did not open port {port}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(DevServer {
+            address: format!("http://127.0.0.1:{port}"),
+            process,
+        })
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn main() -> Result<()> {
+    let server = DevServer::start()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(measure(server.address.clone()))
+}
