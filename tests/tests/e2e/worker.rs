@@ -712,9 +712,10 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
         answered[1]
     );
 
-    // The worker dies right after an action's side effect is recorded, before Temporal hears
-    // of it. Temporal retries the attempt on the next worker, and the ledger hands back the
-    // recorded output: the action ran once.
+    // The worker is killed (SIGKILL) right after an action's side effect is recorded, before
+    // Temporal hears of it: it pauses at a fault point there, and the test kills it once the
+    // ledger row says SUCCEEDED. Temporal retries the attempt on the next worker, and the
+    // ledger hands back the recorded output: the action ran once.
     let mut crashy = common::definition(json!([
         {"id": "effect", "type": "action.call", "config": {"actionId": "test.sideEffect", "version": 1,
             "saveAs": "vars.effect"}},
@@ -724,14 +725,18 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     let file = write(dir, "crashy.json", &crashy);
     assert_eq!(with_database(system, &["publish", &file]).code, 0);
     system.kill_worker();
-    system.start_worker_with(definitions, &[("FAILPOINTS", "ledger-after-settle=return")]);
+    system.start_worker_with(definitions, &[("FAILPOINTS", "ledger-after-settle=pause")]);
     let started = start_published(system, "crashy", &json!({}), false);
     let run = started["runId"].as_str().unwrap().to_owned();
-    let exit = system.wait_for_worker_exit(Duration::from_secs(60));
-    assert!(
-        exit.is_some_and(|s| !s.success()),
-        "the worker did not stop at the fault point"
-    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while system.database.sql(&format!(
+        "SELECT count(*) FROM workflow_action_invocations WHERE run_id = '{run}' AND status = 'SUCCEEDED'"
+    )) != "1"
+    {
+        assert!(Instant::now() < deadline, "the action never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    system.kill_worker();
     system.start_worker(definitions);
     let report = result(system, &run);
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");

@@ -195,25 +195,6 @@ impl System {
         *worker = Some(Process(child));
     }
 
-    /// Waits until the worker process exits by itself (e.g. at a fault point); its status.
-    pub fn wait_for_worker_exit(&self, within: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + within;
-        loop {
-            let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(process) = worker.as_mut()
-                && let Ok(Some(status)) = process.0.try_wait()
-            {
-                *worker = None;
-                return Some(status);
-            }
-            drop(worker);
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
     /// Kills the worker process with SIGKILL (no shutdown at all).
     pub fn kill_worker(&self) {
         let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
