@@ -2,11 +2,10 @@
 //! `start` (a run row, then the Temporal workflow with the pinned definition) and `show` (the
 //! run's projections).
 
-use alga_interpreter::definition::{Issue, Severity};
 use alga_interpreter::machine::protocol::RunStart;
 use serde_json::{Value, json};
 
-use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json, read_json};
+use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json};
 use crate::store::{NewRun, Store, tenant_uuid};
 
 /// `alga-wf publish FILE`.
@@ -16,15 +15,7 @@ pub async fn publish(
     database: &DatabaseArgs,
     tenant: Option<&str>,
 ) -> Result<u8, String> {
-    let definition = read_json(file)?;
-    let engine = super::load_engine(cli)?;
-    let known = super::known_actions(cli)?;
-    let issues = engine
-        .validate(&definition, Some(&known))
-        .map_err(|e| e.to_string())?;
-    let (errors, warnings): (Vec<Issue>, Vec<Issue>) = issues
-        .into_iter()
-        .partition(|i| i.severity == Severity::Error);
+    let (definition, errors, warnings) = super::check_definition(cli, file)?;
     if !errors.is_empty() {
         print_json(&json!({"ok": false, "errors": errors, "warnings": warnings}));
         return Ok(EXIT_INVALID);

@@ -266,15 +266,7 @@ pub fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<u8, String> {
     match &cli.command {
         Command::Validate { file } => {
-            let definition = read_json(file)?;
-            let engine = load_engine(cli)?;
-            let known = known_actions(cli)?;
-            let issues = engine
-                .validate(&definition, Some(&known))
-                .map_err(|e| e.to_string())?;
-            let (errors, warnings): (Vec<Issue>, Vec<Issue>) = issues
-                .into_iter()
-                .partition(|i| i.severity == Severity::Error);
+            let (_, errors, warnings) = check_definition(cli, file)?;
             let ok = errors.is_empty();
             print_json(&json!({"ok": ok, "errors": errors, "warnings": warnings}));
             Ok(if ok { 0 } else { EXIT_INVALID })
@@ -562,6 +554,21 @@ pub fn read_json(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// Reads a definition and validates it as publishing does: the definition, its errors and its
+/// warnings.
+fn check_definition(cli: &Cli, file: &Path) -> Result<(Value, Vec<Issue>, Vec<Issue>), String> {
+    let definition = read_json(file)?;
+    let engine = load_engine(cli)?;
+    let known = known_actions(cli)?;
+    let issues = engine
+        .validate(&definition, Some(&known))
+        .map_err(|e| e.to_string())?;
+    let (errors, warnings) = issues
+        .into_iter()
+        .partition(|i| i.severity == Severity::Error);
+    Ok((definition, errors, warnings))
 }
 
 fn load_engine(cli: &Cli) -> Result<InterpreterEngine, String> {
