@@ -2,8 +2,10 @@
 //! component, the simulator and validator, and the command line.
 
 pub mod actions;
+pub mod api;
 pub mod cli;
 pub mod engine;
+pub mod launch;
 pub mod locate;
 pub mod runtime;
 pub mod simulate;

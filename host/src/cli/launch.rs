@@ -2,11 +2,11 @@
 //! `start` (a run row, then the Temporal workflow with the pinned definition) and `show` (the
 //! run's projections).
 
-use alga_interpreter::machine::protocol::RunStart;
 use serde_json::{Value, json};
 
 use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json};
-use crate::store::{NewRun, Store, tenant_uuid};
+use crate::launch::{Launch, launch};
+use crate::store::{Store, tenant_uuid};
 
 /// `alga-wf publish FILE`.
 pub async fn publish(
@@ -52,85 +52,37 @@ pub struct StartRequest<'a> {
     pub wait: bool,
 }
 
-/// `alga-wf start WORKFLOW`: the run row first, then the workflow (the reference launcher's
-/// order); a workflow that cannot start leaves the row `FAILED` with `stage: launch`.
+/// `alga-wf start WORKFLOW`: the run row first, then the workflow (`crate::launch`).
 pub async fn start(
     request: StartRequest<'_>,
     database: &DatabaseArgs,
     temporal: &TemporalArgs,
 ) -> Result<u8, String> {
     let payload = super::parse_json_arg("--payload", request.payload)?;
-    if !payload.is_object() {
-        return Err("--payload must be a JSON object".into());
-    }
     let tenant = tenant_uuid(request.tenant).map_err(|e| e.to_string())?;
     let store = database.connect().await?;
-    let pinned = store
-        .pinned(tenant, request.workflow, request.version)
-        .await
-        .map_err(|e| e.to_string())?;
-    let run_id = uuid::Uuid::new_v4();
-    let hash = alga_interpreter::canonical::definition_hash(&pinned.definition);
     let settings = temporal.settings();
-    let workflow_id = crate::worker::workflow_id(&run_id.to_string());
-    store
-        .create_run(&NewRun {
-            run_id,
+    let connected = crate::worker::connect(&settings)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let launched = launch(
+        &store,
+        &connected.client,
+        &settings.task_queue,
+        Launch {
             tenant,
-            workflow_id: pinned.workflow_id,
-            workflow_version: pinned.version,
-            input: payload.clone(),
-            definition_hash: hash.clone(),
-            runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+            workflow: request.workflow,
+            version: request.version,
+            payload,
             trigger_type: None,
-            temporal_workflow_id: workflow_id.clone(),
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let start = RunStart {
-        run_id: run_id.to_string(),
-        tenant_id: tenant.map(|t| t.to_string()),
-        workflow_id: pinned.workflow_id.to_string(),
-        workflow_version: u32::try_from(pinned.version).unwrap_or(1),
-        definition: pinned.definition,
-        definition_hash: hash,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload,
-        trigger_type: None,
-        execution_key: format!("manual:{run_id}"),
-        meta: None,
-        activity_actions: Vec::new(),
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
-        host_retries: true,
-    };
-    let started = async {
-        let connected = crate::worker::connect(&settings).await?;
-        let temporal_run =
-            crate::worker::start_run(&connected.client, &settings.task_queue, &start).await?;
-        anyhow::Ok((connected, temporal_run))
-    }
-    .await;
-    let (connected, temporal_run) = match started {
-        Ok(started) => started,
-        Err(e) => {
-            let message = format!("{e:#}");
-            if let Err(recorded) = store.launch_failed(run_id, &message).await {
-                tracing::error!("recording the failed launch: {recorded}");
-            }
-            return Err(message);
-        }
-    };
-    store
-        .run_started(run_id, &temporal_run)
-        .await
-        .map_err(|e| e.to_string())?;
-    let run = run_id.to_string();
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let run = launched.run_id.to_string();
     if !request.wait {
-        print_json(
-            &json!({"runId": run, "workflowId": workflow_id, "temporalRunId": temporal_run}),
-        );
+        print_json(&json!({"runId": run, "workflowId": launched.workflow_id,
+            "temporalRunId": launched.temporal_run_id, "version": launched.version}));
         return Ok(0);
     }
     let outcome = crate::worker::run_result(&connected.client, &run)
@@ -140,10 +92,61 @@ pub async fn start(
     Ok(0)
 }
 
+/// `alga-wf serve`: the HTTP API until Ctrl-C.
+pub async fn serve(
+    cli: &Cli,
+    listen: &str,
+    database: &DatabaseArgs,
+    temporal: &TemporalArgs,
+) -> Result<u8, String> {
+    let store = database.connect().await?;
+    let settings = temporal.settings();
+    let connected = crate::worker::connect(&settings)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let state = std::sync::Arc::new(crate::api::ApiState {
+        store,
+        client: connected.client,
+        task_queue: settings.task_queue,
+        engine: std::sync::Arc::new(super::load_engine(cli)?),
+        known_actions: super::known_actions(cli)?,
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!("serving the API on http://{listen}");
+    crate::api::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| format!("serving the API: {e}"))?;
+    Ok(0)
+}
+
+/// `alga-wf create-api-key`.
+pub async fn create_api_key(
+    tenant: &str,
+    role: &str,
+    name: &str,
+    database: &DatabaseArgs,
+) -> Result<u8, String> {
+    let tenant =
+        uuid::Uuid::parse_str(tenant).map_err(|_| format!("--tenant `{tenant}` is not a uuid"))?;
+    let role = crate::store::Role::parse(role)
+        .ok_or_else(|| format!("--role `{role}` is not one of read, manage, publish, admin"))?;
+    let store = database.connect().await?;
+    let key = store
+        .create_api_key(tenant, name, role)
+        .await
+        .map_err(|e| e.to_string())?;
+    print_json(&json!({"key": key, "tenant": tenant, "role": role.as_str()}));
+    Ok(0)
+}
+
 /// `alga-wf show RUN`: the run as its projections have it.
 pub async fn show(run: &str, database: &DatabaseArgs) -> Result<u8, String> {
     let store = database.connect().await?;
-    let view = store.show_run(run).await.map_err(|e| e.to_string())?;
+    let view = store.show_run(run, None).await.map_err(|e| e.to_string())?;
     print_json(&serde_json::to_value(view).unwrap_or(Value::Null));
     Ok(0)
 }

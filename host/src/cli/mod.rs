@@ -108,6 +108,30 @@ enum Command {
         #[command(flatten)]
         temporal: TemporalArgs,
     },
+    /// Serve the HTTP API (definitions, runs, events) until Ctrl-C.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ALGA_WF_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+    /// Create an API key for a tenant; prints it (only its hash is stored).
+    CreateApiKey {
+        /// The tenant (a uuid).
+        #[arg(long)]
+        tenant: String,
+        /// read, manage, publish or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "alga-wf")]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Print a run as the read model has it: status, steps, waits, action invocations.
     Show {
         /// The run id.
@@ -366,6 +390,10 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 launch::start(request, database, temporal).await
             }
             Command::Show { run, database } => launch::show(run, database).await,
+            Command::Serve { listen, database, temporal } => launch::serve(cli, listen, database, temporal).await,
+            Command::CreateApiKey { tenant, role, name, database } => {
+                launch::create_api_key(tenant, role, name, database).await
+            }
             Command::Run {
                 file,
                 temporal,

@@ -7,7 +7,9 @@
 //! applies the interpreter's records, `ledger` guards side-effecting actions, `tasks` opens
 //! human tasks, `ids` derives the stable row ids that make every write safe to repeat.
 
+mod api_keys;
 mod definitions;
+mod events;
 mod ids;
 mod ledger;
 mod projections;
@@ -17,7 +19,9 @@ mod tasks;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use thiserror::Error;
 
+pub use api_keys::{Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
+pub use events::{NewEvent, Recorded, WaitingRun};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
@@ -77,6 +81,15 @@ impl Store {
             .context(format!("connecting to PostgreSQL at {}", redact_url(url)))?;
         sqlx::migrate!("../migrations").run(&pool).await?;
         Ok(Store { pool })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("pinging the database")?;
+        Ok(())
     }
 
     /// The pool, for the modules of this one.

@@ -50,6 +50,33 @@ pub fn run_uuid(run_id: &str) -> Uuid {
 }
 
 impl Store {
+    /// A tenant's runs, newest first, optionally of one status and one workflow, from an
+    /// offset cursor.
+    pub async fn list_runs(
+        &self,
+        tenant: Uuid,
+        status: Option<&str>,
+        workflow_id: Option<Uuid>,
+        limit: i64,
+        cursor: i64,
+    ) -> Result<Vec<Value>, StoreError> {
+        let rows: Vec<Json<Value>> = sqlx::query_scalar(
+            "SELECT to_jsonb(r) FROM workflow_runs r
+             WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)
+               AND ($3::uuid IS NULL OR workflow_id = $3)
+             ORDER BY started_at DESC, run_id LIMIT $4 OFFSET $5",
+        )
+        .bind(tenant)
+        .bind(status)
+        .bind(workflow_id)
+        .bind(limit)
+        .bind(cursor)
+        .fetch_all(self.pool())
+        .await
+        .context("listing runs")?;
+        Ok(rows.into_iter().map(|Json(v)| v).collect())
+    }
+
     /// Inserts the run row (`RUNNING`) before its workflow starts.
     pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
         sqlx::query(
@@ -100,15 +127,23 @@ impl Store {
         Ok(())
     }
 
-    /// The run, its steps, waits and invocations.
-    pub async fn show_run(&self, run_id: &str) -> Result<RunView, StoreError> {
+    /// The run, its steps, waits and invocations; with `tenant`, only that tenant's run (any
+    /// other is "not found", never "forbidden").
+    pub async fn show_run(
+        &self,
+        run_id: &str,
+        tenant: Option<Uuid>,
+    ) -> Result<RunView, StoreError> {
         let id = run_uuid(run_id);
-        let run: Option<Json<Value>> =
-            sqlx::query_scalar("SELECT to_jsonb(r) FROM workflow_runs r WHERE run_id = $1")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await
-                .context(format!("reading run {run_id}"))?;
+        let run: Option<Json<Value>> = sqlx::query_scalar(
+            "SELECT to_jsonb(r) FROM workflow_runs r
+             WHERE run_id = $1 AND ($2::uuid IS NULL OR tenant = $2)",
+        )
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading run {run_id}"))?;
         let Some(Json(run)) = run else {
             return Err(StoreError::NotFound(format!("no run {run_id}")));
         };

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod api;
 mod component;
 mod examples;
 mod jsonata_suite;

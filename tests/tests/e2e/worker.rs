@@ -497,6 +497,7 @@ fn runs_execute_on_temporal_through_the_worker() {
     );
 
     store_scenarios(&system, dir.path(), &definitions);
+    crate::api::api_scenarios(&system, dir.path());
 }
 
 /// `alga-wf` with the system's database (for `publish` and `show`).

@@ -1,0 +1,88 @@
+//! API errors: a status and a body that says what was wrong and where:
+//! `{"error": CODE, "message": TEXT, "details"?: ...}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::launch::LaunchError;
+use crate::store::StoreError;
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<Value>,
+}
+
+impl ApiError {
+    /// An error with a status, a code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Adds details (e.g. validation issues with their paths).
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": self.code, "message": self.message});
+        if let Some(details) = self.details {
+            body["details"] = details;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(message) => ApiError::not_found(message),
+            StoreError::Invalid(message) => {
+                ApiError::new(StatusCode::CONFLICT, "CONFLICT", message)
+            }
+            other => {
+                tracing::error!("database: {other}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "DATABASE_UNAVAILABLE",
+                    "the database failed; try again",
+                )
+            }
+        }
+    }
+}
+
+impl From<LaunchError> for ApiError {
+    fn from(error: LaunchError) -> Self {
+        match error {
+            LaunchError::PayloadNotObject => ApiError::bad_request(error.to_string()),
+            LaunchError::Store(store) => store.into(),
+            LaunchError::Temporal(message) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "TEMPORAL_START_FAILED", message)
+            }
+        }
+    }
+}

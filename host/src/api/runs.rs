@@ -1,0 +1,155 @@
+//! Runs: start, list, get, steps, cancel. Another tenant's run is a 404.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::body::Body;
+use super::error::ApiError;
+use crate::launch::{Launch, launch};
+use crate::store::Role;
+
+/// `POST /api/workflow-runs` body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartRequest {
+    workflow_id: String,
+    workflow_version: Option<i32>,
+    #[serde(default = "empty_object")]
+    payload: Value,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+/// Starts a run of a published workflow: 201 `{runId, status}`.
+pub async fn start(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Body(request): Body<StartRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Role::Manage)?;
+    let launched = launch(
+        &state.store,
+        &state.client,
+        &state.task_queue,
+        Launch {
+            tenant: Some(caller.0.tenant),
+            workflow: &request.workflow_id,
+            version: request.workflow_version,
+            payload: request.payload,
+            trigger_type: None,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"runId": launched.run_id, "status": "RUNNING",
+            "workflowVersion": launched.version})),
+    ))
+}
+
+/// `GET /api/workflow-runs` query.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    status: Option<String>,
+    workflow_id: Option<uuid::Uuid>,
+    limit: Option<i64>,
+    cursor: Option<i64>,
+}
+
+/// The tenant's runs, newest first: `{runs, nextCursor}`.
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let cursor = query.cursor.unwrap_or(0).max(0);
+    let runs = state
+        .store
+        .list_runs(
+            caller.0.tenant,
+            query.status.as_deref(),
+            query.workflow_id,
+            limit,
+            cursor,
+        )
+        .await?;
+    let next = (runs.len() as i64 == limit).then_some(cursor + limit);
+    Ok(Json(json!({"runs": runs, "nextCursor": next})))
+}
+
+/// `GET /api/workflow-runs/{runId}`: the run row.
+pub async fn get(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let view = state
+        .store
+        .show_run(&run_id.to_string(), Some(caller.0.tenant))
+        .await?;
+    Ok(Json(view.run))
+}
+
+/// `GET /api/workflow-runs/{runId}/steps`: `{steps, waits, invocations}`.
+pub async fn steps(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let view = state
+        .store
+        .show_run(&run_id.to_string(), Some(caller.0.tenant))
+        .await?;
+    Ok(Json(json!({
+        "steps": view.steps,
+        "waits": view.waits,
+        "invocations": view.invocations,
+    })))
+}
+
+/// `POST /api/workflow-runs/{runId}/cancel` body.
+#[derive(Deserialize)]
+pub struct CancelRequest {
+    reason: String,
+}
+
+/// Requests cancellation in Temporal; the run's projection follows when the run ends.
+pub async fn cancel(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+    Body(request): Body<CancelRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    if request.reason.trim().len() < 3 {
+        return Err(ApiError::bad_request(
+            "`reason` needs at least 3 characters",
+        ));
+    }
+    let run = run_id.to_string();
+    state.store.show_run(&run, Some(caller.0.tenant)).await?;
+    crate::worker::cancel_run(&state.client, &run, &request.reason)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "WORKFLOW_TEMPORAL_CANCEL_FAILED",
+                format!("{e:#}"),
+            )
+        })?;
+    Ok(Json(json!({"ok": true})))
+}

@@ -1,0 +1,236 @@
+//! The HTTP API (`alga-wf serve`) on the worker test's system: keys and tenants, publish,
+//! start, read, event ingress (with duplicates), cancellation, and the error statuses. Called
+//! from the worker test, which owns the dev server and the database.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common;
+use crate::common::temporal::{Process, System, free_port};
+
+/// A running `alga-wf serve` and an HTTP client for it.
+struct Api {
+    base: String,
+    agent: ureq::Agent,
+    _process: Process,
+}
+
+impl Api {
+    fn start(system: &System) -> Api {
+        let port = free_port();
+        let child = Command::new(common::binary())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(system.args())
+            .args(system.database_args())
+            .env("ALGA_WF_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("alga-wf serve starts");
+        let api = Api {
+            base: format!("http://127.0.0.1:{port}"),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
+            _process: Process(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while api.get("/healthz", None).0 != 200 {
+            assert!(Instant::now() < deadline, "the API never became healthy");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        api
+    }
+
+    fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        match request.call() {
+            Ok(response) => read(response),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        read(request.send_json(body).expect("the API answers"))
+    }
+}
+
+fn read(mut response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_json().unwrap_or(Value::Null);
+    (status, body)
+}
+
+fn create_key(system: &System, tenant: &str, role: &str) -> String {
+    let mut args = vec!["create-api-key", "--tenant", tenant, "--role", role];
+    let database = system.database_args();
+    args.extend(database.iter().map(String::as_str));
+    let out = common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.json()["key"].as_str().unwrap().to_owned()
+}
+
+/// Polls a run through the API until `done` accepts it.
+fn wait_for_run(api: &Api, key: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = api.get(path, Some(key));
+        if status == 200 && done(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never got there: {body:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+pub fn api_scenarios(system: &System, _dir: &Path) {
+    let api = Api::start(system);
+    let tenant = "6a1c1d5e-2a4b-4c4e-9f00-000000000001";
+    let admin = create_key(system, tenant, "admin");
+    let reader = create_key(system, tenant, "read");
+    let stranger = create_key(system, "6a1c1d5e-2a4b-4c4e-9f00-000000000002", "admin");
+
+    // Every request needs a live key.
+    assert_eq!(api.get("/api/workflow-runs", None).0, 401);
+    assert_eq!(api.get("/api/workflow-runs", Some("awf_nope")).0, 401);
+    assert_eq!(api.get("/readyz", None).0, 200);
+
+    // Publishing: created, then idempotent; invalid definitions say what and where; roles.
+    let mut shipped = common::definition(json!([
+        {"id": "wait", "type": "event.wait", "config": {"eventName": "ORDER_SHIPPED",
+            "correlationKey": {"$expr": "payload.order"},
+            "assign": {"vars.carrier": {"$expr": "vars.event.carrier"}}}},
+        {"id": "done", "type": "state.set", "config": {"state": "SHIPPED"}}
+    ]));
+    shipped["id"] = json!("shipped");
+    let publish = json!({"definition": shipped});
+    let (status, body) = api.post("/api/workflow-definitions/publish", Some(&admin), &publish);
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(body["publishedVersion"], 1);
+    assert_eq!(
+        api.post("/api/workflow-definitions/publish", Some(&admin), &publish)
+            .0,
+        200
+    );
+    let (status, _) = api.post("/api/workflow-definitions/publish", Some(&reader), &publish);
+    assert_eq!(status, 403);
+    let mut broken = shipped.clone();
+    broken["steps"][1]["type"] = json!("state.sett");
+    let (status, body) = api.post(
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        &json!({"definition": broken}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    assert_eq!(
+        body["details"]["errors"][0]["code"], "UNKNOWN_NODE_TYPE",
+        "{body:#}"
+    );
+    let (status, body) = api.get("/api/workflow-definitions/shipped/1", Some(&reader));
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["definition"]["steps"][0]["id"], "wait");
+
+    // Starting, reading, and another tenant seeing nothing.
+    let start = json!({"workflowId": "shipped", "payload": {"order": "O-7"}});
+    let (status, body) = api.post("/api/workflow-runs", Some(&admin), &start);
+    assert_eq!(status, 201, "{body:#}");
+    let run = body["runId"].as_str().unwrap().to_owned();
+    let run_path = format!("/api/workflow-runs/{run}");
+    assert_eq!(api.get(&run_path, Some(&stranger)).0, 404);
+    assert_eq!(api.get(&run_path, Some(&reader)).0, 200);
+    assert_eq!(
+        api.post("/api/workflow-runs", Some(&stranger), &start).0,
+        404,
+        "another tenant cannot start this tenant's workflow"
+    );
+    wait_for_run(&api, &reader, &format!("{run_path}/steps"), |steps| {
+        steps["waits"][0]["status"] == "WAITING"
+    });
+
+    // Event ingress resumes the waiting run once; the duplicate signals nothing.
+    let event = json!({"eventId": "0c9b1f7e-1111-4a4a-8888-000000000001", "eventName": "ORDER_SHIPPED",
+        "correlationKey": "O-7", "payload": {"carrier": "DHL"}});
+    let (status, body) = api.post("/api/workflow/events", Some(&admin), &event);
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["status"], "resumed");
+    assert_eq!(body["runId"], run.as_str());
+    let (_, again) = api.post("/api/workflow/events", Some(&admin), &event);
+    assert_eq!(again["status"], "duplicate", "{again:#}");
+    assert_eq!(again["runId"], run.as_str());
+    let finished = wait_for_run(&api, &reader, &run_path, |r| r["status"] == "SUCCEEDED");
+    assert_eq!(finished["node_path"], Value::Null);
+    let (_, unmatched) = api.post(
+        "/api/workflow/events",
+        Some(&admin),
+        &json!({"eventName": "ORDER_SHIPPED", "correlationKey": "O-404"}),
+    );
+    assert_eq!(unmatched["status"], "no_wait", "{unmatched:#}");
+
+    // Cancellation (admin only) ends a waiting run CANCELED.
+    let (_, body) = api.post(
+        "/api/workflow-runs",
+        Some(&admin),
+        &json!({"workflowId": "shipped",
+        "payload": {"order": "O-8"}}),
+    );
+    let run = body["runId"].as_str().unwrap().to_owned();
+    let run_path = format!("/api/workflow-runs/{run}");
+    wait_for_run(&api, &reader, &format!("{run_path}/steps"), |steps| {
+        steps["waits"][0]["status"] == "WAITING"
+    });
+    let cancel = json!({"reason": "customer withdrew"});
+    assert_eq!(
+        api.post(&format!("{run_path}/cancel"), Some(&reader), &cancel)
+            .0,
+        403
+    );
+    let (status, body) = api.post(&format!("{run_path}/cancel"), Some(&admin), &cancel);
+    assert_eq!(status, 200, "{body:#}");
+    wait_for_run(&api, &reader, &run_path, |r| r["status"] == "CANCELED");
+
+    // Listing is per tenant.
+    let (_, listed) = api.get("/api/workflow-runs?status=CANCELED", Some(&reader));
+    assert_eq!(listed["runs"].as_array().unwrap().len(), 1, "{listed:#}");
+    let (_, foreign) = api.get("/api/workflow-runs", Some(&stranger));
+    assert_eq!(foreign["runs"].as_array().unwrap().len(), 0);
+
+    // Errors: unknown workflow, bad bodies, oversized bodies.
+    let (status, body) = api.post(
+        "/api/workflow-runs",
+        Some(&admin),
+        &json!({"workflowId": "nope"}),
+    );
+    assert_eq!(status, 404, "{body:#}");
+    let (status, body) = api.post(
+        "/api/workflow-runs",
+        Some(&admin),
+        &json!({"workflowId": "shipped", "payload": [1]}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    let (status, body) = api.post(
+        "/api/workflow-runs",
+        Some(&admin),
+        &json!({"workflow": "x"}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    assert!(
+        body["message"].as_str().unwrap().contains("workflow"),
+        "{body:#}"
+    );
+    let huge = json!({"workflowId": "shipped", "payload": {"blob": "x".repeat(600 * 1024)}});
+    assert_eq!(api.post("/api/workflow-runs", Some(&admin), &huge).0, 413);
+}
