@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod api;
 pub mod cli;
+pub mod dev;
 pub mod engine;
 pub mod launch;
 pub mod locate;

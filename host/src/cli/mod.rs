@@ -118,6 +118,22 @@ enum Command {
         #[command(flatten)]
         temporal: TemporalArgs,
     },
+    /// Start a whole working system: a Temporal dev server and PostgreSQL (children, with
+    /// their data in --data), the worker and the HTTP API; prints where everything is.
+    Dev {
+        /// The data folder (kept between starts).
+        #[arg(long, default_value = ".alga-wf-dev")]
+        data: PathBuf,
+        /// The HTTP API's port.
+        #[arg(long, default_value_t = 8080)]
+        api_port: u16,
+        /// The Temporal frontend's port.
+        #[arg(long, default_value_t = 7233)]
+        temporal_port: u16,
+        /// PostgreSQL's port.
+        #[arg(long, default_value_t = 55432)]
+        postgres_port: u16,
+    },
     /// Create an API key for a tenant; prints it (only its hash is stored).
     CreateApiKey {
         /// The tenant (a uuid).
@@ -390,6 +406,21 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 launch::start(request, database, temporal).await
             }
             Command::Show { run, database } => launch::show(run, database).await,
+            Command::Dev { data, api_port, temporal_port, postgres_port } => {
+                let engine = std::sync::Arc::new(load_engine(cli)?);
+                let options = crate::dev::DevOptions {
+                    data: data.clone(),
+                    api_port: *api_port,
+                    temporal_port: *temporal_port,
+                    postgres_port: *postgres_port,
+                };
+                crate::dev::run(engine, options, known_actions(cli)?, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(0)
+            }
             Command::Serve { listen, database, temporal } => launch::serve(cli, listen, database, temporal).await,
             Command::CreateApiKey { tenant, role, name, database } => {
                 launch::create_api_key(tenant, role, name, database).await

@@ -1,29 +1,12 @@
 //! A private Temporal dev server per test binary, and an `alga-wf worker` process serving it.
-#![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn wait_for_port(port: u16, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    alga_wf::dev::temporal::free_port().expect("a free port")
 }
 
 /// A child process killed when dropped.
@@ -36,48 +19,21 @@ impl Drop for Process {
     }
 }
 
-/// `temporal server start-dev` on free ports, in memory.
+/// `temporal server start-dev` on free ports, in memory (the same server `alga-wf dev` runs).
 pub struct DevServer {
     /// The frontend address, `http://127.0.0.1:<port>`.
     pub address: String,
-    _process: Process,
+    _server: alga_wf::dev::temporal::DevServer,
 }
 
 impl DevServer {
     /// Starts a dev server and waits until it accepts connections.
     pub fn start() -> DevServer {
-        let binary = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
-        let (port, ui_port) = (free_port(), free_port());
-        let child = Command::new(&binary)
-            .args([
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--log-level",
-                "error",
-            ])
-            .args([
-                "--port",
-                &port.to_string(),
-                "--ui-port",
-                &ui_port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `{binary} server start-dev` ({e}): run scripts/setup")
-            });
-        let process = Process(child);
-        assert!(
-            wait_for_port(port, Duration::from_secs(90)),
-            "the Temporal dev server did not open port {port}"
-        );
+        let server = alga_wf::dev::temporal::DevServer::start(free_port(), None, true)
+            .unwrap_or_else(|e| panic!("{e}"));
         DevServer {
-            address: format!("http://127.0.0.1:{port}"),
-            _process: process,
+            address: server.address.clone(),
+            _server: server,
         }
     }
 }

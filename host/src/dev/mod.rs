@@ -1,0 +1,141 @@
+//! `alga-wf dev`: a whole working system on one machine. A Temporal dev server and a private
+//! PostgreSQL run as child processes with their data in one folder; the worker and the HTTP
+//! API run in this process. A tenant and an admin API key are made on first start and kept,
+//! so starting again finds everything as it was. The test harness uses the same pieces.
+
+pub mod postgres;
+pub mod temporal;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::engine::InterpreterEngine;
+use crate::store::{Role, Store};
+use crate::worker::{DefinitionDirectory, WorkerSettings};
+
+/// What can stop the dev system.
+#[derive(Debug, Error)]
+pub enum DevError {
+    /// A program it needs is not installed.
+    #[error("missing {0}")]
+    Missing(String),
+    /// A child process or file operation failed.
+    #[error("{0}")]
+    Process(String),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Where `alga-wf dev` listens and keeps its data.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// The data folder.
+    pub data: PathBuf,
+    /// The HTTP API's port.
+    pub api_port: u16,
+    /// The Temporal frontend's port.
+    pub temporal_port: u16,
+    /// The PostgreSQL port.
+    pub postgres_port: u16,
+}
+
+/// The tenant and key made on first start, kept in `dev.json`.
+fn identity(data: &Path) -> Option<(uuid::Uuid, String)> {
+    let text = std::fs::read_to_string(data.join("dev.json")).ok()?;
+    let value: Value = serde_json::from_str(&text).ok()?;
+    Some((
+        uuid::Uuid::parse_str(value["tenant"].as_str()?).ok()?,
+        value["apiKey"].as_str()?.to_owned(),
+    ))
+}
+
+/// Runs the system until `shutdown` resolves; `started` receives what it printed.
+pub async fn run(
+    engine: Arc<InterpreterEngine>,
+    options: DevOptions,
+    known_actions: Vec<alga_interpreter::validate::KnownAction>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), DevError> {
+    let data = &options.data;
+    std::fs::create_dir_all(data)
+        .map_err(|e| DevError::Process(format!("{}: {e}", data.display())))?;
+    let temporal = temporal::DevServer::start(
+        options.temporal_port,
+        Some(&data.join("temporal.db")),
+        false,
+    )?;
+    let cluster =
+        postgres::Cluster::start(&data.join("postgres"), options.postgres_port, "alga_wf")?;
+    let store = Store::connect(&cluster.url).await?;
+    let (tenant, key) = match identity(data) {
+        Some(known) => known,
+        None => {
+            let tenant = uuid::Uuid::new_v4();
+            let key = store
+                .create_api_key(tenant, "alga-wf dev", Role::Admin)
+                .await?;
+            let record = json!({"tenant": tenant, "apiKey": key});
+            std::fs::write(data.join("dev.json"), record.to_string())
+                .map_err(|e| DevError::Process(format!("writing dev.json: {e}")))?;
+            (tenant, key)
+        }
+    };
+    let mut settings = WorkerSettings::local(&temporal.address);
+    settings.activity_timeout = std::time::Duration::from_secs(60);
+    let connected = crate::worker::connect(&settings)
+        .await
+        .map_err(|e| DevError::Process(format!("{e:#}")))?;
+    let api_state = Arc::new(crate::api::ApiState {
+        store: store.clone(),
+        client: connected.client,
+        task_queue: settings.task_queue.clone(),
+        engine: engine.clone(),
+        known_actions,
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
+        .await
+        .map_err(|e| DevError::Process(format!("listening on port {}: {e}", options.api_port)))?;
+    let api_url = format!("http://127.0.0.1:{}", options.api_port);
+    println!(
+        "{}",
+        json!({
+            "api": api_url,
+            "apiKey": key,
+            "tenant": tenant,
+            "temporal": temporal.address,
+            "temporalUi": temporal.ui,
+            "databaseUrl": cluster.url,
+            "data": data,
+        })
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait_for = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let lookup =
+        crate::worker::definition_lookup(DefinitionDirectory::default(), Some(store.clone()));
+    let worker = tokio::spawn(crate::worker::run_worker(
+        engine,
+        settings,
+        lookup,
+        Some(store),
+        wait_for(stopped.clone()),
+    ));
+    let api = tokio::spawn(crate::api::serve(listener, api_state, wait_for(stopped)));
+    shutdown.await;
+    tracing::info!("stopping the dev system");
+    let _ = stop.send(true);
+    let _ = api.await;
+    match worker.await {
+        Ok(Err(e)) => tracing::warn!("the worker stopped with: {e:#}"),
+        Err(e) => tracing::warn!("the worker task failed: {e}"),
+        Ok(Ok(())) => {}
+    }
+    drop(cluster);
+    drop(temporal);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `alga-wf dev`: one command starts the whole system (a Temporal dev server, PostgreSQL, the
+//! worker and the API); a run goes through the API; Ctrl-C stops it; a second start finds the
+//! same tenant, key and run.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common;
+use crate::common::temporal::free_port;
+
+struct Dev {
+    child: Child,
+    info: Value,
+}
+
+impl Dev {
+    fn start(data: &std::path::Path, ports: [u16; 3]) -> Dev {
+        let mut child = Command::new(common::binary())
+            .args(["dev", "--data", data.to_str().unwrap()])
+            .args(["--api-port", &ports[0].to_string()])
+            .args(["--temporal-port", &ports[1].to_string()])
+            .args(["--postgres-port", &ports[2].to_string()])
+            .env("ALGA_WF_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("alga-wf dev starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("alga-wf dev prints where everything is");
+        let info: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        Dev { child, info }
+    }
+
+    /// Ctrl-C, then the exit status.
+    fn stop(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}{path}", self.info["api"].as_str().unwrap());
+        let key = self.info["apiKey"].as_str().unwrap();
+        let response = match (method, body) {
+            ("POST", Some(body)) => agent.post(url).header("x-api-key", key).send_json(body),
+            _ => agent.get(url).header("x-api-key", key).call(),
+        };
+        let mut response = response.expect("the API answers");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        )
+    }
+}
+
+#[test]
+fn dev_starts_a_working_system_and_keeps_its_data() {
+    let data = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port(), free_port()];
+    let dev = Dev::start(data.path(), ports);
+    assert!(dev.info["temporalUi"].is_string(), "{:#}", dev.info);
+
+    let hello: Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("examples/hello/definition.json")).unwrap(),
+    )
+    .unwrap();
+    let (status, body) = dev.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&json!({"definition": hello})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (status, body) = dev.call(
+        "POST",
+        "/api/workflow-runs",
+        Some(&json!({"workflowId": "hello", "payload": {"name": "Ada"}})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let run = body["runId"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = dev.call("GET", &format!("/api/workflow-runs/{run}"), None);
+        if body["status"] == "SUCCEEDED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never finished: {body:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let key = dev.info["apiKey"].clone();
+    assert!(dev.stop(), "Ctrl-C stops the dev system cleanly");
+
+    let dev = Dev::start(data.path(), ports);
+    assert_eq!(dev.info["apiKey"], key, "the same key after a restart");
+    let (status, body) = dev.call("GET", &format!("/api/workflow-runs/{run}"), None);
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["status"], "SUCCEEDED");
+    assert!(dev.stop());
+}
