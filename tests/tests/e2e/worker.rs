@@ -498,6 +498,28 @@ fn runs_execute_on_temporal_through_the_worker() {
 
     store_scenarios(&system, dir.path(), &definitions);
     crate::api::api_scenarios(&system, dir.path());
+
+    // The other runs of this test replay cleanly too (the store's runs replay in their own
+    // scenarios).
+    let mut files = Vec::new();
+    for run in [
+        "shape0",
+        "shape1",
+        "shape2",
+        "looping",
+        "remote",
+        "missing-secret",
+        "triage",
+    ] {
+        let file = dir.path().join(format!("{run}.history.json"));
+        let out = cli(&system, &["history", run, "--out", file.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{run}: {}", out.stderr);
+        files.push(file.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    let out = common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
 
 /// `alga-wf` with the system's database (for `publish` and `show`).
