@@ -231,6 +231,8 @@ async fn measure(address: String) -> Result<()> {
             &interpreter,
             EngineConfig {
                 cache_dir: Some(alga_wf::locate::cache_dir(&interpreter)),
+                // Every parked run stays cached with its own instance.
+                pool_instances: (PARKED + 2 * WORKFLOWS + 1) as u32,
                 ..EngineConfig::default()
             },
         )
@@ -238,6 +240,7 @@ async fn measure(address: String) -> Result<()> {
     );
     let mut settings = WorkerSettings::local(&address);
     settings.task_queue = WASM_QUEUE.into();
+    settings.max_cached_runs = PARKED + 2 * WORKFLOWS;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let lookup: worker::DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
     let our_worker = tokio::spawn(worker::run_worker(

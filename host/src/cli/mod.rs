@@ -362,7 +362,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
             } => {
                 // Fault injection for crash tests: FAILPOINTS names the points to trigger.
                 let _faults = fail::FailScenario::setup();
-                let engine = std::sync::Arc::new(load_engine(cli)?);
+                // One instance per cached run, and one spare for a run being rebuilt.
+                let engine = std::sync::Arc::new(load_engine_for(cli, max_cached_runs + 1)?);
                 let directory = match definitions {
                     Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
                     None => crate::worker::DefinitionDirectory::default(),
@@ -407,7 +408,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
             }
             Command::Show { run, database } => launch::show(run, database).await,
             Command::Dev { data, api_port, temporal_port, postgres_port } => {
-                let engine = std::sync::Arc::new(load_engine(cli)?);
+                let engine = std::sync::Arc::new(load_engine_for(cli, crate::dev::CACHED_RUNS + 1)?);
                 let options = crate::dev::DevOptions {
                     data: data.clone(),
                     api_port: *api_port,
@@ -631,10 +632,15 @@ fn check_definition(cli: &Cli, file: &Path) -> Result<(Value, Vec<Issue>, Vec<Is
 }
 
 fn load_engine(cli: &Cli) -> Result<InterpreterEngine, String> {
+    load_engine_for(cli, 8)
+}
+
+/// The engine with slots for `instances` runs at once (a worker caches one per run).
+fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, String> {
     let path = locate::interpreter_path(cli.interpreter.as_deref());
     let mut config = EngineConfig {
         cache_dir: Some(locate::cache_dir(&path)),
-        pool_instances: 8,
+        pool_instances: u32::try_from(instances).unwrap_or(u32::MAX),
         ..EngineConfig::default()
     };
     if let Some(fuel) = cli.fuel {

@@ -16,6 +16,9 @@ use crate::engine::InterpreterEngine;
 use crate::store::{Role, Store};
 use crate::worker::{DefinitionDirectory, WorkerSettings};
 
+/// Runs the dev system's worker keeps cached.
+pub const CACHED_RUNS: usize = 1000;
+
 /// What can stop the dev system.
 #[derive(Debug, Error)]
 pub enum DevError {
@@ -85,6 +88,7 @@ pub async fn run(
         }
     };
     let mut settings = WorkerSettings::local(&temporal.address);
+    settings.max_cached_runs = CACHED_RUNS;
     settings.activity_timeout = std::time::Duration::from_secs(60);
     let connected = crate::worker::connect(&settings)
         .await

@@ -151,6 +151,11 @@ impl InterpreterEngine {
         &self.semantics_version
     }
 
+    /// How many instances can exist at once (the pooling allocator's slots).
+    pub fn capacity(&self) -> usize {
+        self.config.pool_instances as usize
+    }
+
     /// blake3 of the component bytes.
     pub fn component_hash(&self) -> &str {
         &self.component_hash

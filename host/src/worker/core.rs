@@ -95,6 +95,19 @@ pub async fn run_worker(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let connected = connect(&settings).await?;
+    // Every cached run holds an instance; a cache larger than the engine's pool would fail
+    // workflow tasks once the pool ran out, so the cache is held to what the pool can serve.
+    let max_cached_runs = settings
+        .max_cached_runs
+        .min(engine.capacity().saturating_sub(1))
+        .max(1);
+    if max_cached_runs < settings.max_cached_runs {
+        tracing::warn!(
+            requested = settings.max_cached_runs,
+            max_cached_runs,
+            "the run cache is limited to the interpreter engine's instance pool"
+        );
+    }
     let config = WorkerConfig::builder()
         .namespace(settings.namespace.clone())
         .task_queue(settings.task_queue.clone())
@@ -102,7 +115,7 @@ pub async fn run_worker(
         .versioning_strategy(WorkerVersioningStrategy::None {
             build_id: format!("alga-wf-{}", engine.semantics_version()),
         })
-        .max_cached_workflows(settings.max_cached_runs)
+        .max_cached_workflows(max_cached_runs)
         .max_outstanding_workflow_tasks(100_usize)
         .max_outstanding_activities(100_usize)
         .max_outstanding_local_activities(10_usize)

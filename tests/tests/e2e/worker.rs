@@ -256,6 +256,28 @@ fn runs_execute_on_temporal_through_the_worker() {
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["closedBy"], "ada");
 
+    // Many runs parked at once each keep a cached instance (more than the CLI's default pool
+    // for other commands): every one of them answers.
+    for i in 0..20 {
+        let name = format!("parked{i}");
+        let payload = format!(r#"{{"ticket": "P-{i}"}}"#);
+        start(
+            &system,
+            dir.path(),
+            &name,
+            &waiting,
+            &["--payload", &payload],
+        );
+    }
+    for i in 0..20 {
+        wait_for_query(
+            &system,
+            &format!("parked{i}"),
+            "workflowRuntimeV2CurrentWait",
+            |a| a["type"] == "event.wait",
+        );
+    }
+
     // Cancellation ends a waiting run CANCELED.
     start(
         &system,
