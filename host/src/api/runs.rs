@@ -89,18 +89,26 @@ pub async fn list(
     Ok(Json(json!({"runs": runs, "nextCursor": next})))
 }
 
+/// The caller's tenant's run, read with the `read` role (another tenant's is not found).
+async fn readable_run(
+    state: &ApiState,
+    caller: &Caller,
+    run_id: uuid::Uuid,
+) -> Result<crate::store::RunView, ApiError> {
+    caller.require(Role::Read)?;
+    Ok(state
+        .store
+        .show_run(&run_id.to_string(), Some(caller.0.tenant))
+        .await?)
+}
+
 /// `GET /api/workflow-runs/{runId}`: the run row.
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     Path(run_id): Path<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
-    let view = state
-        .store
-        .show_run(&run_id.to_string(), Some(caller.0.tenant))
-        .await?;
-    Ok(Json(view.run))
+    Ok(Json(readable_run(&state, &caller, run_id).await?.run))
 }
 
 /// `GET /api/workflow-runs/{runId}/steps`: `{steps, waits, invocations}`.
@@ -109,11 +117,7 @@ pub async fn steps(
     caller: Caller,
     Path(run_id): Path<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
-    let view = state
-        .store
-        .show_run(&run_id.to_string(), Some(caller.0.tenant))
-        .await?;
+    let view = readable_run(&state, &caller, run_id).await?;
     Ok(Json(json!({
         "steps": view.steps,
         "waits": view.waits,

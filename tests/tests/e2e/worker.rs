@@ -354,31 +354,20 @@ fn runs_execute_on_temporal_through_the_worker() {
     );
 
     // The recorded histories replay through the interpreter with no server.
-    let mut files = Vec::new();
-    for run in [
-        "basic",
-        "failing",
-        "flaky",
-        "timed",
-        "waiting",
-        "cancelled",
-        "parent",
-        "durable",
-    ] {
-        let file = dir.path().join(format!("{run}.history.json"));
-        let out = cli(&system, &["history", run, "--out", file.to_str().unwrap()]);
-        assert_eq!(out.code, 0, "{run}: {}", out.stderr);
-        files.push(file.to_str().unwrap().to_owned());
-    }
-    let mut args = vec!["replay"];
-    args.extend(files.iter().map(String::as_str));
-    let out = common::alga_wf(&args);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let verdicts = out.json();
-    assert_eq!(verdicts.as_array().unwrap().len(), files.len());
-    for verdict in verdicts.as_array().unwrap() {
-        assert_eq!(verdict["result"], "ok", "{verdict:#}");
-    }
+    replay_runs(
+        &system,
+        dir.path(),
+        &[
+            "basic",
+            "failing",
+            "flaky",
+            "timed",
+            "waiting",
+            "cancelled",
+            "parent",
+            "durable",
+        ],
+    );
 
     // Histories exported by the Temporal CLI (proto-JSON) replay too.
     let mut exported = Vec::new();
@@ -523,18 +512,28 @@ fn runs_execute_on_temporal_through_the_worker() {
 
     // The other runs of this test replay cleanly too (the store's runs replay in their own
     // scenarios).
+    replay_runs(
+        &system,
+        dir.path(),
+        &[
+            "shape0",
+            "shape1",
+            "shape2",
+            "looping",
+            "remote",
+            "missing-secret",
+            "triage",
+        ],
+    );
+}
+
+/// Saves each run's history (`<run>.history.json` in `dir`) and replays them all: every
+/// verdict is `ok`.
+fn replay_runs(system: &System, dir: &Path, runs: &[&str]) {
     let mut files = Vec::new();
-    for run in [
-        "shape0",
-        "shape1",
-        "shape2",
-        "looping",
-        "remote",
-        "missing-secret",
-        "triage",
-    ] {
-        let file = dir.path().join(format!("{run}.history.json"));
-        let out = cli(&system, &["history", run, "--out", file.to_str().unwrap()]);
+    for run in runs {
+        let file = dir.join(format!("{run}.history.json"));
+        let out = cli(system, &["history", run, "--out", file.to_str().unwrap()]);
         assert_eq!(out.code, 0, "{run}: {}", out.stderr);
         files.push(file.to_str().unwrap().to_owned());
     }
@@ -542,6 +541,11 @@ fn runs_execute_on_temporal_through_the_worker() {
     args.extend(files.iter().map(String::as_str));
     let out = common::alga_wf(&args);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let verdicts = out.json();
+    assert_eq!(verdicts.as_array().unwrap().len(), files.len());
+    for verdict in verdicts.as_array().unwrap() {
+        assert_eq!(verdict["result"], "ok", "{verdict:#}");
+    }
 }
 
 /// `alga-wf` with the system's database (for `publish` and `show`).
