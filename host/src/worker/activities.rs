@@ -80,7 +80,8 @@ impl Activities {
     pub async fn execute(&self, start: &Start) -> ActivityExecutionResult {
         let facts = Self::facts(start);
         let delegated = facts.as_ref().ok().and_then(|(_, f)| f.retry_on.clone());
-        let attempt = Self::attempt(start, delegated.is_some());
+        let argument = facts.as_ref().ok().map(|(argument, _)| argument);
+        let attempt = Self::attempt(start, argument, delegated.is_some());
         let result = match &facts {
             Ok((argument, facts)) => self.run(start, argument, facts, attempt).await,
             Err(failure) => Err(ActivityError::Action(failure.clone())),
@@ -107,9 +108,8 @@ impl Activities {
 
     /// The interpreter's attempt number: the one it scheduled, plus Temporal's retries when
     /// Temporal runs the authored policy (retries after a lost worker are not attempts).
-    fn attempt(start: &Start, delegated: bool) -> u32 {
-        let scheduled = payload::first(&start.input)
-            .ok()
+    fn attempt(start: &Start, argument: Option<&Value>, delegated: bool) -> u32 {
+        let scheduled = argument
             .and_then(|a| a.get("attempt").and_then(Value::as_u64))
             .and_then(|a| u32::try_from(a).ok())
             .unwrap_or(1);
