@@ -23,6 +23,33 @@ pub struct Launch<'a> {
     pub payload: Value,
     /// `event`, `schedule`, `recurring`, or none.
     pub trigger_type: Option<String>,
+    /// Where the run came from: `{eventId, ...}`, `{replayOfRunId, reason}`, ...
+    pub trigger_metadata: Option<Value>,
+    /// Launches with the same fire key start one run: the second returns the first.
+    pub fire_key: Option<String>,
+    /// The run's initial `meta` scope.
+    pub meta: Option<Value>,
+}
+
+impl<'a> Launch<'a> {
+    /// A manual launch: no trigger, no provenance.
+    pub fn manual(
+        tenant: Option<Uuid>,
+        workflow: &'a str,
+        version: Option<i32>,
+        payload: Value,
+    ) -> Self {
+        Launch {
+            tenant,
+            workflow,
+            version,
+            payload,
+            trigger_type: None,
+            trigger_metadata: None,
+            fire_key: None,
+            meta: None,
+        }
+    }
 }
 
 /// A launched run.
@@ -36,6 +63,8 @@ pub struct Launched {
     pub temporal_run_id: String,
     /// The pinned version.
     pub version: i32,
+    /// False when the fire key named a run launched before, which is returned instead.
+    pub created: bool,
 }
 
 /// Why a launch failed.
@@ -62,6 +91,12 @@ pub async fn launch(
     if !request.payload.is_object() {
         return Err(LaunchError::PayloadNotObject);
     }
+    if let Some(existing) = match &request.fire_key {
+        Some(key) => store.run_by_fire_key(key).await?,
+        None => None,
+    } {
+        return Ok(existing);
+    }
     let pinned = store
         .pinned(request.tenant, request.workflow, request.version)
         .await?;
@@ -78,6 +113,8 @@ pub async fn launch(
             definition_hash: hash.clone(),
             runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
             trigger_type: request.trigger_type.clone(),
+            trigger_metadata: request.trigger_metadata.clone(),
+            fire_key: request.fire_key.clone(),
             temporal_workflow_id: workflow_id.clone(),
         })
         .await?;
@@ -92,7 +129,7 @@ pub async fn launch(
         payload: request.payload,
         trigger_type: request.trigger_type,
         execution_key: format!("launch:{run_id}"),
-        meta: None,
+        meta: request.meta,
         activity_actions: Vec::new(),
         checkpoint: None,
         continue_as_new_after_events: 0,
@@ -110,10 +147,12 @@ pub async fn launch(
         }
     };
     store.run_started(run_id, &temporal_run_id).await?;
+    metrics::counter!("alga_wf_runs_started_total").increment(1);
     Ok(Launched {
         run_id,
         workflow_id,
         temporal_run_id,
         version: pinned.version,
+        created: true,
     })
 }

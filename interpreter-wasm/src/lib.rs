@@ -14,6 +14,7 @@ pub mod expr;
 pub mod form;
 pub mod machine;
 pub mod scope;
+pub mod trigger;
 pub mod validate;
 
 pub use machine::{Machine, RUNTIME_SEMANTICS_VERSION};

@@ -1,11 +1,10 @@
-//! Event ingress: `POST /api/workflow/events` stores the event once by id, signals every run
-//! of the tenant waiting on its name and correlation key, and records where it went. A
-//! duplicate id returns the first outcome and signals nothing.
+//! Events: `POST /api/workflow/events` hands the event to [`crate::ingress`] (stored once by
+//! id, delivered to waiting runs, triggered workflows launched); list and get read them back.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -14,7 +13,8 @@ use super::ApiState;
 use super::auth::Caller;
 use super::body::Body;
 use super::error::ApiError;
-use crate::store::{NewEvent, Recorded, Role};
+use crate::ingress::{Ingress, Routed};
+use crate::store::{NewEvent, Role};
 
 /// The request body.
 #[derive(Deserialize)]
@@ -28,77 +28,76 @@ pub struct SubmitRequest {
     payload: Value,
 }
 
-/// Submits an event.
+/// Submits an event: `{status, eventId, runId, resumedRuns, startedRuns, error}`.
 pub async fn submit(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     Body(request): Body<SubmitRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Routed>, ApiError> {
     caller.require(Role::Manage)?;
     if request.event_name.trim().is_empty() {
         return Err(ApiError::bad_request("`eventName` is empty"));
     }
-    let tenant = caller.0.tenant;
+    let payload = match request.payload {
+        Value::Null => json!({}),
+        object @ Value::Object(_) => object,
+        _ => return Err(ApiError::bad_request("`payload` must be a JSON object")),
+    };
     let event = NewEvent {
         event_id: request.event_id.unwrap_or_else(Uuid::new_v4),
-        tenant,
+        tenant: caller.0.tenant,
         event_name: request.event_name,
         correlation_key: request.correlation_key,
-        payload: if request.payload.is_null() {
-            json!({})
-        } else {
-            request.payload
-        },
+        payload,
     };
-    if let Recorded::Duplicate {
-        matched_run_id,
-        error_message,
-    } = state.store.record_event(&event).await?
-    {
-        return Ok(Json(json!({
-            "status": "duplicate",
-            "eventId": event.event_id,
-            "runId": matched_run_id,
-            "error": error_message,
-        })));
-    }
-    let waiting = state
+    metrics::counter!("alga_wf_events_ingested_total").increment(1);
+    Ok(Json(state.ingress().submit(event).await?))
+}
+
+/// `GET /api/workflow/events` query.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    event_name: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<i64>,
+}
+
+/// The tenant's events, newest first: `{events, nextCursor}`.
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let (limit, cursor) = super::page(query.limit, query.cursor);
+    let events = state
         .store
-        .waiting_runs(tenant, &event.event_name, event.correlation_key.as_deref())
+        .list_events(caller.0.tenant, query.event_name.as_deref(), limit, cursor)
         .await?;
-    let signal = json!({
-        "eventId": event.event_id,
-        "eventName": event.event_name,
-        "correlationKey": event.correlation_key,
-        "payload": event.payload,
-        "receivedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    });
-    let mut resumed = Vec::new();
-    let mut failures = Vec::new();
-    for run in &waiting {
-        let run_id = run.run_id.to_string();
-        match crate::worker::signal_run(
-            &state.client,
-            &run_id,
-            alga_interpreter::machine::signals::EVENT_SIGNAL,
-            &signal,
-        )
-        .await
-        {
-            Ok(()) => resumed.push(run.run_id),
-            Err(e) => failures.push(format!("run {run_id}: {e:#}")),
+    let next = super::next_cursor(events.len(), limit, cursor);
+    Ok(Json(json!({"events": events, "nextCursor": next})))
+}
+
+/// `GET /api/workflow/events/{eventId}`: the event row and the runs it reached.
+pub async fn get(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(event_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    Ok(Json(
+        state.store.get_event(caller.0.tenant, event_id).await?,
+    ))
+}
+
+impl ApiState {
+    /// Ingress over this state's database and Temporal.
+    pub fn ingress(&self) -> Ingress<'_> {
+        Ingress {
+            store: &self.store,
+            client: &self.client,
+            task_queue: &self.task_queue,
         }
     }
-    let error = (!failures.is_empty()).then(|| failures.join("; "));
-    state
-        .store
-        .event_routed(event.event_id, resumed.first().copied(), error.as_deref())
-        .await?;
-    Ok(Json(json!({
-        "status": if resumed.is_empty() { "no_wait" } else { "resumed" },
-        "eventId": event.event_id,
-        "runId": resumed.first(),
-        "resumedRuns": resumed,
-        "error": error,
-    })))
 }

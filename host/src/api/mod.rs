@@ -44,6 +44,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .route(
             "/api/workflow-definitions/publish",
             post(definitions::publish),
@@ -56,7 +57,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/workflow-runs/{run_id}", get(runs::get))
         .route("/api/workflow-runs/{run_id}/steps", get(runs::steps))
         .route("/api/workflow-runs/{run_id}/cancel", post(runs::cancel))
-        .route("/api/workflow/events", post(events::submit))
+        .route(
+            "/api/workflow/events",
+            post(events::submit).get(events::list),
+        )
+        .route("/api/workflow/events/{event_id}", get(events::get))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -65,10 +70,29 @@ async fn health() -> Json<Value> {
     Json(json!({"ok": true}))
 }
 
+/// Prometheus metrics of this process (unauthenticated, like `/healthz`: scrape it on a
+/// private network).
+async fn metrics() -> String {
+    crate::observability::metrics().render()
+}
+
 /// Ready when the database answers.
 async fn ready(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, error::ApiError> {
     state.store.ping().await?;
     Ok(Json(json!({"ok": true})))
+}
+
+/// A page request: `limit` held to 1..=200 (default 50) and a non-negative offset cursor.
+fn page(limit: Option<i64>, cursor: Option<i64>) -> (i64, i64) {
+    (
+        limit.unwrap_or(50).clamp(1, 200),
+        cursor.unwrap_or(0).max(0),
+    )
+}
+
+/// The cursor of the next page, when this one was full.
+fn next_cursor(returned: usize, limit: i64, cursor: i64) -> Option<i64> {
+    (returned as i64 == limit).then_some(cursor + limit)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves.
@@ -77,6 +101,15 @@ pub async fn serve(
     state: Arc<ApiState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    crate::observability::metrics();
+    let ingress_state = state.clone();
+    tokio::spawn(async move {
+        match ingress_state.ingress().route_unrouted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("routed {n} events stored before a restart"),
+            Err(e) => tracing::warn!("routing events stored before a restart: {e}"),
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

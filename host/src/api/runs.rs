@@ -40,13 +40,12 @@ pub async fn start(
         &state.store,
         &state.client,
         &state.task_queue,
-        Launch {
-            tenant: Some(caller.0.tenant),
-            workflow: &request.workflow_id,
-            version: request.workflow_version,
-            payload: request.payload,
-            trigger_type: None,
-        },
+        Launch::manual(
+            Some(caller.0.tenant),
+            &request.workflow_id,
+            request.workflow_version,
+            request.payload,
+        ),
     )
     .await?;
     Ok((
@@ -73,8 +72,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let cursor = query.cursor.unwrap_or(0).max(0);
+    let (limit, cursor) = super::page(query.limit, query.cursor);
     let runs = state
         .store
         .list_runs(
@@ -85,7 +83,7 @@ pub async fn list(
             cursor,
         )
         .await?;
-    let next = (runs.len() as i64 == limit).then_some(cursor + limit);
+    let next = super::next_cursor(runs.len(), limit, cursor);
     Ok(Json(json!({"runs": runs, "nextCursor": next})))
 }
 

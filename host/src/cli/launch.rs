@@ -69,13 +69,7 @@ pub async fn start(
         &store,
         &connected.client,
         &settings.task_queue,
-        Launch {
-            tenant,
-            workflow: request.workflow,
-            version: request.version,
-            payload,
-            trigger_type: None,
-        },
+        Launch::manual(tenant, request.workflow, request.version, payload),
     )
     .await
     .map_err(|e| e.to_string())?;

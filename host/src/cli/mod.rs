@@ -287,13 +287,7 @@ impl TemporalArgs {
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ALGA_WF_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    crate::observability::init_logging();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
         Err(message) => {

@@ -166,10 +166,12 @@ impl Store {
         let row: Option<(i32, Json<Value>)> = sqlx::query_as(
             "SELECT version, definition_json FROM workflow_definition_versions
              WHERE workflow_id = $1 AND ($2::int IS NULL OR version = $2)
+               AND ($3::uuid IS NULL OR tenant = $3)
              ORDER BY version DESC LIMIT 1",
         )
         .bind(workflow_id)
         .bind(version)
+        .bind(tenant)
         .fetch_optional(self.pool())
         .await
         .context(format!("reading workflow `{reference}`"))?;
@@ -184,5 +186,41 @@ impl Store {
             version,
             definition,
         })
+    }
+
+    /// The latest published versions of the tenant's unpaused workflows whose trigger names
+    /// `event_name`, in a stable order. (The caller checks each version's own trigger: the
+    /// definitions row follows drafts, the version is what runs.)
+    pub async fn triggered_by(
+        &self,
+        tenant: Uuid,
+        event_name: &str,
+    ) -> Result<Vec<PinnedDefinition>, StoreError> {
+        let rows: Vec<(Uuid, i32, Json<Value>)> = sqlx::query_as(
+            "SELECT d.workflow_id, v.version, v.definition_json
+             FROM workflow_definitions d
+             JOIN LATERAL (SELECT version, definition_json FROM workflow_definition_versions
+                           WHERE workflow_id = d.workflow_id ORDER BY version DESC LIMIT 1) v
+               ON true
+             WHERE d.tenant = $1 AND d.status = 'published' AND NOT d.is_paused
+               AND v.definition_json -> 'trigger' ->> 'type' = 'event'
+               AND v.definition_json -> 'trigger' ->> 'eventName' = $2
+             ORDER BY d.created_at, d.workflow_id",
+        )
+        .bind(tenant)
+        .bind(event_name)
+        .fetch_all(self.pool())
+        .await
+        .context(format!("finding workflows triggered by {event_name}"))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(workflow_id, version, Json(definition))| PinnedDefinition {
+                    workflow_id,
+                    version,
+                    definition,
+                },
+            )
+            .collect())
     }
 }

@@ -36,6 +36,22 @@ pub enum Recorded {
     },
 }
 
+/// A stored event, as routing and the API read it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// The dedupe key.
+    pub event_id: Uuid,
+    /// Event name.
+    pub event_name: String,
+    /// Correlation key.
+    pub correlation_key: Option<String>,
+    /// Payload.
+    pub payload: Value,
+    /// When it arrived.
+    pub received_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A run waiting for an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitingRun {
@@ -126,5 +142,153 @@ impl Store {
         .await
         .context(format!("recording where event {event_id} went"))?;
         Ok(())
+    }
+
+    /// Claims the delivery of an event to a run: true for the first claimant only, who then
+    /// signals the run.
+    pub async fn claim_delivery(
+        &self,
+        event_id: Uuid,
+        run_id: Uuid,
+        tenant: Option<Uuid>,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO workflow_event_deliveries (event_id, run_id, tenant) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(run_id)
+        .bind(tenant)
+        .execute(self.pool())
+        .await
+        .context(format!(
+            "claiming delivery of event {event_id} to run {run_id}"
+        ))?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Gives a delivery back after its signal failed, so a later attempt may deliver it.
+    pub async fn release_delivery(&self, event_id: Uuid, run_id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM workflow_event_deliveries WHERE event_id = $1 AND run_id = $2")
+            .bind(event_id)
+            .bind(run_id)
+            .execute(self.pool())
+            .await
+            .context(format!(
+                "releasing delivery of event {event_id} to run {run_id}"
+            ))?;
+        Ok(())
+    }
+
+    /// Events a newly opened wait may still need: same tenant, name and key, received since
+    /// the run started, and not yet delivered to it; oldest first.
+    pub async fn undelivered_events(
+        &self,
+        run_id: Uuid,
+        event_name: &str,
+        correlation_key: Option<&str>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
+                 FROM workflow_runs r
+                 JOIN workflow_runtime_events e
+                   ON e.tenant IS NOT DISTINCT FROM r.tenant AND e.event_name = $2
+                  AND e.correlation_key IS NOT DISTINCT FROM $3 AND e.created_at >= r.started_at
+                 WHERE r.run_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM workflow_event_deliveries d
+                                   WHERE d.event_id = e.event_id AND d.run_id = r.run_id)
+                 ORDER BY e.created_at, e.event_id",
+        )
+        .bind(run_id)
+        .bind(event_name)
+        .bind(correlation_key)
+        .fetch_all(self.pool())
+        .await
+        .context(format!("finding events for the new wait of run {run_id}"))?;
+        Ok(rows.into_iter().map(stored_event).collect())
+    }
+
+    /// Events that were stored but never routed (the process stopped in between), oldest
+    /// first; routing them again is safe because deliveries and launches are deduplicated.
+    pub async fn unrouted_events(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, StoredEvent)>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT tenant, event_id, event_name, correlation_key, payload, created_at
+                 FROM workflow_runtime_events WHERE processed_at IS NULL AND tenant IS NOT NULL
+                 ORDER BY created_at LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("finding unrouted events")?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| Some((row.tenant?, stored_event(row))))
+            .collect())
+    }
+
+    /// A tenant's events, newest first, optionally of one name: `(events, next cursor)`.
+    pub async fn list_events(
+        &self,
+        tenant: Uuid,
+        event_name: Option<&str>,
+        limit: i64,
+        cursor: i64,
+    ) -> Result<Vec<Value>, StoreError> {
+        let rows: Vec<Json<Value>> = sqlx::query_scalar(
+            "SELECT to_jsonb(e) FROM workflow_runtime_events e
+             WHERE tenant = $1 AND ($2::text IS NULL OR event_name = $2)
+             ORDER BY created_at DESC, event_id LIMIT $3 OFFSET $4",
+        )
+        .bind(tenant)
+        .bind(event_name)
+        .bind(limit)
+        .bind(cursor)
+        .fetch_all(self.pool())
+        .await
+        .context("listing events")?;
+        Ok(rows.into_iter().map(|Json(v)| v).collect())
+    }
+
+    /// One of the tenant's events with the runs it was delivered to.
+    pub async fn get_event(&self, tenant: Uuid, event_id: Uuid) -> Result<Value, StoreError> {
+        let row: Option<Json<Value>> = sqlx::query_scalar(
+            "SELECT to_jsonb(e) || jsonb_build_object('deliveredTo', COALESCE(
+                 (SELECT jsonb_agg(d.run_id ORDER BY d.delivered_at)
+                  FROM workflow_event_deliveries d WHERE d.event_id = e.event_id), '[]'::jsonb))
+             FROM workflow_runtime_events e WHERE tenant = $1 AND event_id = $2",
+        )
+        .bind(tenant)
+        .bind(event_id)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading event {event_id}"))?;
+        row.map(|Json(v)| v)
+            .ok_or_else(|| StoreError::NotFound(format!("no event {event_id}")))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    tenant: Option<Uuid>,
+    event_id: Uuid,
+    event_name: String,
+    correlation_key: Option<String>,
+    payload: Option<Json<Value>>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn stored_event(row: EventRow) -> StoredEvent {
+    StoredEvent {
+        event_id: row.event_id,
+        event_name: row.event_name,
+        correlation_key: row.correlation_key,
+        payload: row
+            .payload
+            .map(|Json(v)| v)
+            .unwrap_or_else(|| serde_json::json!({})),
+        received_at: row.created_at,
     }
 }

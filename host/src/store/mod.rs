@@ -21,11 +21,11 @@ use thiserror::Error;
 
 pub use api_keys::{Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
-pub use events::{NewEvent, Recorded, WaitingRun};
+pub use events::{NewEvent, Recorded, StoredEvent, WaitingRun};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
-pub use runs::{NewRun, RunView};
+pub use runs::{NewRun, RunView, run_uuid};
 pub use tasks::{NewTask, OpenedTask};
 
 /// What can go wrong talking to the database.

@@ -26,6 +26,10 @@ pub struct NewRun {
     pub runtime_semantics_version: String,
     /// `event`, `schedule`, `recurring`, or none (manual, child).
     pub trigger_type: Option<String>,
+    /// Provenance (`trigger_metadata_json`).
+    pub trigger_metadata: Option<Value>,
+    /// Dedupe key of a trigger fire (`trigger_fire_key`, unique).
+    pub fire_key: Option<String>,
     /// The Temporal workflow id.
     pub temporal_workflow_id: String,
 }
@@ -82,8 +86,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO workflow_runs
                  (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
-                  temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type)
-             VALUES ($1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9)",
+                  temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
+                  trigger_metadata_json, trigger_fire_key)
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, $11)",
         )
         .bind(run.run_id)
         .bind(run.tenant)
@@ -94,10 +99,36 @@ impl Store {
         .bind(&run.definition_hash)
         .bind(&run.runtime_semantics_version)
         .bind(&run.trigger_type)
+        .bind(run.trigger_metadata.as_ref().map(Json))
+        .bind(&run.fire_key)
         .execute(self.pool())
         .await
         .context(format!("creating run {}", run.run_id))?;
         Ok(())
+    }
+
+    /// The run launched with a fire key, if any.
+    pub async fn run_by_fire_key(
+        &self,
+        fire_key: &str,
+    ) -> Result<Option<crate::launch::Launched>, StoreError> {
+        let row: Option<(Uuid, String, Option<String>, i32)> = sqlx::query_as(
+            "SELECT run_id, temporal_workflow_id, temporal_run_id, workflow_version
+             FROM workflow_runs WHERE trigger_fire_key = $1",
+        )
+        .bind(fire_key)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("looking up the run of fire key {fire_key}"))?;
+        Ok(row.map(
+            |(run_id, workflow_id, temporal_run_id, version)| crate::launch::Launched {
+                run_id,
+                workflow_id,
+                temporal_run_id: temporal_run_id.unwrap_or_default(),
+                version,
+                created: false,
+            },
+        ))
     }
 
     /// Records the Temporal run id once the workflow started.

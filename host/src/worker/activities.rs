@@ -86,6 +86,12 @@ impl Activities {
             Ok((argument, facts)) => self.run(start, argument, facts, attempt).await,
             Err(failure) => Err(ActivityError::Action(failure.clone())),
         };
+        let outcome = match &result {
+            Ok(_) => "completed",
+            Err(ActivityError::Infrastructure(_)) => "infrastructure_failure",
+            Err(ActivityError::Action(_)) => "failed",
+        };
+        metrics::counter!("alga_wf_activities_total", "outcome" => outcome).increment(1);
         match result {
             Ok(output) => {
                 let mut result = payload::encode(&output);
@@ -221,7 +227,10 @@ impl Activities {
             lease_ms: self.lease_ms,
         };
         match store.claim(&entry).await.map_err(infrastructure)? {
-            Claim::Reuse(output) => Ok(output),
+            Claim::Reuse(output) => {
+                metrics::counter!("alga_wf_ledger_hits_total").increment(1);
+                Ok(output)
+            }
             Claim::Unledgered => self.run_builtin(invocation, facts).map_err(Into::into),
             Claim::Busy { owner } => Err(ActivityError::Infrastructure(Failure::new(
                 category::TRANSIENT,

@@ -136,6 +136,7 @@ pub async fn run_worker(
 
     let workflows = {
         let (worker, store) = (worker.clone(), store.clone());
+        let client = connected.client.clone();
         let mut runs = Runs::new(
             engine,
             &settings.task_queue,
@@ -152,20 +153,34 @@ pub async fn run_worker(
                     Err(PollError::ShutDown) => break,
                     Err(e) => return Err(anyhow!("polling workflow activations: {e}")),
                 };
+                let began = std::time::Instant::now();
                 let (mut completion, batch) = runs.complete(&activation);
+                metrics::counter!("alga_wf_activations_total").increment(1);
+                metrics::histogram!("alga_wf_activation_seconds")
+                    .record(began.elapsed().as_secs_f64());
+                metrics::gauge!("alga_wf_cached_runs").set(runs.cached() as f64);
+                if let Some(status) = &completion.status {
+                    metrics::counter!("alga_wf_commands_total")
+                        .increment(super::runs::command_count(status) as u64);
+                }
                 // A replayed activation's records were written when it first ran.
                 let replaying = activation.is_replaying;
-                let (worker, store) = (worker.clone(), store.clone());
+                let (worker, store, client) = (worker.clone(), store.clone(), client.clone());
                 completions.spawn(async move {
                     // The read model is written before the activation completes: a batch that
                     // cannot be written fails the workflow task, whose retry makes it again.
-                    if let (Some(store), Some(batch), false) = (store, batch, replaying)
-                        && let Err(e) = project(&store, &batch).await
-                    {
-                        completion = Runs::projection_failure(&completion.run_id, &e);
+                    let mut projected = None;
+                    if let (Some(store), Some(batch), false) = (store, batch, replaying) {
+                        match project(&store, &batch).await {
+                            Ok(()) => projected = Some((store, batch)),
+                            Err(e) => completion = Runs::projection_failure(&completion.run_id, &e),
+                        }
                     }
                     if let Err(e) = worker.complete_workflow_activation(completion).await {
                         tracing::error!("completing an activation: {e}");
+                    }
+                    if let Some((store, batch)) = projected {
+                        deliver_missed_events(&store, &client, &batch).await;
                     }
                 });
                 while completions.try_join_next().is_some() {}
@@ -222,6 +237,32 @@ pub async fn run_worker(
         Err(_) => tracing::warn!("the worker was still shared at shutdown"),
     }
     workflow_result.and(activity_result)
+}
+
+/// Delivers the events that arrived before the event waits this batch opened (ingress only
+/// signals runs whose wait it can already see).
+async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
+    use alga_interpreter::machine::protocol::{RunEvent, WaitKind};
+    let run_id = crate::store::run_uuid(&batch.run_id);
+    for record in &batch.records {
+        if let RunEvent::WaitOpened {
+            kind: WaitKind::Event,
+            event_name: Some(event_name),
+            correlation_key,
+            ..
+        } = record
+            && let Err(e) = crate::ingress::deliver_to_new_wait(
+                store,
+                client,
+                run_id,
+                event_name,
+                correlation_key.as_deref(),
+            )
+            .await
+        {
+            tracing::warn!(%run_id, "delivering events that came before the wait: {e}");
+        }
+    }
 }
 
 /// Writes one batch, retrying briefly: a database hiccup should not cost a workflow task.

@@ -9,6 +9,7 @@ use alga_interpreter::machine::protocol::{self as p, Command};
 use serde_json::Value;
 use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
 use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
+use temporalio_common::protos::coresdk::workflow_completion::workflow_activation_completion::Status;
 use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure;
 
 use super::convert::{self, CommandContext};
@@ -58,6 +59,11 @@ impl Runs {
             action_queues,
             cached: HashMap::new(),
         }
+    }
+
+    /// How many runs hold an interpreter instance.
+    pub fn cached(&self) -> usize {
+        self.cached.len()
     }
 
     /// Answers one activation; every activation gets exactly one completion, evictions too.
@@ -198,5 +204,13 @@ impl Runs {
             },
             None,
         )
+    }
+}
+
+/// The number of commands a completion sends (0 for a failed workflow task).
+pub fn command_count(status: &Status) -> usize {
+    match status {
+        Status::Successful(success) => success.commands.len(),
+        Status::Failed(_) => 0,
     }
 }

@@ -180,6 +180,8 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     );
     assert_eq!(unmatched["status"], "no_wait", "{unmatched:#}");
 
+    events_start_runs_and_reach_late_waits(&api, &admin, &reader);
+
     // Cancellation (admin only) ends a waiting run CANCELED.
     let (_, body) = api.post(
         "/api/workflow-runs",
@@ -233,4 +235,107 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     );
     let huge = json!({"workflowId": "shipped", "payload": {"blob": "x".repeat(600 * 1024)}});
     assert_eq!(api.post("/api/workflow-runs", Some(&admin), &huge).0, 413);
+}
+
+fn publish(api: &Api, key: &str, id: &str, trigger: Option<Value>, steps: Value) {
+    let mut definition = common::definition(steps);
+    definition["id"] = json!(id);
+    if let Some(trigger) = trigger {
+        definition["trigger"] = trigger;
+    }
+    let (status, body) = api.post(
+        "/api/workflow-definitions/publish",
+        Some(key),
+        &json!({"definition": definition}),
+    );
+    assert!(status == 201 || status == 200, "{body:#}");
+}
+
+/// Event triggers (mapping with the `event.*` context; a broken neighbour does not stop the
+/// others), and an event that arrives before the run's wait is registered.
+fn events_start_runs_and_reach_late_waits(api: &Api, admin: &str, reader: &str) {
+    let trigger = |mapping: Value| json!({"type": "event", "eventName": "TICKET_CREATED", "payloadMapping": mapping});
+    publish(
+        api,
+        admin,
+        "ticket-intake",
+        Some(trigger(json!({
+            "ticket.id": {"$expr": "event.payload.id"},
+            "ticket.key": {"$expr": "event.correlationKey"}
+        }))),
+        json!([{"id": "note", "type": "state.set", "config": {"state": "TRIAGED"}}]),
+    );
+    publish(
+        api,
+        admin,
+        "ticket-broken-mapping",
+        Some(trigger(
+            json!({"x": {"$expr": "event.payload.missing.field"}}),
+        )),
+        json!([{"id": "note", "type": "state.set", "config": {"state": "NEVER"}}]),
+    );
+    let event = json!({"eventName": "TICKET_CREATED", "correlationKey": "T-9",
+        "payload": {"id": 9}});
+    let (status, routed) = api.post("/api/workflow/events", Some(admin), &event);
+    assert_eq!(status, 200, "{routed:#}");
+    assert_eq!(routed["status"], "started", "{routed:#}");
+    let started = routed["startedRuns"].as_array().unwrap();
+    assert_eq!(
+        started.len(),
+        1,
+        "only the workflow whose mapping works starts: {routed:#}"
+    );
+    let error = routed["error"].as_str().unwrap();
+    assert!(
+        error.contains("trigger.payloadMapping.x"),
+        "the failing mapping is named with its path: {error}"
+    );
+    let run_path = format!(
+        "/api/workflow-runs/{}",
+        started[0]["runId"].as_str().unwrap()
+    );
+    let run = wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
+    assert_eq!(
+        run["input_json"],
+        json!({"ticket": {"id": 9, "key": "T-9"}})
+    );
+    assert_eq!(run["trigger_type"], "event");
+    let event_path = format!(
+        "/api/workflow/events/{}",
+        routed["eventId"].as_str().unwrap()
+    );
+    let (status, stored) = api.get(&event_path, Some(reader));
+    assert_eq!(status, 200, "{stored:#}");
+    assert_eq!(stored["matched_run_id"], started[0]["runId"]);
+
+    // The run is still on its timer when the event comes: ingress finds no wait, and the
+    // worker delivers the event when the wait opens.
+    publish(
+        api,
+        admin,
+        "late-wait",
+        None,
+        json!([
+            {"id": "pause", "type": "time.wait", "config": {"mode": "duration", "durationMs": 1500}},
+            {"id": "wait", "type": "event.wait", "config": {"eventName": "PARTS_ARRIVED",
+                "correlationKey": {"$expr": "payload.order"},
+                "assign": {"vars.parts": {"$expr": "vars.event.count"}}}}
+        ]),
+    );
+    let (status, body) = api.post(
+        "/api/workflow-runs",
+        Some(admin),
+        &json!({"workflowId": "late-wait", "payload": {"order": "L-1"}}),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let run_path = format!("/api/workflow-runs/{}", body["runId"].as_str().unwrap());
+    let (_, routed) = api.post(
+        "/api/workflow/events",
+        Some(admin),
+        &json!({"eventName": "PARTS_ARRIVED", "correlationKey": "L-1", "payload": {"count": 3}}),
+    );
+    assert_eq!(routed["status"], "no_wait", "{routed:#}");
+    wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
+    let (_, listed) = api.get("/api/workflow/events?eventName=PARTS_ARRIVED", Some(reader));
+    assert_eq!(listed["events"].as_array().unwrap().len(), 1, "{listed:#}");
 }

@@ -1,0 +1,77 @@
+//! Delivering an event to a run: the `(event, run)` row is claimed first and the signal sent
+//! by whoever claimed it, so ingress and the worker can both try without a run ever seeing
+//! an event twice. A failed signal gives the claim back.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::store::{Store, StoreError, StoredEvent};
+
+/// Signals `run_id` with `event` unless it was delivered already. `Ok(true)` when this call
+/// delivered it; `Err` says why the signal failed.
+pub(super) async fn deliver(
+    store: &Store,
+    client: &temporalio_client::Client,
+    tenant: Option<Uuid>,
+    event: &StoredEvent,
+    run_id: Uuid,
+) -> Result<bool, String> {
+    let claimed = store
+        .claim_delivery(event.event_id, run_id, tenant)
+        .await
+        .map_err(|e| format!("run {run_id}: {e}"))?;
+    if !claimed {
+        return Ok(false);
+    }
+    let signal = json!({
+        "eventId": event.event_id,
+        "eventName": event.event_name,
+        "correlationKey": event.correlation_key,
+        "payload": event.payload,
+        "receivedAt": event.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    let run = run_id.to_string();
+    let sent = crate::worker::signal_run(
+        client,
+        &run,
+        alga_interpreter::machine::signals::EVENT_SIGNAL,
+        &signal,
+    )
+    .await;
+    match sent {
+        Ok(()) => {
+            metrics::counter!("alga_wf_events_delivered_total").increment(1);
+            Ok(true)
+        }
+        Err(e) => {
+            if let Err(released) = store.release_delivery(event.event_id, run_id).await {
+                tracing::error!(%run_id, "releasing a failed delivery: {released}");
+            }
+            Err(format!("run {run_id}: {e:#}"))
+        }
+    }
+}
+
+/// Called by the worker once a run's new event wait is stored: delivers every event of the
+/// wait's name and key that arrived since the run started and has not reached it, which
+/// covers an event that came before its wait was registered. Returns how many it delivered.
+pub async fn deliver_to_new_wait(
+    store: &Store,
+    client: &temporalio_client::Client,
+    run_id: Uuid,
+    event_name: &str,
+    correlation_key: Option<&str>,
+) -> Result<usize, StoreError> {
+    let events = store
+        .undelivered_events(run_id, event_name, correlation_key)
+        .await?;
+    let mut delivered = 0;
+    for event in &events {
+        match deliver(store, client, None, event, run_id).await {
+            Ok(true) => delivered += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(%run_id, event_id = %event.event_id, "late delivery: {e}"),
+        }
+    }
+    Ok(delivered)
+}
