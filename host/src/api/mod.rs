@@ -9,6 +9,7 @@ mod definitions;
 mod error;
 mod events;
 mod runs;
+mod tasks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +58,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/workflow-runs/{run_id}", get(runs::get))
         .route("/api/workflow-runs/{run_id}/steps", get(runs::steps))
         .route("/api/workflow-runs/{run_id}/cancel", post(runs::cancel))
+        .route("/api/workflow-tasks", get(tasks::list))
+        .route("/api/workflow-tasks/{task_id}", get(tasks::get))
+        .route("/api/workflow-tasks/{task_id}/claim", post(tasks::claim))
+        .route(
+            "/api/workflow-tasks/{task_id}/dismiss",
+            post(tasks::dismiss),
+        )
+        .route(
+            "/api/workflow-tasks/{task_id}/complete",
+            post(tasks::complete),
+        )
         .route(
             "/api/workflow/events",
             post(events::submit).get(events::list),

@@ -50,6 +50,8 @@ impl Role {
 /// Who a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
+    /// The key's id (who claimed or completed a task).
+    pub key_id: Uuid,
     /// The key's tenant.
     pub tenant: Uuid,
     /// The key's role.
@@ -86,18 +88,20 @@ impl Store {
 
     /// The principal of a presented key, if it is a live one.
     pub async fn authenticate(&self, key: &str) -> Result<Option<Principal>, StoreError> {
-        let row: Option<(Uuid, String)> = sqlx::query_as(
-            "SELECT tenant, role FROM workflow_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+            "SELECT key_id, tenant, role FROM workflow_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(hash(key))
         .fetch_optional(self.pool())
         .await
         .context("checking an API key")?;
-        Ok(
-            row.and_then(|(tenant, role)| {
-                Role::parse(&role).map(|role| Principal { tenant, role })
-            }),
-        )
+        Ok(row.and_then(|(key_id, tenant, role)| {
+            Role::parse(&role).map(|role| Principal {
+                key_id,
+                tenant,
+                role,
+            })
+        }))
     }
 }
 

@@ -26,7 +26,7 @@ pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
 pub use runs::{NewRun, RunView, run_uuid};
-pub use tasks::{NewTask, OpenedTask};
+pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
 
 /// What can go wrong talking to the database.
 #[derive(Debug, Error)]

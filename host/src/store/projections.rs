@@ -289,6 +289,20 @@ async fn apply_record(
             ))
             .execute(&mut **tx)
             .await?;
+            if *kind == WaitKind::Human && status == "RESOLVED" {
+                // The run accepted the response: its task is done, however it was answered.
+                sqlx::query(
+                    "UPDATE workflow_tasks t SET status = 'completed',
+                         completed_at = coalesce(t.completed_at, $2), updated_at = now()
+                     FROM workflow_run_waits w
+                     WHERE w.wait_id = $1 AND t.task_id::text = w.key
+                       AND t.status <> 'completed'",
+                )
+                .bind(wait_id(run, path, *execution, *kind))
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+            }
         }
         RunEvent::ActionAttempted {
             step_path,

@@ -78,4 +78,170 @@ impl Store {
             form_schema: form_schema.map(|Json(schema)| schema),
         })
     }
+
+    /// The tenant's tasks, newest first: optionally of one status or one run; dismissed
+    /// (hidden) tasks only when asked.
+    pub async fn list_tasks(
+        &self,
+        tenant: Uuid,
+        filter: &TaskFilter<'_>,
+        limit: i64,
+        cursor: i64,
+    ) -> Result<Vec<Value>, StoreError> {
+        let rows: Vec<Json<Value>> = sqlx::query_scalar(
+            "SELECT to_jsonb(t) FROM workflow_tasks t
+             WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)
+               AND ($3::uuid IS NULL OR execution_id = $3) AND ($4 OR NOT is_hidden)
+             ORDER BY created_at DESC, task_id LIMIT $5 OFFSET $6",
+        )
+        .bind(tenant)
+        .bind(filter.status)
+        .bind(filter.run_id)
+        .bind(filter.include_dismissed)
+        .bind(limit)
+        .bind(cursor)
+        .fetch_all(self.pool())
+        .await
+        .context("listing tasks")?;
+        Ok(rows.into_iter().map(|Json(v)| v).collect())
+    }
+
+    /// One of the tenant's tasks with its form schema and the Temporal workflow of its run.
+    pub async fn get_task(&self, tenant: Uuid, task_id: Uuid) -> Result<TaskView, StoreError> {
+        type Row = (Json<Value>, Option<String>, Option<Json<Value>>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT to_jsonb(t), r.temporal_workflow_id, f.json_schema
+             FROM workflow_tasks t
+             LEFT JOIN workflow_runs r ON r.run_id = t.execution_id
+             LEFT JOIN system_workflow_task_definitions d
+               ON d.task_type = t.system_task_definition_task_type
+             LEFT JOIN system_workflow_form_definitions f ON f.name = d.form_id
+             WHERE t.tenant = $1 AND t.task_id = $2",
+        )
+        .bind(tenant)
+        .bind(task_id)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading task {task_id}"))?;
+        let (Json(task), temporal_workflow_id, form) =
+            row.ok_or_else(|| StoreError::NotFound(format!("no task {task_id}")))?;
+        Ok(TaskView {
+            task,
+            temporal_workflow_id,
+            form_schema: form.map(|Json(f)| f),
+        })
+    }
+
+    /// Claims a task for `who`; a task claimed by someone else, or no longer open, is a
+    /// conflict.
+    pub async fn claim_task(
+        &self,
+        tenant: Uuid,
+        task_id: Uuid,
+        who: Uuid,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE workflow_tasks SET status = 'claimed', claimed_by = $3,
+                 claimed_at = coalesce(claimed_at, now()), updated_at = now()
+             WHERE tenant = $1 AND task_id = $2 AND status IN ('pending', 'claimed')
+               AND (claimed_by IS NULL OR claimed_by = $3) AND NOT is_hidden",
+        )
+        .bind(tenant)
+        .bind(task_id)
+        .bind(who)
+        .execute(self.pool())
+        .await
+        .context(format!("claiming task {task_id}"))?;
+        self.changed_or_conflict(tenant, task_id, updated.rows_affected(), "claimed")
+            .await
+    }
+
+    /// Dismisses (hides) an open task; the run keeps waiting for a response.
+    pub async fn dismiss_task(
+        &self,
+        tenant: Uuid,
+        task_id: Uuid,
+        who: Uuid,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE workflow_tasks SET is_hidden = true, hidden_at = now(), hidden_by = $3,
+                 updated_at = now()
+             WHERE tenant = $1 AND task_id = $2 AND status IN ('pending', 'claimed')",
+        )
+        .bind(tenant)
+        .bind(task_id)
+        .bind(who)
+        .execute(self.pool())
+        .await
+        .context(format!("dismissing task {task_id}"))?;
+        self.changed_or_conflict(tenant, task_id, updated.rows_affected(), "dismissed")
+            .await
+    }
+
+    /// Records the accepted response of a task (the run already has it).
+    pub async fn task_completed(
+        &self,
+        tenant: Uuid,
+        task_id: Uuid,
+        response: &Value,
+        who: Uuid,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE workflow_tasks SET status = 'completed', response_data = $3,
+                 completed_by = $4, completed_at = coalesce(completed_at, now()), updated_at = now()
+             WHERE tenant = $1 AND task_id = $2",
+        )
+        .bind(tenant)
+        .bind(task_id)
+        .bind(Json(response))
+        .bind(who)
+        .execute(self.pool())
+        .await
+        .context(format!("recording the response to task {task_id}"))?;
+        Ok(())
+    }
+
+    async fn changed_or_conflict(
+        &self,
+        tenant: Uuid,
+        task_id: Uuid,
+        changed: u64,
+        verb: &str,
+    ) -> Result<(), StoreError> {
+        if changed == 1 {
+            return Ok(());
+        }
+        let view = self.get_task(tenant, task_id).await?;
+        Err(StoreError::Invalid(format!(
+            "task {task_id} cannot be {verb}: it is {}{}",
+            view.task["status"].as_str().unwrap_or("unknown"),
+            if view.task["claimed_by"].is_null() {
+                String::new()
+            } else {
+                format!(", claimed by {}", view.task["claimed_by"])
+            }
+        )))
+    }
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter<'a> {
+    /// `pending`, `claimed`, `completed`.
+    pub status: Option<&'a str>,
+    /// One run's tasks.
+    pub run_id: Option<Uuid>,
+    /// Include dismissed tasks.
+    pub include_dismissed: bool,
+}
+
+/// A task as the API shows it.
+#[derive(Debug, Clone)]
+pub struct TaskView {
+    /// The `workflow_tasks` row.
+    pub task: Value,
+    /// The Temporal workflow id of the task's run.
+    pub temporal_workflow_id: Option<String>,
+    /// The form its response must satisfy.
+    pub form_schema: Option<Value>,
 }

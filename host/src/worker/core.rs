@@ -7,11 +7,11 @@ use std::sync::Arc;
 use alga_interpreter::machine::protocol::RunStart;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
-use temporalio_client::errors::WorkflowGetResultError;
+use temporalio_client::errors::{WorkflowGetResultError, WorkflowUpdateError};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, UntypedQuery, UntypedSignal,
-    WorkflowCancelOptions, WorkflowGetResultOptions, WorkflowQueryOptions, WorkflowSignalOptions,
-    WorkflowStartOptions,
+    UntypedUpdate, WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions,
+    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
 };
 use temporalio_common::UntypedWorkflow;
 use temporalio_common::data_converters::RawValue;
@@ -335,6 +335,34 @@ pub async fn signal_run(client: &Client, run_id: &str, name: &str, argument: &Va
         )
         .await
         .with_context(|| format!("signalling run {run_id}"))
+}
+
+/// Sends a Workflow Update to the Temporal workflow `temporal_workflow_id` and waits for its
+/// outcome: `Ok(Ok(result))` when accepted and completed, `Ok(Err(failure))` (the run's error
+/// shape) when the run's validator rejected it or its handler failed. Repeating an
+/// `update_id` returns the first outcome.
+pub async fn update_workflow(
+    client: &Client,
+    temporal_workflow_id: &str,
+    name: &str,
+    argument: &Value,
+    update_id: &str,
+) -> Result<std::result::Result<Value, Value>> {
+    let outcome = client
+        .get_workflow_handle::<UntypedWorkflow>(temporal_workflow_id.to_owned())
+        .execute_update(
+            UntypedUpdate::<UntypedWorkflow>::new(name),
+            RawValue::new(vec![payload::encode(argument)]),
+            WorkflowExecuteUpdateOptions::builder()
+                .update_id(update_id.to_owned())
+                .build(),
+        )
+        .await;
+    match outcome {
+        Ok(raw) => Ok(Ok(payload::first(&raw.payloads).unwrap_or(Value::Null))),
+        Err(WorkflowUpdateError::Failed(failure)) => Ok(Err(run_error_from_api(&failure))),
+        Err(e) => Err(anyhow!("updating {temporal_workflow_id}: {e}")),
+    }
 }
 
 /// Asks a run a query.

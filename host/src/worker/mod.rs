@@ -17,7 +17,7 @@ mod secrets;
 
 pub use self::core::{
     Connected, RunOutcome, cancel_run, connect, query_run, run_history, run_result, run_worker,
-    signal_run, start_run,
+    signal_run, start_run, update_workflow,
 };
 pub use definitions::{DefinitionDirectory, definition_lookup};
 pub use replay::{ReplayVerdict, history_json, read_history, replay};

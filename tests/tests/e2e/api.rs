@@ -181,6 +181,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     assert_eq!(unmatched["status"], "no_wait", "{unmatched:#}");
 
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
+    human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
 
     // Cancellation (admin only) ends a waiting run CANCELED.
     let (_, body) = api.post(
@@ -338,4 +339,97 @@ fn events_start_runs_and_reach_late_waits(api: &Api, admin: &str, reader: &str) 
     wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
     let (_, listed) = api.get("/api/workflow/events?eventName=PARTS_ARRIVED", Some(reader));
     assert_eq!(listed["events"].as_array().unwrap().len(), 1, "{listed:#}");
+}
+
+/// A human task listed, claimed, answered wrongly (400 with the form's errors, nothing
+/// changes), then answered rightly (the run resumes through a Workflow Update).
+fn human_tasks_complete_through_the_api(
+    system: &System,
+    api: &Api,
+    admin: &str,
+    reader: &str,
+    stranger: &str,
+) {
+    system.database.sql(
+        r#"INSERT INTO system_workflow_form_definitions (name, json_schema) VALUES ('api-approval-form',
+             '{"type": "object", "required": ["approved"], "properties": {"approved": {"type": "boolean"}}}');
+           INSERT INTO system_workflow_task_definitions (task_type, name, form_id)
+             VALUES ('api-approval', 'Approval', 'api-approval-form');"#,
+    );
+    publish(
+        api,
+        admin,
+        "api-reviewed",
+        None,
+        json!([{"id": "ask", "type": "human.task", "config": {"taskType": "api-approval",
+            "title": {"$expr": "'Approve the purchase'"}, "assign": {"vars.decision": {"$expr": "vars.event.approved"}}}}]),
+    );
+    let (_, body) = api.post(
+        "/api/workflow-runs",
+        Some(admin),
+        &json!({"workflowId": "api-reviewed", "payload": {}}),
+    );
+    let run = body["runId"].as_str().unwrap().to_owned();
+    let listed = wait_for_run(
+        api,
+        reader,
+        &format!("/api/workflow-tasks?runId={run}"),
+        |l| l["tasks"].as_array().is_some_and(|t| !t.is_empty()),
+    );
+    let task = &listed["tasks"][0];
+    assert_eq!(task["status"], "pending", "{listed:#}");
+    assert_eq!(task["title"], "Approve the purchase");
+    let task_path = format!("/api/workflow-tasks/{}", task["task_id"].as_str().unwrap());
+    let (status, view) = api.get(&task_path, Some(reader));
+    assert_eq!(status, 200, "{view:#}");
+    assert_eq!(view["formSchema"]["required"], json!(["approved"]));
+    assert_eq!(api.get(&task_path, Some(stranger)).0, 404);
+    assert_eq!(
+        api.post(&format!("{task_path}/claim"), Some(reader), &json!({}))
+            .0,
+        403
+    );
+    let (status, body) = api.post(&format!("{task_path}/claim"), Some(admin), &json!({}));
+    assert_eq!(status, 200, "{body:#}");
+
+    // The form says no: 400 with the errors, the task stays open, the run keeps waiting.
+    let (status, body) = api.post(
+        &format!("{task_path}/complete"),
+        Some(admin),
+        &json!({"payload": {"approved": "yes"}}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    assert_eq!(body["error"], "TASK_RESPONSE_INVALID", "{body:#}");
+    assert!(
+        body["details"]["details"]["errors"][0].is_string(),
+        "{body:#}"
+    );
+    assert_eq!(
+        api.get(&task_path, Some(reader)).1["task"]["status"],
+        "claimed"
+    );
+    let run_path = format!("/api/workflow-runs/{run}");
+    assert_eq!(api.get(&run_path, Some(reader)).1["status"], "RUNNING");
+
+    let (status, body) = api.post(
+        &format!("{task_path}/complete"),
+        Some(admin),
+        &json!({"payload": {"approved": true}}),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
+    let (_, view) = api.get(&task_path, Some(reader));
+    assert_eq!(view["task"]["status"], "completed", "{view:#}");
+    assert_eq!(view["task"]["response_data"], json!({"approved": true}));
+    let again = api.post(
+        &format!("{task_path}/complete"),
+        Some(admin),
+        &json!({"payload": {"approved": true}}),
+    );
+    assert_eq!(again.0, 409, "{:#}", again.1);
+    assert_eq!(
+        api.post(&format!("{task_path}/dismiss"), Some(admin), &json!({}))
+            .0,
+        409
+    );
 }

@@ -1,0 +1,178 @@
+//! Human tasks: the inbox rows `human.task` steps open, listed, claimed, dismissed and
+//! completed. Completing sends the response to the run as a Workflow Update, whose validator
+//! checks it against the task's form first: an invalid response comes back as a 400 with the
+//! form's errors and changes nothing (the task stays open, the run keeps waiting).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::ApiState;
+use super::auth::Caller;
+use super::body::Body;
+use super::error::ApiError;
+use crate::store::{Role, TaskFilter};
+
+/// `GET /api/workflow-tasks` query.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    status: Option<String>,
+    run_id: Option<Uuid>,
+    #[serde(default)]
+    include_dismissed: bool,
+    limit: Option<i64>,
+    cursor: Option<i64>,
+}
+
+/// The tenant's tasks, newest first: `{tasks, nextCursor}`.
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let (limit, cursor) = super::page(query.limit, query.cursor);
+    let filter = TaskFilter {
+        status: query.status.as_deref(),
+        run_id: query.run_id,
+        include_dismissed: query.include_dismissed,
+    };
+    let tasks = state
+        .store
+        .list_tasks(caller.0.tenant, &filter, limit, cursor)
+        .await?;
+    let next = super::next_cursor(tasks.len(), limit, cursor);
+    Ok(Json(json!({"tasks": tasks, "nextCursor": next})))
+}
+
+/// `GET /api/workflow-tasks/{taskId}`: the task and the form its response must satisfy.
+pub async fn get(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(task_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let view = state.store.get_task(caller.0.tenant, task_id).await?;
+    Ok(Json(
+        json!({"task": view.task, "formSchema": view.form_schema}),
+    ))
+}
+
+/// `POST /api/workflow-tasks/{taskId}/claim`: the caller's key takes the task.
+pub async fn claim(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(task_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Manage)?;
+    state
+        .store
+        .claim_task(caller.0.tenant, task_id, caller.0.key_id)
+        .await?;
+    Ok(Json(json!({"ok": true, "taskId": task_id})))
+}
+
+/// `POST /api/workflow-tasks/{taskId}/dismiss`: hides the task from the inbox.
+pub async fn dismiss(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(task_id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Manage)?;
+    state
+        .store
+        .dismiss_task(caller.0.tenant, task_id, caller.0.key_id)
+        .await?;
+    Ok(Json(json!({"ok": true, "taskId": task_id})))
+}
+
+/// `POST /api/workflow-tasks/{taskId}/complete` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    #[serde(default)]
+    payload: Value,
+}
+
+/// Completes a task: the run validates the response synchronously (Workflow Update).
+pub async fn complete(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(task_id): Path<Uuid>,
+    Body(request): Body<CompleteRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Manage)?;
+    let payload = match request.payload {
+        Value::Null => json!({}),
+        object @ Value::Object(_) => object,
+        _ => return Err(ApiError::bad_request("`payload` must be a JSON object")),
+    };
+    let view = state.store.get_task(caller.0.tenant, task_id).await?;
+    let status = view.task["status"].as_str().unwrap_or_default();
+    if !matches!(status, "pending" | "claimed") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "TASK_NOT_OPEN",
+            format!("task {task_id} is {status}"),
+        ));
+    }
+    if let Some(owner) = view.task["claimed_by"].as_str()
+        && owner != caller.0.key_id.to_string()
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "TASK_CLAIMED",
+            format!("task {task_id} is claimed by {owner}"),
+        ));
+    }
+    let run_id = view.task["execution_id"].as_str().unwrap_or_default();
+    let temporal_workflow_id = view
+        .temporal_workflow_id
+        .clone()
+        .unwrap_or_else(|| crate::worker::workflow_id(run_id));
+    let argument = json!({"taskId": task_id, "payload": payload});
+    let outcome = crate::worker::update_workflow(
+        &state.client,
+        &temporal_workflow_id,
+        alga_interpreter::machine::HUMAN_TASK_UPDATE,
+        &argument,
+        &format!(
+            "task:{task_id}:{}",
+            blake3::hash(argument.to_string().as_bytes())
+        ),
+    )
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "TEMPORAL_UPDATE_FAILED",
+            format!("{e:#}"),
+        )
+    })?;
+    match outcome {
+        Ok(_) => {
+            state
+                .store
+                .task_completed(caller.0.tenant, task_id, &payload, caller.0.key_id)
+                .await?;
+            Ok(Json(
+                json!({"ok": true, "taskId": task_id, "runId": run_id}),
+            ))
+        }
+        Err(failure) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "TASK_RESPONSE_INVALID",
+            failure["message"]
+                .as_str()
+                .unwrap_or("the run rejected the response")
+                .to_owned(),
+        )
+        .with_details(failure)),
+    }
+}
