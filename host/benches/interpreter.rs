@@ -59,6 +59,7 @@ fn start() -> Activation {
             continue_as_new_after_events: 0,
             continue_as_new_after_bytes: 0,
             host_retries: false,
+            ledger_scope: None,
         }))],
     }
 }

@@ -86,6 +86,7 @@ fn run_start(run_id: &str, steps: Value) -> RunStart {
         continue_as_new_after_events: 0,
         continue_as_new_after_bytes: 0,
         host_retries: true,
+        ledger_scope: None,
     }
 }
 

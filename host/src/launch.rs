@@ -29,6 +29,8 @@ pub struct Launch<'a> {
     pub fire_key: Option<String>,
     /// The run's initial `meta` scope.
     pub meta: Option<Value>,
+    /// The run whose ledger keys this run's actions reuse (redrive).
+    pub ledger_scope: Option<String>,
 }
 
 impl<'a> Launch<'a> {
@@ -48,6 +50,7 @@ impl<'a> Launch<'a> {
             trigger_metadata: None,
             fire_key: None,
             meta: None,
+            ledger_scope: None,
         }
     }
 }
@@ -135,6 +138,7 @@ pub async fn launch(
         continue_as_new_after_events: 0,
         continue_as_new_after_bytes: 0,
         host_retries: true,
+        ledger_scope: request.ledger_scope,
     };
     let temporal_run_id = match crate::worker::start_run(client, task_queue, &start).await {
         Ok(id) => id,

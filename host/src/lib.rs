@@ -10,6 +10,7 @@ pub mod ingress;
 pub mod launch;
 pub mod locate;
 pub mod observability;
+pub mod relaunch;
 pub mod runtime;
 pub mod simulate;
 pub mod store;

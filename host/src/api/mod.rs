@@ -8,6 +8,7 @@ mod body;
 mod definitions;
 mod error;
 mod events;
+mod run_reports;
 mod runs;
 mod tasks;
 
@@ -58,6 +59,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/workflow-runs/{run_id}", get(runs::get))
         .route("/api/workflow-runs/{run_id}/steps", get(runs::steps))
         .route("/api/workflow-runs/{run_id}/cancel", post(runs::cancel))
+        .route("/api/workflow-runs/{run_id}/waits", get(run_reports::waits))
+        .route(
+            "/api/workflow-runs/{run_id}/timeline",
+            get(run_reports::timeline),
+        )
+        .route(
+            "/api/workflow-runs/{run_id}/summary",
+            get(run_reports::summary),
+        )
+        .route("/api/workflow-runs/{run_id}/replay", post(runs::replay))
+        .route("/api/workflow-runs/{run_id}/redrive", post(runs::redrive))
         .route("/api/workflow-tasks", get(tasks::list))
         .route("/api/workflow-tasks/{task_id}", get(tasks::get))
         .route("/api/workflow-tasks/{task_id}/claim", post(tasks::claim))

@@ -13,6 +13,7 @@ use super::auth::Caller;
 use super::body::Body;
 use super::error::ApiError;
 use crate::launch::{Launch, launch};
+use crate::relaunch::{Relaunch, RelaunchError};
 use crate::store::Role;
 
 /// `POST /api/workflow-runs` body.
@@ -154,4 +155,75 @@ pub async fn cancel(
             )
         })?;
     Ok(Json(json!({"ok": true})))
+}
+
+/// `POST /api/workflow-runs/{runId}/replay` and `/redrive` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelaunchRequest {
+    reason: String,
+    payload: Option<Value>,
+}
+
+/// A new run of the same pinned version (admin): 201 `{runId, replayOf}`.
+pub async fn replay(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    path: Path<uuid::Uuid>,
+    body: Body<RelaunchRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    relaunch(state, caller, path, body, Relaunch::Replay).await
+}
+
+/// A failed run resumed with its ledger and events (admin): 201 `{runId, redriveOf}`; 409
+/// when the run did not fail.
+pub async fn redrive(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    path: Path<uuid::Uuid>,
+    body: Body<RelaunchRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    relaunch(state, caller, path, body, Relaunch::Redrive).await
+}
+
+async fn relaunch(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+    Body(request): Body<RelaunchRequest>,
+    kind: Relaunch,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Role::Admin)?;
+    if request.reason.trim().len() < 3 {
+        return Err(ApiError::bad_request(
+            "`reason` needs at least 3 characters",
+        ));
+    }
+    if request.payload.as_ref().is_some_and(|p| !p.is_object()) {
+        return Err(ApiError::bad_request("`payload` must be a JSON object"));
+    }
+    let launched = crate::relaunch::relaunch(
+        &state.ingress(),
+        caller.0.tenant,
+        run_id,
+        kind,
+        &request.reason,
+        request.payload,
+    )
+    .await
+    .map_err(|e| match e {
+        RelaunchError::NotFailed { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "RUN_NOT_FAILED", e.to_string())
+        }
+        RelaunchError::Launch(launch) => launch.into(),
+    })?;
+    let of = match kind {
+        Relaunch::Replay => "replayOf",
+        Relaunch::Redrive => "redriveOf",
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"ok": true, "runId": launched.run_id, of: run_id,
+            "workflowVersion": launched.version})),
+    ))
 }

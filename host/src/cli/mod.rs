@@ -451,6 +451,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     continue_as_new_after_events: *continue_as_new_after_events,
                     continue_as_new_after_bytes: 0,
                     host_retries: true,
+                    ledger_scope: None,
                 };
                 let settings = temporal.settings();
                 let connected = crate::worker::connect(&settings).await.map_err(|e| format!("{e:#}"))?;

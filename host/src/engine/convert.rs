@@ -58,6 +58,7 @@ fn run_start_out(s: &p::RunStart) -> w::RunStart {
         continue_as_new_after_events: s.continue_as_new_after_events,
         continue_as_new_after_bytes: s.continue_as_new_after_bytes,
         host_retries: s.host_retries,
+        ledger_scope: s.ledger_scope.clone(),
     }
 }
 
@@ -80,6 +81,7 @@ pub fn run_start(s: w::RunStart) -> Result<p::RunStart, String> {
         continue_as_new_after_events: s.continue_as_new_after_events,
         continue_as_new_after_bytes: s.continue_as_new_after_bytes,
         host_retries: s.host_retries,
+        ledger_scope: s.ledger_scope,
     })
 }
 

@@ -75,3 +75,20 @@ pub async fn deliver_to_new_wait(
     }
     Ok(delivered)
 }
+
+/// Delivers `events` to `run_id` in order (a redrive gets the events its failed run had);
+/// returns the failures.
+pub async fn redeliver(
+    store: &Store,
+    client: &temporalio_client::Client,
+    events: &[StoredEvent],
+    run_id: Uuid,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for event in events {
+        if let Err(e) = deliver(store, client, None, event, run_id).await {
+            failures.push(e);
+        }
+    }
+    failures
+}

@@ -227,6 +227,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
             continue_as_new_after_events: self.scenario.continue_as_new_after_events,
             continue_as_new_after_bytes: 0,
             host_retries: false,
+            ledger_scope: None,
         }
     }
 

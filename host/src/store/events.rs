@@ -229,6 +229,21 @@ impl Store {
             .collect())
     }
 
+    /// Events delivered to a run, oldest first (a redrive hands them to its new run).
+    pub async fn delivered_events(&self, run_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
+             FROM workflow_event_deliveries d
+             JOIN workflow_runtime_events e ON e.event_id = d.event_id
+             WHERE d.run_id = $1 ORDER BY d.delivered_at, e.created_at",
+        )
+        .bind(run_id)
+        .fetch_all(self.pool())
+        .await
+        .context(format!("reading the events delivered to run {run_id}"))?;
+        Ok(rows.into_iter().map(stored_event).collect())
+    }
+
     /// A tenant's events, newest first, optionally of one name: `(events, next cursor)`.
     pub async fn list_events(
         &self,

@@ -25,7 +25,7 @@ pub use events::{NewEvent, Recorded, StoredEvent, WaitingRun};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
-pub use runs::{NewRun, RunView, run_uuid};
+pub use runs::{NewRun, RelaunchSource, RunView, run_uuid};
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
 
 /// What can go wrong talking to the database.

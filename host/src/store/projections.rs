@@ -99,6 +99,8 @@ impl Store {
                 .await
                 .context(format!("projecting run {}", batch.run_id))?;
         }
+        // The end comes after every record of its activation.
+        let ended_at = base + Duration::microseconds(batch.records.len() as i64);
         if let Some(end) = &batch.end {
             let (status, error) = match end {
                 RunEnd::Succeeded => ("SUCCEEDED", None),
@@ -112,7 +114,7 @@ impl Store {
             .bind(run)
             .bind(status)
             .bind(error)
-            .bind(base)
+            .bind(ended_at)
             .execute(&mut *tx)
             .await
             .context(format!("ending run {}", batch.run_id))?;

@@ -47,6 +47,21 @@ pub struct RunView {
     pub invocations: Vec<Value>,
 }
 
+/// A run to replay or redrive.
+#[derive(Debug, Clone)]
+pub struct RelaunchSource {
+    /// The pinned workflow.
+    pub workflow_id: Uuid,
+    /// The pinned version.
+    pub version: i32,
+    /// The run's input.
+    pub input: Value,
+    /// Its status.
+    pub status: String,
+    /// The ledger scope its actions used (its own id, or the run it redrove).
+    pub ledger_scope: String,
+}
+
 /// Our run id as the tables' uuid: a uuid as it is, any other id (a child's key, a name given
 /// to `alga-wf run`) derived from it.
 pub fn run_uuid(run_id: &str) -> Uuid {
@@ -129,6 +144,34 @@ impl Store {
                 created: false,
             },
         ))
+    }
+
+    /// What relaunching a run needs: its pinned workflow and version, input, status, and the
+    /// ledger scope its actions used.
+    pub async fn relaunch_source(
+        &self,
+        tenant: Uuid,
+        run_id: Uuid,
+    ) -> Result<RelaunchSource, StoreError> {
+        let row: Option<(Uuid, i32, Option<Json<Value>>, String, Option<String>)> = sqlx::query_as(
+            "SELECT workflow_id, workflow_version, input_json, status,
+                        trigger_metadata_json ->> 'ledgerScope'
+                 FROM workflow_runs WHERE run_id = $1 AND tenant = $2",
+        )
+        .bind(run_id)
+        .bind(tenant)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading run {run_id}"))?;
+        let (workflow_id, version, input, status, scope) =
+            row.ok_or_else(|| StoreError::NotFound(format!("no run {run_id}")))?;
+        Ok(RelaunchSource {
+            workflow_id,
+            version,
+            input: input.map(|Json(v)| v).unwrap_or_else(|| json!({})),
+            status,
+            ledger_scope: scope.unwrap_or_else(|| run_id.to_string()),
+        })
     }
 
     /// Records the Temporal run id once the workflow started.

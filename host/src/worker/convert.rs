@@ -466,6 +466,11 @@ fn start_child(
         continue_as_new_after_events: parent.map_or(0, |s| s.continue_as_new_after_events),
         continue_as_new_after_bytes: parent.map_or(0, |s| s.continue_as_new_after_bytes),
         host_retries: parent.is_none_or(|s| s.host_retries),
+        // A redriven parent's children keep the keys they had under the original run.
+        ledger_scope: parent.and_then(|s| {
+            let scope = s.ledger_scope.as_ref()?;
+            Some(request.child_key.replacen(&s.run_id, scope, 1))
+        }),
     };
     wc::StartChildWorkflowExecution {
         seq: request.seq,

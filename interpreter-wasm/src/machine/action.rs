@@ -145,7 +145,10 @@ impl Run {
             None => {
                 let base = format!(
                     "{}:{path}:{}:{}:{}",
-                    self.start.run_id,
+                    self.start
+                        .ledger_scope
+                        .as_ref()
+                        .unwrap_or(&self.start.run_id),
                     call.action_id,
                     call.version,
                     short_hash(&input)

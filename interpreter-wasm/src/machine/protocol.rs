@@ -74,6 +74,9 @@ pub struct RunStart {
     /// policy (Temporal's): the interpreter hands the policy over and sees only the last attempt.
     #[serde(default)]
     pub host_retries: bool,
+    /// The run id whose ledger keys this run's actions use (a redrive reuses the failed run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_scope: Option<String>,
 }
 
 /// How an activity ended.

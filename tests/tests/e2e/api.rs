@@ -182,6 +182,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
 
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
+    replay_and_redrive(system, &api, &admin, &reader);
 
     // Cancellation (admin only) ends a waiting run CANCELED.
     let (_, body) = api.post(
@@ -431,5 +432,108 @@ fn human_tasks_complete_through_the_api(
         api.post(&format!("{task_path}/dismiss"), Some(admin), &json!({}))
             .0,
         409
+    );
+}
+
+/// A failed run redriven with an edited input: the action it completed is answered from the
+/// ledger (one ledger row across both runs), the event it had received is handed over, and
+/// the new run finishes. Replay starts afresh on the same version.
+fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
+    publish(
+        api,
+        admin,
+        "redrivable",
+        None,
+        json!([
+            {"id": "effect", "type": "action.call", "config": {"actionId": "test.sideEffect",
+                "version": 1, "saveAs": "vars.effect"}},
+            {"id": "go", "type": "event.wait", "config": {"eventName": "GO",
+                "correlationKey": {"$expr": "payload.order"}}},
+            {"id": "check", "type": "control.if", "condition": {"$expr": "payload.broken = true"},
+                "then": [{"id": "boom", "type": "action.call", "config": {"actionId": "test.fail",
+                    "version": 1}}]}
+        ]),
+    );
+    let (_, body) = api.post(
+        "/api/workflow-runs",
+        Some(admin),
+        &json!({"workflowId": "redrivable", "payload": {"order": "R-1", "broken": true}}),
+    );
+    let failed = body["runId"].as_str().unwrap().to_owned();
+    let failed_path = format!("/api/workflow-runs/{failed}");
+    wait_for_run(api, reader, &format!("{failed_path}/waits"), |w| {
+        w["waits"][0]["status"] == "WAITING"
+    });
+    let (_, routed) = api.post(
+        "/api/workflow/events",
+        Some(admin),
+        &json!({"eventName": "GO", "correlationKey": "R-1"}),
+    );
+    assert_eq!(routed["status"], "resumed", "{routed:#}");
+    let run = wait_for_run(api, reader, &failed_path, |r| r["status"] == "FAILED");
+    assert_eq!(
+        run["error_json"]["nodePath"], "root.steps[2].then.steps[0]",
+        "{run:#}"
+    );
+
+    let fixed = json!({"reason": "fixed the flag", "payload": {"order": "R-1", "broken": false}});
+    assert_eq!(
+        api.post(&format!("{failed_path}/redrive"), Some(reader), &fixed)
+            .0,
+        403
+    );
+    let (status, body) = api.post(&format!("{failed_path}/redrive"), Some(admin), &fixed);
+    assert_eq!(status, 201, "{body:#}");
+    let redriven = body["runId"].as_str().unwrap().to_owned();
+    let redriven_path = format!("/api/workflow-runs/{redriven}");
+    let run = wait_for_run(api, reader, &redriven_path, |r| r["status"] == "SUCCEEDED");
+    assert_eq!(
+        run["trigger_metadata_json"]["redriveOfRunId"],
+        failed.as_str()
+    );
+    let rows = system.database.sql(&format!(
+        "SELECT count(*) FROM workflow_action_invocations WHERE action_id = 'test.sideEffect'
+         AND (idempotency_key LIKE '%{failed}%' OR idempotency_key LIKE '%{redriven}%')"
+    ));
+    assert_eq!(
+        rows, "1",
+        "the redrive reused the failed run's ledger entry"
+    );
+    let (status, body) = api.post(&format!("{redriven_path}/redrive"), Some(admin), &fixed);
+    assert_eq!(status, 409, "only failed runs are redriven: {body:#}");
+
+    let (_, summary) = api.get(&format!("{redriven_path}/summary"), Some(reader));
+    assert_eq!(summary["status"], "SUCCEEDED", "{summary:#}");
+    assert_eq!(summary["openWaits"], json!([]));
+    let (_, timeline) = api.get(&format!("{redriven_path}/timeline"), Some(reader));
+    let kinds: Vec<&str> = timeline["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"run.started"), "{timeline:#}");
+    assert_eq!(kinds.last(), Some(&"run.succeeded"), "{timeline:#}");
+    assert!(kinds.contains(&"wait.resolved"), "{timeline:#}");
+
+    let (status, body) = api.post(
+        &format!("{failed_path}/replay"),
+        Some(admin),
+        &json!({"reason": "try again"}),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let replay_path = format!("/api/workflow-runs/{}", body["runId"].as_str().unwrap());
+    let run = wait_for_run(api, reader, &format!("{replay_path}/waits"), |w| {
+        w["waits"][0]["status"] == "WAITING"
+    });
+    assert_eq!(run["waits"][0]["event_name"], "GO");
+    let (_, replayed) = api.get(&replay_path, Some(reader));
+    assert_eq!(
+        replayed["trigger_metadata_json"]["replayOfRunId"],
+        failed.as_str()
+    );
+    assert_eq!(
+        replayed["input_json"],
+        json!({"order": "R-1", "broken": true})
     );
 }

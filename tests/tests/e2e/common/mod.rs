@@ -171,6 +171,7 @@ pub fn run_start(
         continue_as_new_after_events: 0,
         continue_as_new_after_bytes: 0,
         host_retries: false,
+        ledger_scope: None,
     }
 }
 

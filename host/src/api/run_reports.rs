@@ -1,0 +1,192 @@
+//! Read-only views of one run built from its projections: waits, a timeline (every start and
+//! end of the run, its steps, waits and actions, in time order) and a summary (counts, what it
+//! is doing now, how it ended).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+use super::ApiState;
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::store::{Role, RunView};
+
+async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<RunView, ApiError> {
+    caller.require(Role::Read)?;
+    Ok(state
+        .store
+        .show_run(&run_id.to_string(), Some(caller.0.tenant))
+        .await?)
+}
+
+/// `GET /api/workflow-runs/{runId}/waits`.
+pub async fn waits(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({"waits": view(&state, &caller, run_id).await?.waits}),
+    ))
+}
+
+/// `GET /api/workflow-runs/{runId}/timeline`.
+pub async fn timeline(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({"timeline": build_timeline(&view(&state, &caller, run_id).await?)}),
+    ))
+}
+
+/// `GET /api/workflow-runs/{runId}/summary`.
+pub async fn summary(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(run_id): Path<uuid::Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(build_summary(&view(&state, &caller, run_id).await?)))
+}
+
+/// One entry per start and end, sorted by time (ties keep the order they were made in).
+pub fn build_timeline(view: &RunView) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut push = |at: &Value, kind: String, detail: Value| {
+        if let Some(at) = at.as_str() {
+            let mut entry = json!({"at": at, "kind": kind});
+            if let (Value::Object(entry), Value::Object(detail)) = (&mut entry, detail) {
+                entry.extend(detail.into_iter().filter(|(_, v)| !v.is_null()));
+            }
+            entries.push(entry);
+        }
+    };
+    let run = &view.run;
+    push(&run["started_at"], "run.started".into(), json!({}));
+    for step in &view.steps {
+        let detail = json!({"path": step["step_path"], "stepId": step["definition_step_id"],
+            "attempt": step["attempt"]});
+        push(&step["started_at"], "step.started".into(), detail.clone());
+        let mut end = detail;
+        end["error"] = step["error_json"].clone();
+        push(&step["completed_at"], ended("step", &step["status"]), end);
+    }
+    for wait in &view.waits {
+        let detail = json!({"path": wait["step_path"], "waitType": wait["wait_type"],
+            "eventName": wait["event_name"], "key": wait["key"]});
+        push(&wait["created_at"], "wait.opened".into(), detail.clone());
+        push(&wait["resolved_at"], ended("wait", &wait["status"]), detail);
+    }
+    for call in &view.invocations {
+        let detail = json!({"path": call["step_path"], "actionId": call["action_id"],
+            "actionVersion": call["action_version"], "attempt": call["attempt"]});
+        push(&call["created_at"], "action.started".into(), detail.clone());
+        let mut end = detail;
+        end["error"] = call["error_json"].clone();
+        push(&call["completed_at"], ended("action", &call["status"]), end);
+    }
+    push(
+        &run["completed_at"],
+        ended("run", &run["status"]),
+        json!({"error": run["error_json"]}),
+    );
+    // PostgreSQL drops trailing zeros of fractions, so the times sort as times, not text.
+    entries.sort_by_key(|e| {
+        e["at"]
+            .as_str()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+    });
+    entries
+}
+
+fn ended(what: &str, status: &Value) -> String {
+    format!(
+        "{what}.{}",
+        status.as_str().unwrap_or("ended").to_ascii_lowercase()
+    )
+}
+
+/// Counts by status, the open waits, the current step and the outcome.
+pub fn build_summary(view: &RunView) -> Value {
+    let count = |rows: &[Value]| {
+        let mut counts = serde_json::Map::new();
+        for row in rows {
+            let status = row["status"].as_str().unwrap_or("UNKNOWN").to_owned();
+            let n = counts.get(&status).and_then(Value::as_u64).unwrap_or(0);
+            counts.insert(status, json!(n + 1));
+        }
+        Value::Object(counts)
+    };
+    let open_waits: Vec<&Value> = view
+        .waits
+        .iter()
+        .filter(|w| w["status"] == "WAITING")
+        .collect();
+    let run = &view.run;
+    json!({
+        "runId": run["run_id"],
+        "workflowId": run["workflow_id"],
+        "workflowVersion": run["workflow_version"],
+        "status": run["status"],
+        "triggerType": run["trigger_type"],
+        "startedAt": run["started_at"],
+        "completedAt": run["completed_at"],
+        "currentStep": view.steps.iter().rev().find(|s| s["status"] == "STARTED")
+            .map(|s| s["step_path"].clone()),
+        "steps": count(&view.steps),
+        "actions": count(&view.invocations),
+        "openWaits": open_waits,
+        "error": run["error_json"],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> RunView {
+        RunView {
+            run: json!({"run_id": "r", "status": "SUCCEEDED", "started_at": "2026-01-01T00:00:00+00:00",
+                "completed_at": "2026-01-01T00:00:03+00:00", "error_json": null}),
+            steps: vec![
+                json!({"step_path": "root.steps[0]", "definition_step_id": "a", "status": "SUCCEEDED",
+                "attempt": 1, "started_at": "2026-01-01T00:00:01+00:00",
+                "completed_at": "2026-01-01T00:00:02+00:00"}),
+            ],
+            waits: vec![],
+            invocations: vec![
+                json!({"step_path": "root.steps[0]", "action_id": "x", "action_version": 1,
+                "attempt": 1, "status": "SUCCEEDED", "created_at": "2026-01-01T00:00:01.5+00:00",
+                "completed_at": null}),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_timeline_is_in_time_order_and_skips_what_has_not_happened() {
+        let kinds: Vec<String> = build_timeline(&view())
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "run.started",
+                "step.started",
+                "action.started",
+                "step.succeeded",
+                "run.succeeded"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_summary_counts_by_status() {
+        let summary = build_summary(&view());
+        assert_eq!(summary["steps"], json!({"SUCCEEDED": 1}));
+        assert_eq!(summary["currentStep"], Value::Null);
+    }
+}
