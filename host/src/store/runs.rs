@@ -153,7 +153,8 @@ impl Store {
         tenant: Uuid,
         run_id: Uuid,
     ) -> Result<RelaunchSource, StoreError> {
-        let row: Option<(Uuid, i32, Option<Json<Value>>, String, Option<String>)> = sqlx::query_as(
+        type Row = (Uuid, i32, Option<Json<Value>>, String, Option<String>);
+        let row: Option<Row> = sqlx::query_as(
             "SELECT workflow_id, workflow_version, input_json, status,
                         trigger_metadata_json ->> 'ledgerScope'
                  FROM workflow_runs WHERE run_id = $1 AND tenant = $2",
