@@ -1,4 +1,5 @@
-//! Definitions: publish (validate, hash, store an immutable version), list, get a version.
+//! Definitions: drafts (create or update, validate, simulate with fixtures, publish), the
+//! catalogue (list, get, versions), publishing a definition directly, and pausing.
 
 use std::sync::Arc;
 
@@ -13,12 +14,23 @@ use super::auth::Caller;
 use super::body::Body;
 use super::error::ApiError;
 use crate::store::Role;
-use alga_interpreter::definition::Severity;
+use alga_interpreter::definition::{Issue, Severity};
 
 /// `POST /api/workflow-definitions/publish` body.
 #[derive(Deserialize)]
 pub struct PublishRequest {
     definition: Value,
+}
+
+/// The definition's issues, split into errors and warnings.
+fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>), ApiError> {
+    let issues = state
+        .engine
+        .validate(definition, Some(&state.known_actions))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ENGINE", e.to_string()))?;
+    Ok(issues
+        .into_iter()
+        .partition(|i| i.severity == Severity::Error))
 }
 
 /// Validates and publishes; invalid definitions are a 400 listing every issue with its path.
@@ -28,20 +40,36 @@ pub async fn publish(
     Body(request): Body<PublishRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Role::Publish)?;
-    let issues = state
-        .engine
-        .validate(&request.definition, Some(&state.known_actions))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ENGINE", e.to_string()))?;
-    let (errors, warnings): (Vec<_>, Vec<_>) = issues
-        .into_iter()
-        .partition(|i| i.severity == Severity::Error);
+    publish_definition(&state, &caller, &request.definition).await
+}
+
+/// `POST /api/workflow-definitions/{workflow}/publish`: publishes the stored draft.
+pub async fn publish_draft(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(workflow): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Role::Publish)?;
+    let row = state
+        .store
+        .get_definition(caller.0.tenant, &workflow)
+        .await?;
+    publish_definition(&state, &caller, &row["draft_definition"]).await
+}
+
+async fn publish_definition(
+    state: &ApiState,
+    caller: &Caller,
+    definition: &Value,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (errors, warnings) = check(state, definition)?;
     if !errors.is_empty() {
         return Err(ApiError::bad_request("the definition is invalid")
             .with_details(json!({"errors": errors, "warnings": warnings})));
     }
     let published = state
         .store
-        .publish(Some(caller.0.tenant), &request.definition)
+        .publish(Some(caller.0.tenant), definition)
         .await?;
     let status = if published.created {
         StatusCode::CREATED
@@ -55,7 +83,7 @@ pub async fn publish(
             "workflowId": published.workflow_id,
             "key": published.key,
             "publishedVersion": published.version,
-            "definitionHash": alga_interpreter::canonical::definition_hash(&request.definition),
+            "definitionHash": alga_interpreter::canonical::definition_hash(definition),
             "warnings": warnings,
         })),
     ))
@@ -77,4 +105,177 @@ pub async fn version(
         "version": pinned.version,
         "definition": pinned.definition,
     })))
+}
+
+/// `POST /api/workflow-definitions` and `PUT .../{workflow}/draft` body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftRequest {
+    definition: Value,
+    expected_draft_version: Option<i32>,
+}
+
+/// Saves a draft (manage): 201 `{workflowId, key, draftVersion, errors, warnings}`. Drafts may
+/// be invalid; the issues come back so the editor can show them. A stale
+/// `expectedDraftVersion` is a 409.
+pub async fn save_draft(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Body(request): Body<DraftRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Role::Manage)?;
+    if !request.definition.is_object() {
+        return Err(ApiError::bad_request("`definition` must be a JSON object"));
+    }
+    let (errors, warnings) = check(&state, &request.definition)?;
+    let saved = state
+        .store
+        .save_draft(
+            caller.0.tenant,
+            &request.definition,
+            request.expected_draft_version,
+        )
+        .await?;
+    let mut body = serde_json::to_value(&saved).unwrap_or_default();
+    body["errors"] = json!(errors);
+    body["warnings"] = json!(warnings);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `PUT /api/workflow-definitions/{workflow}/draft`: like [`save_draft`], for the workflow the
+/// path names (the definition's `id` must be that workflow).
+pub async fn update_draft(
+    state: State<Arc<ApiState>>,
+    caller: Caller,
+    Path(workflow): Path<String>,
+    body: Body<DraftRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = body.0.definition.get("id").and_then(Value::as_str);
+    if id != Some(workflow.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "`definition.id` ({}) must be the workflow in the path (`{workflow}`)",
+            id.unwrap_or("missing")
+        )));
+    }
+    save_draft(state, caller, body).await
+}
+
+/// `POST /api/workflow-definitions/validate` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    definition: Value,
+}
+
+/// Validates without storing: `{ok, errors, warnings}`, each issue with its path.
+pub async fn validate(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Body(request): Body<ValidateRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let (errors, warnings) = check(&state, &request.definition)?;
+    Ok(Json(
+        json!({"ok": errors.is_empty(), "errors": errors, "warnings": warnings}),
+    ))
+}
+
+/// `POST /api/workflow-definitions/{workflow}/simulate`: runs the stored draft through the
+/// simulator. The body is a simulator scenario (`simulator.md`) without `definition`: the
+/// payload, scripted action results, events and task responses.
+pub async fn simulate_draft(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(workflow): Path<String>,
+    Body(mut scenario): Body<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Manage)?;
+    let Value::Object(fields) = &mut scenario else {
+        return Err(ApiError::bad_request("the scenario must be a JSON object"));
+    };
+    let row = state
+        .store
+        .get_definition(caller.0.tenant, &workflow)
+        .await?;
+    fields.insert("definition".into(), row["draft_definition"].clone());
+    let scenario = crate::simulate::Scenario::parse(&scenario).map_err(|issues| {
+        ApiError::bad_request("the scenario is invalid").with_details(json!({"errors": issues}))
+    })?;
+    let engine = state.engine.clone();
+    let report =
+        tokio::task::spawn_blocking(move || crate::simulate::simulate(engine.as_ref(), &scenario))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "SIMULATOR",
+                    e.to_string(),
+                )
+            })?
+            .map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "SIMULATION_FAILED", e.to_string())
+            })?;
+    Ok(Json(serde_json::to_value(&report).unwrap_or_default()))
+}
+
+/// `GET /api/workflow-definitions`: the tenant's workflows.
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let definitions = state.store.list_definitions(caller.0.tenant).await?;
+    Ok(Json(json!({"definitions": definitions})))
+}
+
+/// `GET /api/workflow-definitions/{workflow}`: the row, its draft and latest version.
+pub async fn get(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(workflow): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    Ok(Json(
+        state
+            .store
+            .get_definition(caller.0.tenant, &workflow)
+            .await?,
+    ))
+}
+
+/// `GET /api/workflow-definitions/{workflow}/versions`: published versions, newest first.
+pub async fn versions(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(workflow): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let versions = state
+        .store
+        .list_versions(caller.0.tenant, &workflow)
+        .await?;
+    Ok(Json(json!({"versions": versions})))
+}
+
+/// `PUT /api/workflow-definitions/{workflow}/metadata` body.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetadataRequest {
+    is_paused: bool,
+}
+
+/// Pauses or resumes a workflow (manage): paused workflows are not started by events or
+/// schedules; manual starts still work.
+pub async fn metadata(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path(workflow): Path<String>,
+    Body(request): Body<MetadataRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Manage)?;
+    state
+        .store
+        .set_paused(caller.0.tenant, &workflow, request.is_paused)
+        .await?;
+    Ok(Json(json!({"ok": true, "isPaused": request.is_paused})))
 }

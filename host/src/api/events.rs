@@ -35,6 +35,7 @@ pub async fn submit(
     Body(request): Body<SubmitRequest>,
 ) -> Result<Json<Routed>, ApiError> {
     caller.require(Role::Manage)?;
+    state.start_limiter.check(caller.0.tenant)?;
     if request.event_name.trim().is_empty() {
         return Err(ApiError::bad_request("`eventName` is empty"));
     }

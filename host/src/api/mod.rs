@@ -8,6 +8,7 @@ mod body;
 mod definitions;
 mod error;
 mod events;
+mod rate_limit;
 mod run_reports;
 mod runs;
 mod tasks;
@@ -17,12 +18,13 @@ use std::sync::Arc;
 
 use alga_interpreter::validate::KnownAction;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::engine::InterpreterEngine;
 use crate::store::Store;
+pub use rate_limit::{StartLimiter, StartRate};
 
 /// Request bodies past this size are refused with 413 (the reference's payload limit).
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -39,6 +41,8 @@ pub struct ApiState {
     pub engine: Arc<InterpreterEngine>,
     /// Actions a definition may call.
     pub known_actions: Vec<KnownAction>,
+    /// Per-tenant start-rate limits.
+    pub start_limiter: StartLimiter,
 }
 
 /// The API's routes.
@@ -48,8 +52,40 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route(
+            "/api/workflow-definitions",
+            post(definitions::save_draft).get(definitions::list),
+        )
+        .route(
             "/api/workflow-definitions/publish",
             post(definitions::publish),
+        )
+        .route(
+            "/api/workflow-definitions/validate",
+            post(definitions::validate),
+        )
+        .route(
+            "/api/workflow-definitions/{workflow}",
+            get(definitions::get),
+        )
+        .route(
+            "/api/workflow-definitions/{workflow}/draft",
+            put(definitions::update_draft),
+        )
+        .route(
+            "/api/workflow-definitions/{workflow}/publish",
+            post(definitions::publish_draft),
+        )
+        .route(
+            "/api/workflow-definitions/{workflow}/simulate",
+            post(definitions::simulate_draft),
+        )
+        .route(
+            "/api/workflow-definitions/{workflow}/versions",
+            get(definitions::versions),
+        )
+        .route(
+            "/api/workflow-definitions/{workflow}/metadata",
+            put(definitions::metadata),
         )
         .route(
             "/api/workflow-definitions/{workflow}/{version}",

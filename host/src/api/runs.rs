@@ -37,6 +37,7 @@ pub async fn start(
     Body(request): Body<StartRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Role::Manage)?;
+    state.start_limiter.check(caller.0.tenant)?;
     let launched = launch(
         &state.store,
         &state.client,
@@ -199,6 +200,7 @@ async fn relaunch(
             "`reason` needs at least 3 characters",
         ));
     }
+    state.start_limiter.check(caller.0.tenant)?;
     if request.payload.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(ApiError::bad_request("`payload` must be a JSON object"));
     }

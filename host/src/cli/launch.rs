@@ -92,6 +92,7 @@ pub async fn serve(
     listen: &str,
     database: &DatabaseArgs,
     temporal: &TemporalArgs,
+    limits: &super::StartRateArgs,
 ) -> Result<u8, String> {
     let store = database.connect().await?;
     let settings = temporal.settings();
@@ -104,6 +105,7 @@ pub async fn serve(
         task_queue: settings.task_queue,
         engine: std::sync::Arc::new(super::load_engine(cli)?),
         known_actions: super::known_actions(cli)?,
+        start_limiter: crate::api::StartLimiter::new(limits.rate()),
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

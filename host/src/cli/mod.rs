@@ -117,6 +117,8 @@ enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         temporal: TemporalArgs,
+        #[command(flatten)]
+        limits: StartRateArgs,
     },
     /// Start a whole working system: a Temporal dev server and PostgreSQL (children, with
     /// their data in --data), the worker and the HTTP API; prints where everything is.
@@ -133,6 +135,8 @@ enum Command {
         /// PostgreSQL's port.
         #[arg(long, default_value_t = 55432)]
         postgres_port: u16,
+        #[command(flatten)]
+        limits: StartRateArgs,
     },
     /// Create an API key for a tenant; prints it (only its hash is stored).
     CreateApiKey {
@@ -275,6 +279,27 @@ struct TemporalArgs {
     task_queue: String,
 }
 
+/// Per-tenant limits on starting runs through the API.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StartRateArgs {
+    /// Runs a tenant may start per second through the API (starts, events, replays,
+    /// redrives); 0 turns the limit off. Past it the API answers 429 with Retry-After.
+    #[arg(long, env = "ALGA_WF_START_RATE", default_value_t = 20)]
+    start_rate_per_tenant: u32,
+    /// How many starts a tenant may make at once before the rate applies.
+    #[arg(long, env = "ALGA_WF_START_BURST", default_value_t = 40)]
+    start_burst_per_tenant: u32,
+}
+
+impl StartRateArgs {
+    fn rate(&self) -> crate::api::StartRate {
+        crate::api::StartRate {
+            per_second: self.start_rate_per_tenant,
+            burst: self.start_burst_per_tenant,
+        }
+    }
+}
+
 impl TemporalArgs {
     fn settings(&self) -> crate::worker::WorkerSettings {
         let mut settings = crate::worker::WorkerSettings::local(&self.server);
@@ -401,13 +426,14 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 launch::start(request, database, temporal).await
             }
             Command::Show { run, database } => launch::show(run, database).await,
-            Command::Dev { data, api_port, temporal_port, postgres_port } => {
+            Command::Dev { data, api_port, temporal_port, postgres_port, limits } => {
                 let engine = std::sync::Arc::new(load_engine_for(cli, crate::dev::CACHED_RUNS + 1)?);
                 let options = crate::dev::DevOptions {
                     data: data.clone(),
                     api_port: *api_port,
                     temporal_port: *temporal_port,
                     postgres_port: *postgres_port,
+                    start_rate: limits.rate(),
                 };
                 crate::dev::run(engine, options, known_actions(cli)?, async {
                     let _ = tokio::signal::ctrl_c().await;
@@ -416,7 +442,9 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 .map_err(|e| e.to_string())?;
                 Ok(0)
             }
-            Command::Serve { listen, database, temporal } => launch::serve(cli, listen, database, temporal).await,
+            Command::Serve { listen, database, temporal, limits } => {
+                launch::serve(cli, listen, database, temporal, limits).await
+            }
             Command::CreateApiKey { tenant, role, name, database } => {
                 launch::create_api_key(tenant, role, name, database).await
             }

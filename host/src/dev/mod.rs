@@ -44,6 +44,8 @@ pub struct DevOptions {
     pub temporal_port: u16,
     /// The PostgreSQL port.
     pub postgres_port: u16,
+    /// Per-tenant start-rate limits of the API.
+    pub start_rate: crate::api::StartRate,
 }
 
 /// The tenant and key made on first start, kept in `dev.json`.
@@ -99,6 +101,7 @@ pub async fn run(
         task_queue: settings.task_queue.clone(),
         engine: engine.clone(),
         known_actions,
+        start_limiter: crate::api::StartLimiter::new(options.start_rate),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
         .await

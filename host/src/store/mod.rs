@@ -9,6 +9,7 @@
 
 mod api_keys;
 mod definitions;
+mod drafts;
 mod events;
 mod ids;
 mod ledger;
@@ -21,6 +22,7 @@ use thiserror::Error;
 
 pub use api_keys::{Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
+pub use drafts::SavedDraft;
 pub use events::{NewEvent, Recorded, StoredEvent, WaitingRun};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};

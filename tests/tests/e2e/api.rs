@@ -20,9 +20,14 @@ struct Api {
 
 impl Api {
     fn start(system: &System) -> Api {
+        Api::start_with(system, &[])
+    }
+
+    fn start_with(system: &System, extra: &[&str]) -> Api {
         let port = free_port();
         let child = Command::new(common::binary())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .args(system.args())
             .args(system.database_args())
             .env("ALGA_WF_LOG", "warn")
@@ -62,6 +67,16 @@ impl Api {
         if let Some(key) = key {
             request = request.header("x-api-key", key);
         }
+        read(request.send_json(body).expect("the API answers"))
+    }
+}
+
+impl Api {
+    fn put(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let request = self
+            .agent
+            .put(format!("{}{path}", self.base))
+            .header("x-api-key", key);
         read(request.send_json(body).expect("the API answers"))
     }
 }
@@ -183,6 +198,8 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
     replay_and_redrive(system, &api, &admin, &reader);
+    drafts_and_the_catalogue(&api, &admin, &reader, &stranger);
+    starts_past_the_tenant_rate_are_refused(system, &admin);
 
     // Cancellation (admin only) ends a waiting run CANCELED.
     let (_, body) = api.post(
@@ -536,4 +553,113 @@ fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
         replayed["input_json"],
         json!({"order": "R-1", "broken": true})
     );
+}
+
+/// Drafts (saved even when invalid, guarded by their revision), validation, simulating a
+/// draft with fixtures, publishing it, the catalogue, and pausing a triggered workflow.
+fn drafts_and_the_catalogue(api: &Api, admin: &str, reader: &str, stranger: &str) {
+    let mut draft = common::definition(json!([
+        {"id": "first", "type": "transform.assignn", "config": {}}
+    ]));
+    draft["id"] = json!("drafted");
+    draft["trigger"] = json!({"type": "event", "eventName": "DRAFTED"});
+    let (status, body) = api.post(
+        "/api/workflow-definitions",
+        Some(admin),
+        &json!({"definition": draft}),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(body["draftVersion"], 1);
+    assert_eq!(body["errors"][0]["path"], "steps[0].type", "{body:#}");
+    let (_, checked) = api.post(
+        "/api/workflow-definitions/validate",
+        Some(reader),
+        &json!({"definition": draft}),
+    );
+    assert_eq!(checked["ok"], false, "{checked:#}");
+
+    draft["steps"] = json!([{"id": "first", "type": "action.call", "config": {
+        "actionId": "test.echo", "version": 1, "inputMapping": {"value": {"$expr": "payload.n * 2"}},
+        "saveAs": "vars.doubled"}}]);
+    let update = json!({"definition": draft, "expectedDraftVersion": 1});
+    let (status, body) = api.put("/api/workflow-definitions/drafted/draft", admin, &update);
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(body["draftVersion"], 2);
+    assert_eq!(body["errors"], json!([]), "{body:#}");
+    let (status, body) = api.put("/api/workflow-definitions/drafted/draft", admin, &update);
+    assert_eq!(status, 409, "a stale revision is refused: {body:#}");
+    let (status, _) = api.put("/api/workflow-definitions/other/draft", admin, &update);
+    assert_eq!(status, 400);
+
+    let (status, report) = api.post(
+        "/api/workflow-definitions/drafted/simulate",
+        Some(admin),
+        &json!({"payload": {"n": 21}}),
+    );
+    assert_eq!(status, 200, "{report:#}");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(
+        report["scopes"]["vars"]["doubled"]["value"], 42,
+        "{report:#}"
+    );
+
+    let (status, body) = api.post(
+        "/api/workflow-definitions/drafted/publish",
+        Some(admin),
+        &json!({}),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (_, versions) = api.get("/api/workflow-definitions/drafted/versions", Some(reader));
+    assert_eq!(versions["versions"][0]["version"], 1, "{versions:#}");
+    let (_, listed) = api.get("/api/workflow-definitions", Some(reader));
+    let drafted = listed["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["key"] == "drafted")
+        .unwrap_or_else(|| panic!("{listed:#}"));
+    assert_eq!(drafted["published_version"], 1);
+    assert_eq!(drafted["status"], "published");
+    assert_eq!(
+        api.get("/api/workflow-definitions/drafted", Some(stranger))
+            .0,
+        404
+    );
+
+    // A paused workflow is not started by its event; resumed, it is.
+    let pause = |paused: bool| {
+        let (status, body) = api.put(
+            "/api/workflow-definitions/drafted/metadata",
+            admin,
+            &json!({"isPaused": paused}),
+        );
+        assert_eq!(status, 200, "{body:#}");
+    };
+    pause(true);
+    let event = json!({"eventName": "DRAFTED", "payload": {"n": 1}});
+    let (_, routed) = api.post("/api/workflow/events", Some(admin), &event);
+    assert_eq!(routed["status"], "no_wait", "{routed:#}");
+    pause(false);
+    let (_, routed) = api.post("/api/workflow/events", Some(admin), &event);
+    assert_eq!(routed["status"], "started", "{routed:#}");
+}
+
+/// A second API with a tight limit: the third quick start of a tenant is a 429.
+fn starts_past_the_tenant_rate_are_refused(system: &System, admin: &str) {
+    let limited = Api::start_with(
+        system,
+        &[
+            "--start-rate-per-tenant",
+            "1",
+            "--start-burst-per-tenant",
+            "2",
+        ],
+    );
+    let start = json!({"workflowId": "no-such-workflow"});
+    let statuses: Vec<u16> = (0..3)
+        .map(|_| limited.post("/api/workflow-runs", Some(admin), &start).0)
+        .collect();
+    assert_eq!(statuses, [404, 404, 429]);
+    let (_, body) = limited.post("/api/workflow-runs", Some(admin), &start);
+    assert_eq!(body["error"], "RATE_LIMITED", "{body:#}");
 }
