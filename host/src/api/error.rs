@@ -9,9 +9,12 @@ use serde_json::{Value, json};
 use crate::launch::LaunchError;
 use crate::store::StoreError;
 
-/// An error response.
+/// An error response (boxed: handlers return it on every path, and it is rarely built).
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Parts>);
+
+#[derive(Debug)]
+struct Parts {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -22,24 +25,24 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, a code and a message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(Parts {
             status,
             code,
             message: message.into(),
             details: None,
             retry_after: None,
-        }
+        }))
     }
 
     /// Adds details (e.g. validation issues with their paths).
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.0.details = Some(details);
         self
     }
 
     /// Adds a `Retry-After` header (seconds).
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.0.retry_after = Some(seconds);
         self
     }
 
@@ -56,12 +59,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": self.code, "message": self.message});
-        if let Some(details) = self.details {
+        let error = *self.0;
+        let mut body = json!({"error": error.code, "message": error.message});
+        if let Some(details) = error.details {
             body["details"] = details;
         }
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
+        let mut response = (error.status, Json(body)).into_response();
+        if let Some(seconds) = error.retry_after {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
