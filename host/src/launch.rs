@@ -8,7 +8,7 @@ use serde_json::Value;
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::store::{NewRun, Store, StoreError};
+use crate::store::{NewRun, PinnedDefinition, Store, StoreError};
 
 /// What to launch.
 #[derive(Debug, Clone)]
@@ -84,6 +84,36 @@ pub enum LaunchError {
     Temporal(String),
 }
 
+/// The start input of a run of a pinned version: what every launcher (manual, event,
+/// schedule) shares; callers set the execution key, meta and ledger scope.
+pub fn pinned_start(
+    run_id: String,
+    tenant: Option<Uuid>,
+    pinned: PinnedDefinition,
+    payload: Value,
+    trigger_type: Option<String>,
+) -> RunStart {
+    RunStart {
+        run_id,
+        tenant_id: tenant.map(|t| t.to_string()),
+        workflow_id: pinned.workflow_id.to_string(),
+        workflow_version: u32::try_from(pinned.version).unwrap_or(1),
+        definition_hash: alga_interpreter::canonical::definition_hash(&pinned.definition),
+        definition: pinned.definition,
+        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+        payload,
+        trigger_type,
+        execution_key: String::new(),
+        meta: None,
+        activity_actions: Vec::new(),
+        checkpoint: None,
+        continue_as_new_after_events: 0,
+        continue_as_new_after_bytes: 0,
+        host_retries: true,
+        ledger_scope: None,
+    }
+}
+
 /// Launches a run.
 pub async fn launch(
     store: &Store,
@@ -121,24 +151,18 @@ pub async fn launch(
             temporal_workflow_id: workflow_id.clone(),
         })
         .await?;
+    let version = pinned.version;
     let start = RunStart {
-        run_id: run_id.to_string(),
-        tenant_id: request.tenant.map(|t| t.to_string()),
-        workflow_id: pinned.workflow_id.to_string(),
-        workflow_version: u32::try_from(pinned.version).unwrap_or(1),
-        definition: pinned.definition,
-        definition_hash: hash,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload: request.payload,
-        trigger_type: request.trigger_type,
         execution_key: format!("launch:{run_id}"),
         meta: request.meta,
-        activity_actions: Vec::new(),
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
-        host_retries: true,
         ledger_scope: request.ledger_scope,
+        ..pinned_start(
+            run_id.to_string(),
+            request.tenant,
+            pinned,
+            request.payload,
+            request.trigger_type,
+        )
     };
     let temporal_run_id = match crate::worker::start_run(client, task_queue, &start).await {
         Ok(id) => id,
@@ -156,7 +180,7 @@ pub async fn launch(
         run_id,
         workflow_id,
         temporal_run_id,
-        version: pinned.version,
+        version,
         created: true,
     })
 }

@@ -12,6 +12,7 @@ pub mod locate;
 pub mod observability;
 pub mod relaunch;
 pub mod runtime;
+pub mod schedules;
 pub mod simulate;
 pub mod store;
 pub mod worker;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::ingress::Ingress;
 use crate::launch::{Launch, LaunchError, Launched, launch};
-use crate::store::StoreError;
+use crate::store::{RunAddress, StoreError};
 
 /// Which kind of relaunch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +79,16 @@ pub async fn relaunch(
     let launched = launch(ingress.store, ingress.client, ingress.task_queue, request).await?;
     if kind == Relaunch::Redrive {
         let events = ingress.store.delivered_events(run_id).await?;
-        for failure in
-            crate::ingress::redeliver(ingress.store, ingress.client, &events, launched.run_id).await
+        for failure in crate::ingress::redeliver(
+            ingress.store,
+            ingress.client,
+            &events,
+            &RunAddress {
+                run_id: launched.run_id,
+                temporal_workflow_id: launched.workflow_id.clone(),
+            },
+        )
+        .await
         {
             tracing::warn!(%run_id, redrive = %launched.run_id, "handing over an event: {failure}");
         }

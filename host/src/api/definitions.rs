@@ -71,6 +71,14 @@ async fn publish_definition(
         .store
         .publish(Some(caller.0.tenant), definition)
         .await?;
+    let schedule_problems = if published.created {
+        state
+            .scheduler()
+            .reconcile(caller.0.tenant, published.workflow_id)
+            .await
+    } else {
+        Vec::new()
+    };
     let status = if published.created {
         StatusCode::CREATED
     } else {
@@ -85,6 +93,7 @@ async fn publish_definition(
             "publishedVersion": published.version,
             "definitionHash": alga_interpreter::canonical::definition_hash(definition),
             "warnings": warnings,
+            "scheduleProblems": schedule_problems,
         })),
     ))
 }

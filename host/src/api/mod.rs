@@ -11,6 +11,7 @@ mod events;
 mod rate_limit;
 mod run_reports;
 mod runs;
+mod schedules;
 mod tasks;
 
 use std::future::Future;
@@ -106,6 +107,21 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route("/api/workflow-runs/{run_id}/replay", post(runs::replay))
         .route("/api/workflow-runs/{run_id}/redrive", post(runs::redrive))
+        .route(
+            "/api/workflow-schedules",
+            post(schedules::create).get(schedules::list),
+        )
+        .route(
+            "/api/workflow-schedules/{id}",
+            get(schedules::get)
+                .put(schedules::update)
+                .delete(schedules::delete),
+        )
+        .route("/api/workflow-schedules/{id}/pause", post(schedules::pause))
+        .route(
+            "/api/workflow-schedules/{id}/resume",
+            post(schedules::resume),
+        )
         .route("/api/workflow-tasks", get(tasks::list))
         .route("/api/workflow-tasks/{task_id}", get(tasks::get))
         .route("/api/workflow-tasks/{task_id}/claim", post(tasks::claim))

@@ -5,7 +5,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::store::{Store, StoreError, StoredEvent};
+use crate::store::{RunAddress, Store, StoreError, StoredEvent};
 
 /// Signals `run_id` with `event` unless it was delivered already. `Ok(true)` when this call
 /// delivered it; `Err` says why the signal failed.
@@ -14,8 +14,9 @@ pub(super) async fn deliver(
     client: &temporalio_client::Client,
     tenant: Option<Uuid>,
     event: &StoredEvent,
-    run_id: Uuid,
+    run: &RunAddress,
 ) -> Result<bool, String> {
+    let run_id = run.run_id;
     let claimed = store
         .claim_delivery(event.event_id, run_id, tenant)
         .await
@@ -30,10 +31,9 @@ pub(super) async fn deliver(
         "payload": event.payload,
         "receivedAt": event.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     });
-    let run = run_id.to_string();
-    let sent = crate::worker::signal_run(
+    let sent = crate::worker::signal_workflow(
         client,
-        &run,
+        &run.temporal_workflow_id,
         alga_interpreter::machine::signals::EVENT_SIGNAL,
         &signal,
     )
@@ -58,19 +58,20 @@ pub(super) async fn deliver(
 pub async fn deliver_to_new_wait(
     store: &Store,
     client: &temporalio_client::Client,
-    run_id: Uuid,
+    run_id: &str,
     event_name: &str,
     correlation_key: Option<&str>,
 ) -> Result<usize, StoreError> {
+    let run = RunAddress::of(run_id);
     let events = store
-        .undelivered_events(run_id, event_name, correlation_key)
+        .undelivered_events(run.run_id, event_name, correlation_key)
         .await?;
     let mut delivered = 0;
     for event in &events {
-        match deliver(store, client, None, event, run_id).await {
+        match deliver(store, client, None, event, &run).await {
             Ok(true) => delivered += 1,
             Ok(false) => {}
-            Err(e) => tracing::warn!(%run_id, event_id = %event.event_id, "late delivery: {e}"),
+            Err(e) => tracing::warn!(run_id, event_id = %event.event_id, "late delivery: {e}"),
         }
     }
     Ok(delivered)
@@ -82,11 +83,11 @@ pub async fn redeliver(
     store: &Store,
     client: &temporalio_client::Client,
     events: &[StoredEvent],
-    run_id: Uuid,
+    run: &RunAddress,
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for event in events {
-        if let Err(e) = deliver(store, client, None, event, run_id).await {
+        if let Err(e) = deliver(store, client, None, event, run).await {
             failures.push(e);
         }
     }

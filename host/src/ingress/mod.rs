@@ -85,8 +85,7 @@ impl Ingress<'_> {
             .waiting_runs(tenant, &event.event_name, event.correlation_key.as_deref())
             .await?;
         for run in waiting {
-            match delivery::deliver(self.store, self.client, Some(tenant), event, run.run_id).await
-            {
+            match delivery::deliver(self.store, self.client, Some(tenant), event, &run).await {
                 Ok(_) => resumed.push(run.run_id),
                 Err(e) => errors.push(e),
             }

@@ -52,11 +52,24 @@ pub struct StoredEvent {
     pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A run waiting for an event.
+/// Where a run is: our id and its Temporal workflow id (a scheduled fire's is not derived
+/// from our id, so it is read from the run row).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaitingRun {
+pub struct RunAddress {
     /// Our run id.
     pub run_id: Uuid,
+    /// The Temporal workflow id.
+    pub temporal_workflow_id: String,
+}
+
+impl RunAddress {
+    /// The address of a run the interpreter knows by `run_id`.
+    pub fn of(run_id: &str) -> RunAddress {
+        RunAddress {
+            run_id: super::run_uuid(run_id),
+            temporal_workflow_id: crate::worker::workflow_id(run_id),
+        }
+    }
 }
 
 impl Store {
@@ -106,9 +119,10 @@ impl Store {
         tenant: Uuid,
         event_name: &str,
         correlation_key: Option<&str>,
-    ) -> Result<Vec<WaitingRun>, StoreError> {
-        let rows: Vec<(Uuid,)> = sqlx::query_as(
-            "SELECT DISTINCT w.run_id FROM workflow_run_waits w
+    ) -> Result<Vec<RunAddress>, StoreError> {
+        let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+            "SELECT DISTINCT w.run_id, r.temporal_workflow_id FROM workflow_run_waits w
+             JOIN workflow_runs r ON r.run_id = w.run_id
              WHERE w.tenant = $1 AND w.event_name = $2 AND w.key IS NOT DISTINCT FROM $3
                AND w.status = 'WAITING' AND w.wait_type = 'event'",
         )
@@ -120,7 +134,11 @@ impl Store {
         .context(format!("finding runs waiting for {event_name}"))?;
         Ok(rows
             .into_iter()
-            .map(|(run_id,)| WaitingRun { run_id })
+            .map(|(run_id, temporal)| RunAddress {
+                run_id,
+                temporal_workflow_id: temporal
+                    .unwrap_or_else(|| crate::worker::workflow_id(&run_id.to_string())),
+            })
             .collect())
     }
 

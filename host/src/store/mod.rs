@@ -15,6 +15,7 @@ mod ids;
 mod ledger;
 mod projections;
 mod runs;
+mod schedules;
 mod tasks;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -23,11 +24,12 @@ use thiserror::Error;
 pub use api_keys::{Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
 pub use drafts::SavedDraft;
-pub use events::{NewEvent, Recorded, StoredEvent, WaitingRun};
+pub use events::{NewEvent, Recorded, RunAddress, StoredEvent};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
 pub use runs::{NewRun, RelaunchSource, RunView, run_uuid};
+pub use schedules::ScheduleRow;
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
 
 /// What can go wrong talking to the database.

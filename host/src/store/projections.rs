@@ -141,8 +141,8 @@ async fn create_started_run(
         "INSERT INTO workflow_runs
              (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
               temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
-              started_at)
-         SELECT $1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, now()
+              trigger_metadata_json, started_at)
+         SELECT $1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, now()
          WHERE EXISTS (SELECT 1 FROM workflow_definitions WHERE workflow_id = $3)
          ON CONFLICT (run_id) DO NOTHING",
     )
@@ -155,6 +155,7 @@ async fn create_started_run(
     .bind(&start.definition_hash)
     .bind(&start.runtime_semantics_version)
     .bind(&start.trigger_type)
+    .bind(start.meta.as_ref().map(Json))
     .execute(&mut **tx)
     .await
     .context(format!("creating the row of run {}", start.run_id))?;

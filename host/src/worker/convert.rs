@@ -19,7 +19,7 @@ use temporalio_common::protos::temporal::api::failure::v1::{
 };
 
 use super::payload;
-use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY, WORKFLOW_TYPE, workflow_id};
+use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY, WORKFLOW_TYPE, run_id_of, workflow_id};
 
 /// The failure type prefix of run failures (`WorkflowRuntimeV2.<category>`).
 const FAILURE_TYPE_PREFIX: &str = "WorkflowRuntimeV2.";
@@ -52,9 +52,14 @@ pub fn activation(activation: &WorkflowActivation) -> Result<Option<p::Activatio
         match variant {
             J::RemoveFromCache(_) => return Ok(None),
             J::InitializeWorkflow(init) => {
-                let start: p::RunStart =
+                let mut start: p::RunStart =
                     serde_json::from_value(payload::first(&init.arguments)?)
                         .map_err(|e| format!("the workflow input is not a run start: {e}"))?;
+                if start.run_id.is_empty() {
+                    // A schedule's fires share one input; each is told apart by the workflow
+                    // id Temporal gave it, which is in the history and so replays the same.
+                    start.run_id = run_id_of(&init.workflow_id);
+                }
                 jobs.push(p::Job::Start(Box::new(start)));
             }
             J::FireTimer(t) => jobs.push(p::Job::TimerFired(t.seq)),

@@ -243,7 +243,7 @@ pub async fn run_worker(
 /// signals runs whose wait it can already see).
 async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
     use alga_interpreter::machine::protocol::{RunEvent, WaitKind};
-    let run_id = crate::store::run_uuid(&batch.run_id);
+    let run_id = &batch.run_id;
     for record in &batch.records {
         if let RunEvent::WaitOpened {
             kind: WaitKind::Event,
@@ -260,7 +260,7 @@ async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
             )
             .await
         {
-            tracing::warn!(%run_id, "delivering events that came before the wait: {e}");
+            tracing::warn!(run_id, "delivering events that came before the wait: {e}");
         }
     }
 }
@@ -324,17 +324,27 @@ pub async fn run_result(client: &Client, run_id: &str) -> Result<RunOutcome> {
     }
 }
 
-/// Sends a signal to a run.
+/// Sends a signal to a run the interpreter knows by `run_id`.
 pub async fn signal_run(client: &Client, run_id: &str, name: &str, argument: &Value) -> Result<()> {
+    signal_workflow(client, &workflow_id(run_id), name, argument).await
+}
+
+/// Sends a signal to the Temporal workflow `temporal_workflow_id`.
+pub async fn signal_workflow(
+    client: &Client,
+    temporal_workflow_id: &str,
+    name: &str,
+    argument: &Value,
+) -> Result<()> {
     client
-        .get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id))
+        .get_workflow_handle::<UntypedWorkflow>(temporal_workflow_id.to_owned())
         .signal(
             UntypedSignal::new(name),
             RawValue::new(vec![payload::encode(argument)]),
             WorkflowSignalOptions::default(),
         )
         .await
-        .with_context(|| format!("signalling run {run_id}"))
+        .with_context(|| format!("signalling {temporal_workflow_id}"))
 }
 
 /// Sends a Workflow Update to the Temporal workflow `temporal_workflow_id` and waits for its
@@ -389,15 +399,24 @@ pub async fn run_history(client: &Client, run_id: &str) -> Result<Vec<u8>> {
         .with_context(|| format!("fetching the history of run {run_id}"))
 }
 
-/// Requests cancellation of a run.
+/// Requests cancellation of a run the interpreter knows by `run_id`.
 pub async fn cancel_run(client: &Client, run_id: &str, reason: &str) -> Result<()> {
+    cancel_workflow(client, &workflow_id(run_id), reason).await
+}
+
+/// Requests cancellation of the Temporal workflow `temporal_workflow_id`.
+pub async fn cancel_workflow(
+    client: &Client,
+    temporal_workflow_id: &str,
+    reason: &str,
+) -> Result<()> {
     client
-        .get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id))
+        .get_workflow_handle::<UntypedWorkflow>(temporal_workflow_id.to_owned())
         .cancel(
             WorkflowCancelOptions::builder()
                 .reason(reason.to_owned())
                 .build(),
         )
         .await
-        .with_context(|| format!("cancelling run {run_id}"))
+        .with_context(|| format!("cancelling {temporal_workflow_id}"))
 }

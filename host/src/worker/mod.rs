@@ -16,10 +16,11 @@ mod runs;
 mod secrets;
 
 pub use self::core::{
-    Connected, RunOutcome, cancel_run, connect, query_run, run_history, run_result, run_worker,
-    signal_run, start_run, update_workflow,
+    Connected, RunOutcome, cancel_run, cancel_workflow, connect, query_run, run_history,
+    run_result, run_worker, signal_run, signal_workflow, start_run, update_workflow,
 };
 pub use definitions::{DefinitionDirectory, definition_lookup};
+pub use payload::encode as encode_payload;
 pub use replay::{ReplayVerdict, history_json, read_history, replay};
 pub use runs::DefinitionLookup;
 
@@ -35,6 +36,14 @@ pub const HUMAN_TASK_ACTIVITY: &str = "startWorkflowRuntimeV2HumanTaskWait";
 /// The Temporal workflow id of a run.
 pub fn workflow_id(run_id: &str) -> String {
     format!("workflow-runtime-v2:run:{run_id}")
+}
+
+/// Our run id from a Temporal workflow id (the inverse of [`workflow_id`]).
+pub fn run_id_of(temporal_workflow_id: &str) -> String {
+    temporal_workflow_id
+        .strip_prefix("workflow-runtime-v2:run:")
+        .unwrap_or(temporal_workflow_id)
+        .to_owned()
 }
 
 /// Where the worker connects and what it serves.

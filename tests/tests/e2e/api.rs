@@ -72,6 +72,14 @@ impl Api {
 }
 
 impl Api {
+    fn delete(&self, path: &str, key: &str) -> u16 {
+        let request = self
+            .agent
+            .delete(format!("{}{path}", self.base))
+            .header("x-api-key", key);
+        read(request.call().expect("the API answers")).0
+    }
+
     fn put(&self, path: &str, key: &str, body: &Value) -> (u16, Value) {
         let request = self
             .agent
@@ -199,6 +207,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
     replay_and_redrive(system, &api, &admin, &reader);
     drafts_and_the_catalogue(&api, &admin, &reader, &stranger);
+    schedules_fire_runs(&api, &admin, &reader, &stranger);
     starts_past_the_tenant_rate_are_refused(system, &admin);
 
     // Cancellation (admin only) ends a waiting run CANCELED.
@@ -662,4 +671,109 @@ fn starts_past_the_tenant_rate_are_refused(system: &System, admin: &str) {
     assert_eq!(statuses, [404, 404, 429]);
     let (_, body) = limited.post("/api/workflow-runs", Some(admin), &start);
     assert_eq!(body["error"], "RATE_LIMITED", "{body:#}");
+}
+
+/// A recurring schedule (Temporal Schedule, `@every 2s`) fires runs with its payload, moves to
+/// a newly published version, pauses and goes away; a one-time schedule fires once; bad
+/// timing is a 400 that names the field.
+fn schedules_fire_runs(api: &Api, admin: &str, reader: &str, stranger: &str) {
+    let steps = json!([{"id": "tick", "type": "state.set", "config": {"state": "TICKED"}}]);
+    publish(api, admin, "ticking", None, steps.clone());
+    let (status, created) = api.post(
+        "/api/workflow-schedules",
+        Some(admin),
+        &json!({"workflowId": "ticking", "name": "every two seconds", "triggerType": "recurring",
+            "cron": "@every 2s", "payload": {"tick": true}}),
+    );
+    assert_eq!(status, 201, "{created:#}");
+    let schedule_path = format!(
+        "/api/workflow-schedules/{}",
+        created["id"].as_str().unwrap()
+    );
+    let workflow = created["workflow_id"].as_str().unwrap().to_owned();
+    let runs = wait_for_run(
+        api,
+        reader,
+        &format!("/api/workflow-runs?workflowId={workflow}&status=SUCCEEDED"),
+        |l| l["runs"].as_array().is_some_and(|r| !r.is_empty()),
+    );
+    let fired = &runs["runs"][0];
+    assert_eq!(fired["trigger_type"], "recurring", "{fired:#}");
+    assert_eq!(fired["input_json"], json!({"tick": true}));
+    let (status, described) = api.get(&schedule_path, Some(reader));
+    assert_eq!(status, 200, "{described:#}");
+    assert!(
+        !described["temporal"]["recentRuns"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{described:#}"
+    );
+    assert_eq!(api.get(&schedule_path, Some(stranger)).0, 404);
+
+    // Publishing version 2 moves the schedule onto it.
+    let mut next = common::definition(steps);
+    next["id"] = json!("ticking");
+    next["version"] = json!(2);
+    let (status, body) = api.post(
+        "/api/workflow-definitions/publish",
+        Some(admin),
+        &json!({"definition": next}),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(body["scheduleProblems"], json!([]), "{body:#}");
+    assert_eq!(
+        api.get(&schedule_path, Some(reader)).1["workflow_version"],
+        2
+    );
+
+    let (status, paused) = api.post(&format!("{schedule_path}/pause"), Some(admin), &json!({}));
+    assert_eq!(status, 200, "{paused:#}");
+    assert_eq!(
+        api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
+        true
+    );
+    assert_eq!(api.delete(&schedule_path, admin), 200);
+    assert_eq!(api.get(&schedule_path, Some(reader)).0, 404);
+
+    // One time: fires once, a few seconds from now.
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let (status, once) = api.post(
+        "/api/workflow-schedules",
+        Some(admin),
+        &json!({"workflowId": "ticking", "triggerType": "schedule", "runAt": at}),
+    );
+    assert_eq!(status, 201, "{once:#}");
+    wait_for_run(
+        api,
+        reader,
+        &format!("/api/workflow-runs?workflowId={workflow}&status=SUCCEEDED"),
+        |l| {
+            l["runs"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|run| run["trigger_type"] == "schedule"))
+        },
+    );
+
+    for (input, field) in [
+        (
+            json!({"workflowId": "ticking", "triggerType": "recurring", "cron": "* *"}),
+            "cron",
+        ),
+        (
+            json!({"workflowId": "ticking", "triggerType": "weekly"}),
+            "triggerType",
+        ),
+        (
+            json!({"workflowId": "ticking", "triggerType": "schedule", "runAt": "2001-01-01T00:00:00Z"}),
+            "runAt",
+        ),
+    ] {
+        let (status, body) = api.post("/api/workflow-schedules", Some(admin), &input);
+        assert_eq!(status, 400, "{body:#}");
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{body:#}"
+        );
+    }
 }
