@@ -25,7 +25,7 @@ use crate::launch::pinned_start;
 use crate::store::{ScheduleRow, Store, StoreError};
 
 /// A schedule as a client describes it (create, or the fields an update changes).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleInput {
     /// The workflow (uuid or key); required on create.

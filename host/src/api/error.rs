@@ -9,6 +9,18 @@ use serde_json::{Value, json};
 use crate::launch::LaunchError;
 use crate::store::StoreError;
 
+/// The body of every error response, as the OpenAPI document describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// A machine-readable code, e.g. `NOT_FOUND`, `RATE_LIMITED`, `TASK_RESPONSE_INVALID`.
+    error: String,
+    /// What was wrong and where.
+    message: String,
+    /// Structured details, e.g. validation issues with their paths.
+    details: Option<serde_json::Value>,
+}
+
 /// An error response (boxed: handlers return it on every path, and it is rarely built).
 #[derive(Debug)]
 pub struct ApiError(Box<Parts>);

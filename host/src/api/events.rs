@@ -17,7 +17,7 @@ use crate::ingress::{Ingress, Routed};
 use crate::store::{NewEvent, Role};
 
 /// The request body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubmitRequest {
     event_id: Option<Uuid>,
@@ -29,6 +29,7 @@ pub struct SubmitRequest {
 }
 
 /// Submits an event: `{status, eventId, runId, resumedRuns, startedRuns, error}`.
+#[utoipa::path(post, path = "/api/workflow/events", tag = "events", request_body = SubmitRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn submit(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -56,8 +57,9 @@ pub async fn submit(
 }
 
 /// `GET /api/workflow/events` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     event_name: Option<String>,
     limit: Option<i64>,
@@ -65,6 +67,7 @@ pub struct ListQuery {
 }
 
 /// The tenant's events, newest first: `{events, nextCursor}`.
+#[utoipa::path(get, path = "/api/workflow/events", tag = "events", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -81,6 +84,7 @@ pub async fn list(
 }
 
 /// `GET /api/workflow/events/{eventId}`: the event row and the runs it reached.
+#[utoipa::path(get, path = "/api/workflow/events/{event_id}", tag = "events", params(("event_id" = Uuid, Path, description = "Event id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,

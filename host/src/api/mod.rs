@@ -19,9 +19,12 @@ use std::sync::Arc;
 
 use alga_interpreter::validate::KnownAction;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::engine::InterpreterEngine;
 use crate::store::Store;
@@ -46,113 +49,113 @@ pub struct ApiState {
     pub start_limiter: StartLimiter,
 }
 
-/// The API's routes.
+/// The OpenAPI document's root: the routes add themselves to it.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "alga-wf",
+        description = "The Alga workflow runtime's HTTP API. Every `/api` request carries an API key in `x-api-key` (or `Authorization: Bearer`); everything is scoped to the key's tenant."
+    ),
+    modifiers(&ApiKeyScheme)
+)]
+struct ApiDoc;
+
+/// Declares the `api_key` security scheme the routes refer to.
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+            );
+    }
+}
+
+/// The routes and the OpenAPI document generated from the same handler annotations, so the
+/// document cannot drift from what is served.
+fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+        .routes(routes!(definitions::save_draft, definitions::list))
+        .routes(routes!(definitions::publish))
+        .routes(routes!(definitions::validate))
+        .routes(routes!(definitions::get))
+        .routes(routes!(definitions::update_draft))
+        .routes(routes!(definitions::publish_draft))
+        .routes(routes!(definitions::simulate_draft))
+        .routes(routes!(definitions::versions))
+        .routes(routes!(definitions::metadata))
+        .routes(routes!(definitions::version))
+        .routes(routes!(runs::start, runs::list))
+        .routes(routes!(runs::get))
+        .routes(routes!(runs::steps))
+        .routes(routes!(runs::cancel))
+        .routes(routes!(run_reports::waits))
+        .routes(routes!(run_reports::timeline))
+        .routes(routes!(run_reports::summary))
+        .routes(routes!(runs::replay))
+        .routes(routes!(runs::redrive))
+        .routes(routes!(schedules::create, schedules::list))
+        .routes(routes!(
+            schedules::get,
+            schedules::update,
+            schedules::delete
+        ))
+        .routes(routes!(schedules::pause))
+        .routes(routes!(schedules::resume))
+        .routes(routes!(tasks::list))
+        .routes(routes!(tasks::get))
+        .routes(routes!(tasks::claim))
+        .routes(routes!(tasks::dismiss))
+        .routes(routes!(tasks::complete))
+        .routes(routes!(events::submit, events::list))
+        .routes(routes!(events::get))
+        .split_for_parts()
+}
+
+/// The OpenAPI document (`alga-wf openapi`, and `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// The API's routes, with `/openapi.json`.
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
+    let (router, document) = routes();
+    let document = Arc::new(document);
+    router
         .route(
-            "/api/workflow-definitions",
-            post(definitions::save_draft).get(definitions::list),
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document.as_ref().clone()) }
+            }),
         )
-        .route(
-            "/api/workflow-definitions/publish",
-            post(definitions::publish),
-        )
-        .route(
-            "/api/workflow-definitions/validate",
-            post(definitions::validate),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}",
-            get(definitions::get),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}/draft",
-            put(definitions::update_draft),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}/publish",
-            post(definitions::publish_draft),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}/simulate",
-            post(definitions::simulate_draft),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}/versions",
-            get(definitions::versions),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}/metadata",
-            put(definitions::metadata),
-        )
-        .route(
-            "/api/workflow-definitions/{workflow}/{version}",
-            get(definitions::version),
-        )
-        .route("/api/workflow-runs", post(runs::start).get(runs::list))
-        .route("/api/workflow-runs/{run_id}", get(runs::get))
-        .route("/api/workflow-runs/{run_id}/steps", get(runs::steps))
-        .route("/api/workflow-runs/{run_id}/cancel", post(runs::cancel))
-        .route("/api/workflow-runs/{run_id}/waits", get(run_reports::waits))
-        .route(
-            "/api/workflow-runs/{run_id}/timeline",
-            get(run_reports::timeline),
-        )
-        .route(
-            "/api/workflow-runs/{run_id}/summary",
-            get(run_reports::summary),
-        )
-        .route("/api/workflow-runs/{run_id}/replay", post(runs::replay))
-        .route("/api/workflow-runs/{run_id}/redrive", post(runs::redrive))
-        .route(
-            "/api/workflow-schedules",
-            post(schedules::create).get(schedules::list),
-        )
-        .route(
-            "/api/workflow-schedules/{id}",
-            get(schedules::get)
-                .put(schedules::update)
-                .delete(schedules::delete),
-        )
-        .route("/api/workflow-schedules/{id}/pause", post(schedules::pause))
-        .route(
-            "/api/workflow-schedules/{id}/resume",
-            post(schedules::resume),
-        )
-        .route("/api/workflow-tasks", get(tasks::list))
-        .route("/api/workflow-tasks/{task_id}", get(tasks::get))
-        .route("/api/workflow-tasks/{task_id}/claim", post(tasks::claim))
-        .route(
-            "/api/workflow-tasks/{task_id}/dismiss",
-            post(tasks::dismiss),
-        )
-        .route(
-            "/api/workflow-tasks/{task_id}/complete",
-            post(tasks::complete),
-        )
-        .route(
-            "/api/workflow/events",
-            post(events::submit).get(events::list),
-        )
-        .route("/api/workflow/events/{event_id}", get(events::get))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
+/// Alive.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Success", body = serde_json::Value)))]
 async fn health() -> Json<Value> {
     Json(json!({"ok": true}))
 }
 
 /// Prometheus metrics of this process (unauthenticated, like `/healthz`: scrape it on a
 /// private network).
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Success", body = String)))]
 async fn metrics() -> String {
     crate::observability::metrics().render()
 }
 
 /// Ready when the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Success", body = serde_json::Value), (status = 503, description = "The database is unavailable", body = error::ErrorBody)))]
 async fn ready(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, error::ApiError> {
     state.store.ping().await?;
     Ok(Json(json!({"ok": true})))

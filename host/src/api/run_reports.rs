@@ -22,6 +22,7 @@ async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<R
 }
 
 /// `GET /api/workflow-runs/{runId}/waits`.
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/waits", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn waits(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -33,6 +34,7 @@ pub async fn waits(
 }
 
 /// `GET /api/workflow-runs/{runId}/timeline`.
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/timeline", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn timeline(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -44,6 +46,7 @@ pub async fn timeline(
 }
 
 /// `GET /api/workflow-runs/{runId}/summary`.
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/summary", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn summary(
     State(state): State<Arc<ApiState>>,
     caller: Caller,

@@ -17,7 +17,7 @@ use crate::relaunch::{Relaunch, RelaunchError};
 use crate::store::Role;
 
 /// `POST /api/workflow-runs` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartRequest {
     workflow_id: String,
@@ -31,6 +31,7 @@ fn empty_object() -> Value {
 }
 
 /// Starts a run of a published workflow: 201 `{runId, status}`.
+#[utoipa::path(post, path = "/api/workflow-runs", tag = "runs", request_body = StartRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn start(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -58,8 +59,9 @@ pub async fn start(
 }
 
 /// `GET /api/workflow-runs` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     status: Option<String>,
     workflow_id: Option<uuid::Uuid>,
@@ -68,6 +70,7 @@ pub struct ListQuery {
 }
 
 /// The tenant's runs, newest first: `{runs, nextCursor}`.
+#[utoipa::path(get, path = "/api/workflow-runs", tag = "runs", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -103,6 +106,7 @@ async fn readable_run(
 }
 
 /// `GET /api/workflow-runs/{runId}`: the run row.
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -112,6 +116,7 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-runs/{runId}/steps`: `{steps, waits, invocations}`.
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/steps", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn steps(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -126,12 +131,13 @@ pub async fn steps(
 }
 
 /// `POST /api/workflow-runs/{runId}/cancel` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CancelRequest {
     reason: String,
 }
 
 /// Requests cancellation in Temporal; the run's projection follows when the run ends.
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/cancel", tag = "runs", request_body = CancelRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn cancel(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -165,7 +171,7 @@ pub async fn cancel(
 }
 
 /// `POST /api/workflow-runs/{runId}/replay` and `/redrive` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelaunchRequest {
     reason: String,
@@ -173,6 +179,7 @@ pub struct RelaunchRequest {
 }
 
 /// A new run of the same pinned version (admin): 201 `{runId, replayOf}`.
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/replay", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn replay(
     state: State<Arc<ApiState>>,
     caller: Caller,
@@ -184,6 +191,7 @@ pub async fn replay(
 
 /// A failed run resumed with its ledger and events (admin): 201 `{runId, redriveOf}`; 409
 /// when the run did not fail.
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn redrive(
     state: State<Arc<ApiState>>,
     caller: Caller,

@@ -43,6 +43,7 @@ impl ApiState {
 }
 
 /// `POST /api/workflow-schedules`: 201 with the schedule.
+#[utoipa::path(post, path = "/api/workflow-schedules", tag = "schedules", request_body = crate::schedules::ScheduleInput, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -54,13 +55,15 @@ pub async fn create(
 }
 
 /// `GET /api/workflow-schedules` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     workflow_id: Option<Uuid>,
 }
 
 /// The tenant's schedules: `{schedules}`.
+#[utoipa::path(get, path = "/api/workflow-schedules", tag = "schedules", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -75,6 +78,7 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-schedules/{id}`.
+#[utoipa::path(get, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -85,6 +89,7 @@ pub async fn get(
 }
 
 /// `PUT /api/workflow-schedules/{id}`: changes name, timing or payload.
+#[utoipa::path(put, path = "/api/workflow-schedules/{id}", tag = "schedules", request_body = crate::schedules::ScheduleInput, params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn update(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -97,6 +102,7 @@ pub async fn update(
 }
 
 /// `POST /api/workflow-schedules/{id}/pause`.
+#[utoipa::path(post, path = "/api/workflow-schedules/{id}/pause", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn pause(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -111,6 +117,7 @@ pub async fn pause(
 }
 
 /// `POST /api/workflow-schedules/{id}/resume`.
+#[utoipa::path(post, path = "/api/workflow-schedules/{id}/resume", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn resume(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -125,6 +132,7 @@ pub async fn resume(
 }
 
 /// `DELETE /api/workflow-schedules/{id}`.
+#[utoipa::path(delete, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
     caller: Caller,

@@ -19,8 +19,9 @@ use super::error::ApiError;
 use crate::store::{Role, TaskFilter};
 
 /// `GET /api/workflow-tasks` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     status: Option<String>,
     run_id: Option<Uuid>,
@@ -31,6 +32,7 @@ pub struct ListQuery {
 }
 
 /// The tenant's tasks, newest first: `{tasks, nextCursor}`.
+#[utoipa::path(get, path = "/api/workflow-tasks", tag = "tasks", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -52,6 +54,7 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-tasks/{taskId}`: the task and the form its response must satisfy.
+#[utoipa::path(get, path = "/api/workflow-tasks/{task_id}", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -65,6 +68,7 @@ pub async fn get(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/claim`: the caller's key takes the task.
+#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/claim", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn claim(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -79,6 +83,7 @@ pub async fn claim(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/dismiss`: hides the task from the inbox.
+#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/dismiss", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn dismiss(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -93,7 +98,7 @@ pub async fn dismiss(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/complete` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     #[serde(default)]
@@ -101,6 +106,7 @@ pub struct CompleteRequest {
 }
 
 /// Completes a task: the run validates the response synchronously (Workflow Update).
+#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/complete", tag = "tasks", request_body = CompleteRequest, params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn complete(
     State(state): State<Arc<ApiState>>,
     caller: Caller,

@@ -120,6 +120,8 @@ enum Command {
         #[command(flatten)]
         limits: StartRateArgs,
     },
+    /// Print the HTTP API's OpenAPI document (generated from the routes, as `/openapi.json`).
+    Openapi,
     /// Start a whole working system: a Temporal dev server and PostgreSQL (children, with
     /// their data in --data), the worker and the HTTP API; prints where everything is.
     Dev {
@@ -324,6 +326,10 @@ pub fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<u8, String> {
     match &cli.command {
+        Command::Openapi => {
+            print_json(&serde_json::to_value(crate::api::openapi()).unwrap_or_default());
+            Ok(0)
+        }
         Command::Validate { file } => {
             let (_, errors, warnings) = check_definition(cli, file)?;
             let ok = errors.is_empty();
@@ -600,7 +606,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 print_json(&Value::Array(results));
                 Ok(if diverged { EXIT_INVALID } else { 0 })
             }
-            Command::Validate { .. } | Command::Simulate { .. } => Ok(0),
+            Command::Validate { .. } | Command::Simulate { .. } | Command::Openapi => Ok(0),
         }
     })
 }

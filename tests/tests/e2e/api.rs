@@ -72,6 +72,15 @@ impl Api {
 }
 
 impl Api {
+    fn get_text(&self, path: &str) -> String {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .expect("the API answers");
+        response.body_mut().read_to_string().unwrap_or_default()
+    }
+
     fn delete(&self, path: &str, key: &str) -> u16 {
         let request = self
             .agent
@@ -206,6 +215,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
     replay_and_redrive(system, &api, &admin, &reader);
+    the_document_and_metrics_describe_the_api(&api);
     drafts_and_the_catalogue(&api, &admin, &reader, &stranger);
     schedules_fire_runs(&api, &admin, &reader, &stranger);
     starts_past_the_tenant_rate_are_refused(system, &admin);
@@ -775,5 +785,34 @@ fn schedules_fire_runs(api: &Api, admin: &str, reader: &str, stranger: &str) {
             body["message"].as_str().unwrap().contains(field),
             "{body:#}"
         );
+    }
+}
+
+/// `/openapi.json` is generated from the routes: every operation is there with its
+/// parameters, bodies and error statuses; `/metrics` counts what the scenarios did.
+fn the_document_and_metrics_describe_the_api(api: &Api) {
+    let (status, document) = api.get("/openapi.json", None);
+    assert_eq!(status, 200);
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 33, "{:?}", paths.keys());
+    let redrive = &paths["/api/workflow-runs/{run_id}/redrive"]["post"];
+    assert!(redrive["requestBody"].is_object(), "{redrive:#}");
+    for code in ["201", "400", "401", "403", "404", "409", "429"] {
+        assert!(
+            redrive["responses"][code].is_object(),
+            "{code}: {redrive:#}"
+        );
+    }
+    assert_eq!(
+        document["components"]["securitySchemes"]["api_key"]["name"],
+        "x-api-key"
+    );
+    let metrics = api.get_text("/metrics");
+    for name in [
+        "alga_wf_events_ingested_total",
+        "alga_wf_events_delivered_total",
+        "alga_wf_runs_started_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
 }
