@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::Body;
+use super::body::{Body, PathParams};
 use super::error::ApiError;
 use crate::store::Role;
 use alga_interpreter::definition::{Issue, Severity};
@@ -49,7 +49,7 @@ pub async fn publish(
 pub async fn publish_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(workflow): Path<String>,
+    PathParams(workflow): PathParams<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Role::Publish)?;
     let row = state
@@ -105,7 +105,7 @@ async fn publish_definition(
 pub async fn version(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path((workflow, version)): Path<(String, i32)>,
+    PathParams((workflow, version)): PathParams<(String, i32)>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let pinned = state
@@ -161,7 +161,7 @@ pub async fn save_draft(
 pub async fn update_draft(
     state: State<Arc<ApiState>>,
     caller: Caller,
-    Path(workflow): Path<String>,
+    PathParams(workflow): PathParams<String>,
     body: Body<DraftRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = body.0.definition.get("id").and_then(Value::as_str);
@@ -202,7 +202,7 @@ pub async fn validate(
 pub async fn simulate_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(workflow): Path<String>,
+    PathParams(workflow): PathParams<String>,
     Body(mut scenario): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
@@ -250,7 +250,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(workflow): Path<String>,
+    PathParams(workflow): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     Ok(Json(
@@ -266,7 +266,7 @@ pub async fn get(
 pub async fn versions(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(workflow): Path<String>,
+    PathParams(workflow): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let versions = state
@@ -289,7 +289,7 @@ pub struct MetadataRequest {
 pub async fn metadata(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(workflow): Path<String>,
+    PathParams(workflow): PathParams<String>,
     Body(request): Body<MetadataRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;

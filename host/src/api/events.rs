@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::Body;
+use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use crate::ingress::{Ingress, Routed};
 use crate::store::{NewEvent, Role};
@@ -71,7 +71,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
@@ -88,7 +88,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(event_id): Path<Uuid>,
+    PathParams(event_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     Ok(Json(

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::ApiState;
 use super::auth::Caller;
+use super::body::PathParams;
 use super::error::ApiError;
 use crate::store::{Role, RunView};
 
@@ -26,7 +27,7 @@ async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<R
 pub async fn waits(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         json!({"waits": view(&state, &caller, run_id).await?.waits}),
@@ -38,7 +39,7 @@ pub async fn waits(
 pub async fn timeline(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         json!({"timeline": build_timeline(&view(&state, &caller, run_id).await?)}),
@@ -50,7 +51,7 @@ pub async fn timeline(
 pub async fn summary(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(build_summary(&view(&state, &caller, run_id).await?)))
 }

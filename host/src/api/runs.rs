@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::Body;
+use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use crate::launch::{Launch, launch};
 use crate::relaunch::{Relaunch, RelaunchError};
@@ -74,7 +74,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
@@ -110,7 +110,7 @@ async fn readable_run(
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(readable_run(&state, &caller, run_id).await?.run))
 }
@@ -120,7 +120,7 @@ pub async fn get(
 pub async fn steps(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     let view = readable_run(&state, &caller, run_id).await?;
     Ok(Json(json!({
@@ -141,7 +141,7 @@ pub struct CancelRequest {
 pub async fn cancel(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
     Body(request): Body<CancelRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin)?;
@@ -183,7 +183,7 @@ pub struct RelaunchRequest {
 pub async fn replay(
     state: State<Arc<ApiState>>,
     caller: Caller,
-    path: Path<uuid::Uuid>,
+    path: PathParams<uuid::Uuid>,
     body: Body<RelaunchRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     relaunch(state, caller, path, body, Relaunch::Replay).await
@@ -195,7 +195,7 @@ pub async fn replay(
 pub async fn redrive(
     state: State<Arc<ApiState>>,
     caller: Caller,
-    path: Path<uuid::Uuid>,
+    path: PathParams<uuid::Uuid>,
     body: Body<RelaunchRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     relaunch(state, caller, path, body, Relaunch::Redrive).await
@@ -204,7 +204,7 @@ pub async fn redrive(
 async fn relaunch(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(run_id): Path<uuid::Uuid>,
+    PathParams(run_id): PathParams<uuid::Uuid>,
     Body(request): Body<RelaunchRequest>,
     kind: Relaunch,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::Body;
+use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use crate::schedules::{ScheduleError, ScheduleInput, Scheduler};
 use crate::store::Role;
@@ -67,7 +67,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let rows = state
@@ -82,7 +82,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     Ok(Json(state.scheduler().describe(caller.0.tenant, id).await?))
@@ -93,7 +93,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathParams(id): PathParams<Uuid>,
     Body(input): Body<ScheduleInput>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
@@ -106,7 +106,7 @@ pub async fn update(
 pub async fn pause(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
     let row = state
@@ -121,7 +121,7 @@ pub async fn pause(
 pub async fn resume(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
     let row = state
@@ -136,7 +136,7 @@ pub async fn resume(
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(id): Path<Uuid>,
+    PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
     state.scheduler().delete(caller.0.tenant, id).await?;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::Body;
+use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use crate::store::{Role, TaskFilter};
 
@@ -36,7 +36,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
@@ -58,7 +58,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(task_id): Path<Uuid>,
+    PathParams(task_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Read)?;
     let view = state.store.get_task(caller.0.tenant, task_id).await?;
@@ -72,7 +72,7 @@ pub async fn get(
 pub async fn claim(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(task_id): Path<Uuid>,
+    PathParams(task_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
     state
@@ -87,7 +87,7 @@ pub async fn claim(
 pub async fn dismiss(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(task_id): Path<Uuid>,
+    PathParams(task_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
     state
@@ -110,7 +110,7 @@ pub struct CompleteRequest {
 pub async fn complete(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-    Path(task_id): Path<Uuid>,
+    PathParams(task_id): PathParams<Uuid>,
     Body(request): Body<CompleteRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;

@@ -139,6 +139,11 @@ enum Command {
         postgres_port: u16,
         #[command(flatten)]
         limits: StartRateArgs,
+        /// Stand-ins for the product (demos, tests; never production): a simulator
+        /// scenario whose scripted `actions` serve the product's actions and whose
+        /// `taskTypes` join the task catalog.
+        #[arg(long)]
+        stand_ins: Option<PathBuf>,
     },
     /// Create an API key for a tenant; prints it (only its hash is stored).
     CreateApiKey {
@@ -432,7 +437,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 launch::start(request, database, temporal).await
             }
             Command::Show { run, database } => launch::show(run, database).await,
-            Command::Dev { data, api_port, temporal_port, postgres_port, limits } => {
+            Command::Dev { data, api_port, temporal_port, postgres_port, limits, stand_ins } => {
                 let engine = std::sync::Arc::new(load_engine_for(cli, crate::dev::CACHED_RUNS + 1)?);
                 let options = crate::dev::DevOptions {
                     data: data.clone(),
@@ -440,6 +445,10 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     temporal_port: *temporal_port,
                     postgres_port: *postgres_port,
                     start_rate: limits.rate(),
+                    stand_ins: match stand_ins {
+                        Some(file) => crate::dev::stand_ins::StandIns::read(file)?,
+                        None => crate::dev::stand_ins::StandIns::default(),
+                    },
                 };
                 crate::dev::run(engine, options, known_actions(cli)?, async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -4,6 +4,7 @@
 //! so starting again finds everything as it was. The test harness uses the same pieces.
 
 pub mod postgres;
+pub mod stand_ins;
 pub mod temporal;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,8 @@ pub struct DevOptions {
     pub postgres_port: u16,
     /// Per-tenant start-rate limits of the API.
     pub start_rate: crate::api::StartRate,
+    /// Stand-ins for the product's actions and task types (demos and tests).
+    pub stand_ins: stand_ins::StandIns,
 }
 
 /// The tenant and key made on first start, kept in `dev.json`.
@@ -76,6 +79,9 @@ pub async fn run(
     let cluster =
         postgres::Cluster::start(&data.join("postgres"), options.postgres_port, "alga_wf")?;
     let store = Store::connect(&cluster.url).await?;
+    options.stand_ins.register(&store).await?;
+    let mut known_actions = known_actions;
+    known_actions.extend(options.stand_ins.known_actions());
     let (tenant, key) = match identity(data) {
         Some(known) => known,
         None => {
@@ -92,6 +98,7 @@ pub async fn run(
     let mut settings = WorkerSettings::local(&temporal.address);
     settings.max_cached_runs = CACHED_RUNS;
     settings.activity_timeout = std::time::Duration::from_secs(60);
+    settings.scripted_actions = options.stand_ins.actions.clone();
     let connected = crate::worker::connect(&settings)
         .await
         .map_err(|e| DevError::Process(format!("{e:#}")))?;
@@ -112,6 +119,7 @@ pub async fn run(
         json!({
             "api": api_url,
             "apiKey": key,
+            "openapi": format!("{api_url}/openapi.json"),
             "tenant": tenant,
             "temporal": temporal.address,
             "temporalUi": temporal.ui,

@@ -79,6 +79,43 @@ impl Store {
         })
     }
 
+    /// Adds (or replaces) a system task type whose responses must satisfy `form_schema`.
+    pub async fn register_system_task_type(
+        &self,
+        task_type: &str,
+        form_schema: &Value,
+    ) -> Result<(), StoreError> {
+        let form = format!("{task_type}-form");
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .context("registering a task type")?;
+        sqlx::query(
+            "INSERT INTO system_workflow_form_definitions (name, json_schema) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET json_schema = EXCLUDED.json_schema,
+                 updated_at = now()",
+        )
+        .bind(&form)
+        .bind(Json(form_schema))
+        .execute(&mut *tx)
+        .await
+        .context(format!("storing the form of task type `{task_type}`"))?;
+        sqlx::query(
+            "INSERT INTO system_workflow_task_definitions (task_type, name, form_id)
+             VALUES ($1, $1, $2)
+             ON CONFLICT (task_type) DO UPDATE SET form_id = EXCLUDED.form_id,
+                 updated_at = now()",
+        )
+        .bind(task_type)
+        .bind(&form)
+        .execute(&mut *tx)
+        .await
+        .context(format!("storing task type `{task_type}`"))?;
+        tx.commit().await.context("registering a task type")?;
+        Ok(())
+    }
+
     /// The tenant's tasks, newest first: optionally of one status or one run; dismissed
     /// (hidden) tasks only when asked.
     pub async fn list_tasks(

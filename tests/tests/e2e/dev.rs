@@ -1,6 +1,6 @@
 //! `alga-wf dev`: one command starts the whole system (a Temporal dev server, PostgreSQL, the
-//! worker and the API); a run goes through the API; Ctrl-C stops it; a second start finds the
-//! same tenant, key and run.
+//! worker and the API); a run goes through the API; the README's tour runs exactly as written;
+//! Ctrl-C stops it; a second start finds the same tenant, key and runs.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +23,9 @@ impl Dev {
             .args(["--api-port", &ports[0].to_string()])
             .args(["--temporal-port", &ports[1].to_string()])
             .args(["--postgres-port", &ports[2].to_string()])
+            // What scripts/run passes.
+            .args(["--stand-ins", "examples/triage/stand-ins.json"])
+            .current_dir(common::root())
             .env("ALGA_WF_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -39,6 +42,10 @@ impl Dev {
 
     /// Ctrl-C, then the exit status.
     fn stop(mut self) -> bool {
+        self.interrupt()
+    }
+
+    fn interrupt(&mut self) -> bool {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-INT", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -71,6 +78,15 @@ impl Dev {
             status,
             response.body_mut().read_json().unwrap_or(Value::Null),
         )
+    }
+}
+
+impl Drop for Dev {
+    /// A failing test still stops the system (and with it Temporal and PostgreSQL).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.interrupt();
+        }
     }
 }
 
@@ -110,6 +126,7 @@ fn dev_starts_a_working_system_and_keeps_its_data() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let tour_run = run_the_readme_tour(&dev, data.path());
     let key = dev.info["apiKey"].clone();
     assert!(dev.stop(), "Ctrl-C stops the dev system cleanly");
 
@@ -118,5 +135,50 @@ fn dev_starts_a_working_system_and_keeps_its_data() {
     let (status, body) = dev.call("GET", &format!("/api/workflow-runs/{run}"), None);
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["status"], "SUCCEEDED");
+    let (_, body) = dev.call("GET", &format!("/api/workflow-runs/{tour_run}"), None);
+    assert_eq!(body["status"], "SUCCEEDED", "{body:#}");
     assert!(dev.stop());
+}
+
+/// The shell blocks of the README's tour (fenced as `sh tour`), run in order by bash in the
+/// repository with `API` and `DATA` pointing at this system. Returns the tour's run id.
+fn run_the_readme_tour(dev: &Dev, data: &std::path::Path) -> String {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let mut script = String::from("set -euo pipefail\n");
+    let mut blocks = 0;
+    let mut inside = false;
+    for line in readme.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            inside = !inside && trimmed == "```sh tour";
+            blocks += usize::from(inside);
+            continue;
+        }
+        if inside {
+            script.push_str(trimmed);
+            script.push('\n');
+        }
+    }
+    assert!(blocks >= 5, "the README's tour has {blocks} blocks");
+    script.push_str("echo \"TOUR_RUN=$RUN\"\n");
+    let out = Command::new("timeout")
+        .args(["180", "bash", "-c", &script])
+        .current_dir(common::root())
+        .env("API", dev.info["api"].as_str().unwrap())
+        .env("DATA", data)
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the tour failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("TASK_RESPONSE_INVALID"),
+        "the wrong answer was refused: {stdout}"
+    );
+    assert!(stdout.contains("run.succeeded"), "{stdout}");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("TOUR_RUN="))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_owned()
 }

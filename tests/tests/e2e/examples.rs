@@ -139,3 +139,26 @@ fn approval_flow_uses_loops_tasks_children_and_waits() {
     assert_eq!(report["virtualElapsedMs"], 12_600_000);
     assert!(report["scopes"]["vars"].get("line").is_none());
 }
+
+#[test]
+fn triage_asks_a_person_about_an_unknown_sender() {
+    let report = example("examples/triage/stand-ins.json");
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["assignedClient"], "client-42");
+    let created = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|a| a["actionId"] == "tickets.create")
+        .unwrap();
+    assert_eq!(created["input"]["client_id"], "client-42", "{created:#}");
+    assert_eq!(
+        read("examples/triage/event.json")["payload"],
+        read("examples/triage/stand-ins.json")["payload"],
+        "the tour's event is the stand-ins scenario's payload"
+    );
+    assert_eq!(
+        read("examples/triage/stand-ins.json")["definition"],
+        read("examples/triage/definition.json")
+    );
+}
