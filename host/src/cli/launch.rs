@@ -119,6 +119,62 @@ pub async fn serve(
     Ok(0)
 }
 
+/// The arguments of `alga-wf send-event`.
+pub struct EventArgs<'a> {
+    /// Tenant uuid.
+    pub tenant: &'a str,
+    /// Event name.
+    pub event_name: &'a str,
+    /// Correlation key.
+    pub correlation_key: Option<&'a str>,
+    /// Payload text (a JSON object).
+    pub payload: &'a str,
+    /// Event id text (a uuid).
+    pub event_id: Option<&'a str>,
+}
+
+/// `alga-wf send-event`: ingress from the command line; prints where the event went.
+pub async fn send_event(
+    event: EventArgs<'_>,
+    database: &DatabaseArgs,
+    temporal: &TemporalArgs,
+) -> Result<u8, String> {
+    let tenant = uuid::Uuid::parse_str(event.tenant)
+        .map_err(|_| format!("--tenant `{}` is not a uuid", event.tenant))?;
+    let event_id = match event.event_id {
+        Some(id) => {
+            uuid::Uuid::parse_str(id).map_err(|_| format!("--event-id `{id}` is not a uuid"))?
+        }
+        None => uuid::Uuid::new_v4(),
+    };
+    let payload = super::parse_json_arg("--payload", event.payload)?;
+    if !payload.is_object() {
+        return Err("--payload must be a JSON object".into());
+    }
+    let store = database.connect().await?;
+    let settings = temporal.settings();
+    let connected = crate::worker::connect(&settings)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let ingress = crate::ingress::Ingress {
+        store: &store,
+        client: &connected.client,
+        task_queue: &settings.task_queue,
+    };
+    let routed = ingress
+        .submit(crate::store::NewEvent {
+            event_id,
+            tenant,
+            event_name: event.event_name.to_owned(),
+            correlation_key: event.correlation_key.map(str::to_owned),
+            payload,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    print_json(&serde_json::to_value(routed).unwrap_or_default());
+    Ok(0)
+}
+
 /// `alga-wf create-api-key`.
 pub async fn create_api_key(
     tenant: &str,

@@ -188,7 +188,31 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         continue_as_new_after_events: u32,
     },
-    /// Send an event to a waiting run (the `workflowRuntimeV2Event` signal).
+    /// Submit an event through ingress, as `POST /api/workflow/events` does: stored once by
+    /// id, delivered to the tenant's waiting runs, and starting the workflows it triggers.
+    SendEvent {
+        /// The tenant (uuid).
+        #[arg(long)]
+        tenant: String,
+        /// Event name.
+        #[arg(long)]
+        event_name: String,
+        /// Correlation key.
+        #[arg(long)]
+        correlation_key: Option<String>,
+        /// Event payload (a JSON object).
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// The event's id (dedupe key; generated when absent).
+        #[arg(long)]
+        event_id: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        temporal: TemporalArgs,
+    },
+    /// Send an event straight to one run (the `workflowRuntimeV2Event` signal), bypassing
+    /// ingress.
     SignalEvent {
         /// The run id.
         run: String,
@@ -510,6 +534,24 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     .map_err(|e| format!("{e:#}"))?;
                 print_json(&outcome_json(&run_id, &outcome));
                 Ok(0)
+            }
+            Command::SendEvent {
+                tenant,
+                event_name,
+                correlation_key,
+                payload,
+                event_id,
+                database,
+                temporal,
+            } => {
+                let event = launch::EventArgs {
+                    tenant,
+                    event_name,
+                    correlation_key: correlation_key.as_deref(),
+                    payload,
+                    event_id: event_id.as_deref(),
+                };
+                launch::send_event(event, database, temporal).await
             }
             Command::SignalEvent {
                 run,

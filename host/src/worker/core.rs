@@ -289,11 +289,37 @@ pub async fn start_run(client: &Client, task_queue: &str, start: &RunStart) -> R
         .start_workflow(
             UntypedWorkflow::new(WORKFLOW_TYPE),
             input,
-            WorkflowStartOptions::new(task_queue.to_owned(), id.clone()).build(),
+            WorkflowStartOptions::new(task_queue.to_owned(), id.clone())
+                .memo(run_memo(start))
+                .static_summary(format!(
+                    "{} v{} ({})",
+                    start.workflow_id,
+                    start.workflow_version,
+                    start.trigger_type.as_deref().unwrap_or("manual")
+                ))
+                .build(),
         )
         .await
         .with_context(|| format!("starting workflow {id}"))?;
     Ok(handle.run_id().unwrap_or_default().to_owned())
+}
+
+/// What the Temporal UI shows of a run: its tenant, workflow, version and trigger, so runs are
+/// findable by what the product calls them.
+fn run_memo(start: &RunStart) -> temporalio_common::MemoValues {
+    let mut memo = temporalio_common::MemoValues::new();
+    memo.insert("runId", start.run_id.clone())
+        .insert("tenantId", start.tenant_id.clone().unwrap_or_default())
+        .insert("workflowId", start.workflow_id.clone())
+        .insert("workflowVersion", start.workflow_version)
+        .insert(
+            "triggerType",
+            start
+                .trigger_type
+                .clone()
+                .unwrap_or_else(|| "manual".into()),
+        );
+    memo
 }
 
 /// How a run ended, as Temporal reports it.

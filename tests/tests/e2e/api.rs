@@ -213,6 +213,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     assert_eq!(unmatched["status"], "no_wait", "{unmatched:#}");
 
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
+    the_cli_sends_events_through_ingress(system, tenant, &api, &reader);
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
     replay_and_redrive(system, &api, &admin, &reader);
     the_document_and_metrics_describe_the_api(&api);
@@ -743,6 +744,18 @@ fn schedules_fire_runs(api: &Api, admin: &str, reader: &str, stranger: &str) {
         api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
         true
     );
+    let (status, updated) = api.put(
+        &schedule_path,
+        admin,
+        &json!({"name": "every three seconds", "cron": "@every 3s"}),
+    );
+    assert_eq!(status, 200, "{updated:#}");
+    assert_eq!(updated["cron"], "@every 3s");
+    let (status, resumed) = api.post(&format!("{schedule_path}/resume"), Some(admin), &json!({}));
+    assert_eq!(status, 200, "{resumed:#}");
+    let (_, described) = api.get(&schedule_path, Some(reader));
+    assert_eq!(described["temporal"]["paused"], false, "{described:#}");
+    assert_eq!(described["name"], "every three seconds");
     assert_eq!(api.delete(&schedule_path, admin), 200);
     assert_eq!(api.get(&schedule_path, Some(reader)).0, 404);
 
@@ -815,4 +828,34 @@ fn the_document_and_metrics_describe_the_api(api: &Api) {
     ] {
         assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
     }
+}
+
+/// `alga-wf send-event` is ingress from the command line: the same trigger starts a run, and
+/// the same event id again is a duplicate.
+fn the_cli_sends_events_through_ingress(system: &System, tenant: &str, api: &Api, reader: &str) {
+    let mut args = vec![
+        "send-event".to_owned(),
+        "--tenant".into(),
+        tenant.into(),
+        "--event-name".into(),
+        "TICKET_CREATED".into(),
+        "--correlation-key".into(),
+        "T-10".into(),
+        "--payload".into(),
+        r#"{"id": 10}"#.into(),
+        "--event-id".into(),
+        "0c9b1f7e-1111-4a4a-8888-000000000010".into(),
+    ];
+    args.extend(system.args());
+    args.extend(system.database_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let routed = out.json();
+    assert_eq!(routed["status"], "started", "{routed:#}");
+    let run_path = format!("/api/workflow-runs/{}", routed["runId"].as_str().unwrap());
+    let run = wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
+    assert_eq!(run["input_json"]["ticket"]["id"], 10);
+    let again = common::alga_wf(&args);
+    assert_eq!(again.json()["status"], "duplicate", "{}", again.stdout);
 }

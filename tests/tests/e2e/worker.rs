@@ -458,6 +458,22 @@ fn runs_execute_on_temporal_through_the_worker() {
         .or_else(|| queue.get("taskQueue"))
         .unwrap();
     assert_eq!(queue["name"], system.remote_queue(), "{queue:#}");
+    // The run is findable in the Temporal UI by what the product calls it (memo).
+    let started = events_of_kind(&history, "WorkflowExecutionStarted");
+    let memo = &started[0]["memo"]["fields"];
+    for field in [
+        "runId",
+        "tenantId",
+        "workflowId",
+        "workflowVersion",
+        "triggerType",
+    ] {
+        assert!(
+            memo[field].is_object(),
+            "memo lacks {field}: {:#}",
+            started[0]
+        );
+    }
 
     // The example triage flow, its product actions stood in for by the scenario's scripted
     // results: the same end as the simulator (the retried ticket creation included).
