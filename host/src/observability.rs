@@ -65,3 +65,23 @@ fn describe() {
         "starts refused by the tenant rate limit"
     );
 }
+
+/// Serves `/metrics` on `listen` in the background (for processes without the API).
+pub async fn serve_metrics(listen: &str) -> Result<(), String> {
+    // Installed now, or what happens before the first scrape is not counted.
+    metrics();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} for metrics: {e}"))?;
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async { metrics().render() }),
+    );
+    tracing::info!("serving metrics on http://{listen}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("the metrics endpoint stopped: {e}");
+        }
+    });
+    Ok(())
+}

@@ -76,6 +76,10 @@ enum Command {
         /// attempt: a stand-in for the product's action workers in development and tests.
         #[arg(long, value_name = "FILE")]
         scripted_actions: Option<PathBuf>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (activations, their latency,
+        /// commands, activities by outcome, ledger hits, cached runs).
+        #[arg(long, env = "ALGA_WF_METRICS_LISTEN")]
+        metrics_listen: Option<String>,
     },
     /// Validate a definition and store it as an immutable published version.
     Publish {
@@ -413,7 +417,11 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 activity_timeout_secs,
                 action_queues,
                 scripted_actions,
+                metrics_listen,
             } => {
+                if let Some(listen) = metrics_listen {
+                    crate::observability::serve_metrics(listen).await?;
+                }
                 // Fault injection for crash tests: FAILPOINTS names the points to trigger.
                 let _faults = fail::FailScenario::setup();
                 // One instance per cached run, and one spare for a run being rebuilt.

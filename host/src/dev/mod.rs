@@ -68,6 +68,7 @@ pub async fn run(
     known_actions: Vec<alga_interpreter::validate::KnownAction>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), DevError> {
+    crate::observability::metrics();
     let data = &options.data;
     std::fs::create_dir_all(data)
         .map_err(|e| DevError::Process(format!("{}: {e}", data.display())))?;

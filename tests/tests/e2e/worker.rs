@@ -802,10 +802,20 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
         std::thread::sleep(Duration::from_millis(100));
     }
     system.kill_worker();
-    system.start_worker(definitions);
+    let metrics = format!("127.0.0.1:{}", common::temporal::free_port());
+    system.start_worker_with(definitions, &[("ALGA_WF_METRICS_LISTEN", &metrics)]);
     let report = result(system, &run);
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["effect"]["count"], 1);
+    // The new worker's metrics count the ledger's answer.
+    let text = ureq::get(format!("http://{metrics}/metrics"))
+        .call()
+        .expect("the worker serves metrics")
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(text.contains("alga_wf_ledger_hits_total 1"), "{text}");
+    assert!(text.contains("alga_wf_activations_total"), "{text}");
     let view = show(system, &run);
     let effect = &view["invocations"][0];
     assert_eq!(effect["action_id"], "test.sideEffect", "{view:#}");
