@@ -245,7 +245,7 @@ async fn measure(address: String) -> Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let lookup: worker::DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
     let our_worker = tokio::spawn(worker::run_worker(
-        engine,
+        Arc::new(alga_wf::engine::modules::Modules::single(engine)),
         settings.clone(),
         lookup,
         None,

@@ -1,7 +1,8 @@
 //! Build tasks. `cargo run -p xtask -- build-interpreter` compiles the interpreter guest for
 //! `wasm32-unknown-unknown`, turns the core module into a component with `wit-component`, checks
 //! that it imports nothing but our own interface, and writes it to
-//! `target/wasm/alga_interpreter.component.wasm`.
+//! `target/wasm/alga_interpreter.component.wasm` (`--out PATH` elsewhere; `--features F` builds
+//! the guest with features, e.g. the tests' `probe-semantics`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,9 +13,16 @@ use anyhow::{Context, Result, bail};
 const ALLOWED_IMPORT_PREFIX: &str = "alga:workflow/";
 
 fn main() -> Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().cloned().unwrap_or_default();
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     match task.as_str() {
-        "build-interpreter" => build_interpreter(),
+        "build-interpreter" => build_interpreter(option("--features"), option("--out")),
         other => bail!("unknown task `{other}` (tasks: build-interpreter)"),
     }
 }
@@ -26,21 +34,26 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-fn build_interpreter() -> Result<()> {
+/// Builds the component; `features` of the guest crate (tests build a probe semantics with
+/// them) and `out` (default `target/wasm/alga_interpreter.component.wasm`) are optional.
+fn build_interpreter(features: Option<String>, out: Option<String>) -> Result<()> {
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&root)
-        .args([
-            "build",
-            "--locked",
-            "-p",
-            "alga-interpreter-component",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            "wasm",
-        ])
+    let mut command = Command::new(cargo);
+    command.current_dir(&root).args([
+        "build",
+        "--locked",
+        "-p",
+        "alga-interpreter-component",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm",
+    ]);
+    if let Some(features) = &features {
+        command.args(["--features", features]);
+    }
+    let status = command
         .status()
         .context("running cargo for the interpreter guest")?;
     if !status.success() {
@@ -63,9 +76,13 @@ fn build_interpreter() -> Result<()> {
     if !foreign.is_empty() {
         bail!("the component imports more than our interface: {foreign:?}");
     }
-    let out_dir = root.join("target/wasm");
-    std::fs::create_dir_all(&out_dir)?;
-    let out = out_dir.join("alga_interpreter.component.wasm");
+    let out = match out {
+        Some(path) => PathBuf::from(path),
+        None => root.join("target/wasm/alga_interpreter.component.wasm"),
+    };
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     std::fs::write(&out, &component).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "interpreter component: {} ({} bytes, blake3 {}), imports {:?}",

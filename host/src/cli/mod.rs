@@ -27,6 +27,10 @@ pub struct Cli {
     /// The interpreter component (default: $ALGA_WF_INTERPRETER, then the build tree).
     #[arg(long, global = true, value_name = "WASM")]
     interpreter: Option<PathBuf>,
+    /// A directory of older interpreter modules (`manifest.json`, `alga-wf interpreters add`)
+    /// that runs pinned to their semantics still need (worker, replay, dev).
+    #[arg(long, global = true, env = "ALGA_WF_INTERPRETERS", value_name = "DIR")]
+    interpreters: Option<PathBuf>,
     /// An action served outside this process, as ID@VERSION (repeatable; also
     /// $ALGA_WF_REMOTE_ACTIONS, comma-separated). `validate` accepts these besides the built-ins.
     #[arg(long = "remote-action", global = true, value_name = "ID@VERSION")]
@@ -191,6 +195,15 @@ enum Command {
         /// Continue as new once an execution's history reaches this many events (0: never).
         #[arg(long, default_value_t = 0)]
         continue_as_new_after_events: u32,
+        /// Pin these runtime semantics instead of the current build's (a module the worker
+        /// loads from --interpreters).
+        #[arg(long)]
+        semantics_version: Option<String>,
+    },
+    /// Manage a directory of interpreter modules (one per runtime semantics version).
+    Interpreters {
+        #[command(subcommand)]
+        action: InterpretersAction,
     },
     /// Submit an event through ingress, as `POST /api/workflow/events` does: stored once by
     /// id, delivered to the tenant's waiting runs, and starting the workflows it triggers.
@@ -344,6 +357,28 @@ impl TemporalArgs {
     }
 }
 
+/// What `alga-wf interpreters` does.
+#[derive(Debug, Subcommand)]
+pub enum InterpretersAction {
+    /// Add a component to DIR as `<version>.wasm`, its version and blake3 in the manifest.
+    Add {
+        /// The component (default: the current build's).
+        file: Option<PathBuf>,
+        /// The modules directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Replace a module of the same version with other bytes (development builds only).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List DIR's modules, loading each and checking its hash and version.
+    List {
+        /// The modules directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -359,6 +394,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<u8, String> {
     match &cli.command {
+        Command::Interpreters { action } => interpreters(cli, action),
         Command::Openapi => {
             print_json(&serde_json::to_value(crate::api::openapi()).unwrap_or_default());
             Ok(0)
@@ -425,7 +461,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 // Fault injection for crash tests: FAILPOINTS names the points to trigger.
                 let _faults = fail::FailScenario::setup();
                 // One instance per cached run, and one spare for a run being rebuilt.
-                let engine = std::sync::Arc::new(load_engine_for(cli, max_cached_runs + 1)?);
+                let modules = load_modules_for(cli, max_cached_runs + 1)?;
                 let directory = match definitions {
                     Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
                     None => crate::worker::DefinitionDirectory::default(),
@@ -450,7 +486,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                crate::worker::run_worker(engine, settings, lookup, store, shutdown)
+                crate::worker::run_worker(modules, settings, lookup, store, shutdown)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 Ok(0)
@@ -470,7 +506,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
             }
             Command::Show { run, database } => launch::show(run, database).await,
             Command::Dev { data, api_port, temporal_port, postgres_port, limits, stand_ins } => {
-                let engine = std::sync::Arc::new(load_engine_for(cli, crate::dev::CACHED_RUNS + 1)?);
+                let modules = load_modules_for(cli, crate::dev::CACHED_RUNS + 1)?;
                 let options = crate::dev::DevOptions {
                     data: data.clone(),
                     api_port: *api_port,
@@ -482,7 +518,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                         None => crate::dev::stand_ins::StandIns::default(),
                     },
                 };
-                crate::dev::run(engine, options, known_actions(cli)?, async {
+                crate::dev::run(modules, options, known_actions(cli)?, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await
@@ -503,6 +539,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 tenant,
                 no_wait,
                 continue_as_new_after_events,
+                semantics_version,
             } => {
                 let definition = read_json(file)?;
                 let payload = parse_json_arg("--payload", payload)?;
@@ -516,7 +553,9 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     workflow_version: definition["version"].as_u64().unwrap_or(1) as u32,
                     definition_hash: alga_interpreter::canonical::definition_hash(&definition),
                     definition,
-                    runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+                    runtime_semantics_version: semantics_version
+                        .clone()
+                        .unwrap_or_else(|| alga_interpreter::RUNTIME_SEMANTICS_VERSION.into()),
                     payload,
                     trigger_type: None,
                     execution_key: format!("cli-{run_id}"),
@@ -635,7 +674,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 Ok(0)
             }
             Command::Replay { histories } => {
-                let engine = std::sync::Arc::new(load_engine(cli)?);
+                let modules = load_modules_for(cli, 8)?;
                 let mut loaded = Vec::new();
                 for file in histories {
                     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -643,7 +682,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                         crate::worker::read_history(&bytes).map_err(|e| format!("{}: {e:#}", file.display()))?,
                     );
                 }
-                let verdicts = crate::worker::replay(engine, loaded)
+                let verdicts = crate::worker::replay(modules, loaded)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 let mut diverged = false;
@@ -665,7 +704,10 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 print_json(&Value::Array(results));
                 Ok(if diverged { EXIT_INVALID } else { 0 })
             }
-            Command::Validate { .. } | Command::Simulate { .. } | Command::Openapi => Ok(0),
+            Command::Validate { .. }
+            | Command::Simulate { .. }
+            | Command::Openapi
+            | Command::Interpreters { .. } => Ok(0),
         }
     })
 }
@@ -723,22 +765,70 @@ fn load_engine(cli: &Cli) -> Result<InterpreterEngine, String> {
     load_engine_for(cli, 8)
 }
 
-/// The engine with slots for `instances` runs at once (a worker caches one per run).
-fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, String> {
-    let path = locate::interpreter_path(cli.interpreter.as_deref());
+/// Engine settings: the fuel of `--fuel`, slots for `instances` runs.
+fn engine_config(cli: &Cli, instances: usize, cache_dir: Option<PathBuf>) -> EngineConfig {
     let mut config = EngineConfig {
-        cache_dir: Some(locate::cache_dir(&path)),
+        cache_dir,
         pool_instances: u32::try_from(instances).unwrap_or(u32::MAX),
         ..EngineConfig::default()
     };
     if let Some(fuel) = cli.fuel {
         config.fuel_per_activation = fuel;
     }
+    config
+}
+
+/// The engine with slots for `instances` runs at once (a worker caches one per run).
+fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, String> {
+    let path = locate::interpreter_path(cli.interpreter.as_deref());
+    let config = engine_config(cli, instances, Some(locate::cache_dir(&path)));
     InterpreterEngine::load(&path, config).map_err(|e| {
         format!(
             "{e} (build it with `cargo run -p xtask -- build-interpreter`, or pass --interpreter)"
         )
     })
+}
+
+/// `alga-wf interpreters add|list`.
+fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8, String> {
+    use crate::engine::modules::{Manifest, Modules, add_module};
+    match action {
+        InterpretersAction::Add { file, dir, replace } => {
+            let file = locate::interpreter_path(file.as_deref().or(cli.interpreter.as_deref()));
+            let config = engine_config(cli, 2, Some(locate::cache_dir(&file)));
+            let entry = add_module(&file, dir, *replace, &config).map_err(|e| e.to_string())?;
+            print_json(&serde_json::to_value(entry).unwrap_or_default());
+            Ok(0)
+        }
+        InterpretersAction::List { dir } => {
+            let manifest = Manifest::read(dir).map_err(|e| e.to_string())?;
+            let config = engine_config(cli, 2, Some(locate::cache_dir(&dir.join(MODULES_CACHE))));
+            let current = std::sync::Arc::new(load_engine_for(cli, 2)?);
+            Modules::load(current, Some(dir), &config).map_err(|e| e.to_string())?;
+            print_json(&serde_json::to_value(manifest).unwrap_or_default());
+            Ok(0)
+        }
+    }
+}
+
+/// Where compiled modules of a modules directory are cached (beside them).
+const MODULES_CACHE: &str = "module.wasm";
+
+/// The current module and the older ones of `--interpreters`, each with slots for
+/// `instances` runs.
+fn load_modules_for(
+    cli: &Cli,
+    instances: usize,
+) -> Result<std::sync::Arc<crate::engine::modules::Modules>, String> {
+    let current = std::sync::Arc::new(load_engine_for(cli, instances)?);
+    let cache = cli
+        .interpreters
+        .as_deref()
+        .map(|dir| locate::cache_dir(&dir.join(MODULES_CACHE)));
+    let config = engine_config(cli, instances, cache);
+    crate::engine::modules::Modules::load(current, cli.interpreters.as_deref(), &config)
+        .map(std::sync::Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 /// `ID@VERSION=QUEUE` pairs from the flags and `ALGA_WF_ACTION_QUEUES`.

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use crate::engine::InterpreterEngine;
 use crate::store::{Role, Store};
 use crate::worker::{DefinitionDirectory, WorkerSettings};
 
@@ -63,7 +62,7 @@ fn identity(data: &Path) -> Option<(uuid::Uuid, String)> {
 
 /// Runs the system until `shutdown` resolves; `started` receives what it printed.
 pub async fn run(
-    engine: Arc<InterpreterEngine>,
+    modules: Arc<crate::engine::modules::Modules>,
     options: DevOptions,
     known_actions: Vec<alga_interpreter::validate::KnownAction>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -107,7 +106,7 @@ pub async fn run(
         store: store.clone(),
         client: connected.client,
         task_queue: settings.task_queue.clone(),
-        engine: engine.clone(),
+        engine: modules.current().clone(),
         known_actions,
         start_limiter: crate::api::StartLimiter::new(options.start_rate),
     });
@@ -135,7 +134,7 @@ pub async fn run(
     let lookup =
         crate::worker::definition_lookup(DefinitionDirectory::default(), Some(store.clone()));
     let worker = tokio::spawn(crate::worker::run_worker(
-        engine,
+        modules,
         settings,
         lookup,
         Some(store),

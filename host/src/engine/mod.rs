@@ -5,6 +5,7 @@
 mod cache;
 mod convert;
 mod imports;
+pub mod modules;
 
 use std::path::{Path, PathBuf};
 

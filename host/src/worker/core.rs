@@ -30,7 +30,7 @@ use super::convert::run_error_from_api;
 use super::payload;
 use super::runs::{DefinitionLookup, Runs};
 use super::{WORKFLOW_TYPE, WorkerSettings, workflow_id};
-use crate::engine::InterpreterEngine;
+use crate::engine::modules::Modules;
 use crate::store::{Batch, Store, StoreError};
 
 /// A connection to Temporal and the runtime that owns it.
@@ -88,7 +88,7 @@ pub async fn connect(settings: &WorkerSettings) -> Result<Connected> {
 /// Runs the worker until `shutdown` resolves, then drains it: every activation handed out is
 /// completed, evictions included.
 pub async fn run_worker(
-    engine: Arc<InterpreterEngine>,
+    modules: Arc<Modules>,
     settings: WorkerSettings,
     definitions: DefinitionLookup,
     store: Option<Store>,
@@ -99,7 +99,7 @@ pub async fn run_worker(
     // workflow tasks once the pool ran out, so the cache is held to what the pool can serve.
     let max_cached_runs = settings
         .max_cached_runs
-        .min(engine.capacity().saturating_sub(1))
+        .min(modules.capacity().saturating_sub(1))
         .max(1);
     if max_cached_runs < settings.max_cached_runs {
         tracing::warn!(
@@ -113,7 +113,7 @@ pub async fn run_worker(
         .task_queue(settings.task_queue.clone())
         .task_types(WorkerTaskTypes::all())
         .versioning_strategy(WorkerVersioningStrategy::None {
-            build_id: format!("alga-wf-{}", engine.semantics_version()),
+            build_id: format!("alga-wf-{}", modules.current().semantics_version()),
         })
         .max_cached_workflows(max_cached_runs)
         .max_outstanding_workflow_tasks(100_usize)
@@ -137,8 +137,9 @@ pub async fn run_worker(
     let workflows = {
         let (worker, store) = (worker.clone(), store.clone());
         let client = connected.client.clone();
+        tracing::info!(semantics = ?modules.versions(), "interpreter modules loaded");
         let mut runs = Runs::new(
-            engine,
+            modules,
             &settings.task_queue,
             &settings.namespace,
             definitions,

@@ -16,7 +16,7 @@ use temporalio_sdk_core::replay::{HistoryForReplay, ReplayWorkerInput};
 use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, init_replay_worker};
 
 use super::runs::{DefinitionLookup, Runs};
-use crate::engine::InterpreterEngine;
+use crate::engine::modules::Modules;
 use alga_interpreter::machine::protocol::RunEvent;
 
 /// The verdict for one history.
@@ -86,10 +86,7 @@ fn workflow_id_of(history: &History) -> String {
 }
 
 /// Replays each history, in order, and returns a verdict per history.
-pub async fn replay(
-    engine: Arc<InterpreterEngine>,
-    histories: Vec<History>,
-) -> Result<Vec<ReplayVerdict>> {
+pub async fn replay(modules: Arc<Modules>, histories: Vec<History>) -> Result<Vec<ReplayVerdict>> {
     let count = histories.len();
     let inputs: Vec<HistoryForReplay> = histories
         .into_iter()
@@ -121,7 +118,14 @@ pub async fn replay(
     // Command attributes such as timeouts are not compared on replay.
     let timeout = std::time::Duration::from_secs(600);
     let queues = Default::default();
-    let mut runs = Runs::new(engine, "alga-wf-replay", "default", lookup, timeout, queues);
+    let mut runs = Runs::new(
+        modules,
+        "alga-wf-replay",
+        "default",
+        lookup,
+        timeout,
+        queues,
+    );
     let mut verdicts: Vec<(String, ReplayVerdict)> = Vec::new();
     let mut last_step: HashMap<String, String> = HashMap::new();
     loop {

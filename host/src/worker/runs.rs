@@ -13,7 +13,8 @@ use temporalio_common::protos::coresdk::workflow_completion::workflow_activation
 use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure;
 
 use super::convert::{self, CommandContext};
-use crate::engine::{EngineError, InterpreterEngine, RunInstance};
+use crate::engine::modules::Modules;
+use crate::engine::{EngineError, RunInstance};
 use crate::simulate::INTERPRETER_TRAP;
 use crate::store::{Batch, RunEnd, StoreError};
 
@@ -31,7 +32,7 @@ pub type FindDefinition = dyn Fn(Option<&str>, &str, u32) -> Option<Value> + Sen
 
 /// The runs this worker has cached.
 pub struct Runs {
-    engine: Arc<InterpreterEngine>,
+    modules: Arc<Modules>,
     task_queue: String,
     namespace: String,
     definitions: DefinitionLookup,
@@ -43,7 +44,7 @@ pub struct Runs {
 impl Runs {
     /// An empty cache.
     pub fn new(
-        engine: Arc<InterpreterEngine>,
+        modules: Arc<Modules>,
         task_queue: &str,
         namespace: &str,
         definitions: DefinitionLookup,
@@ -51,7 +52,7 @@ impl Runs {
         action_queues: std::collections::BTreeMap<String, String>,
     ) -> Self {
         Runs {
-            engine,
+            modules,
             task_queue: task_queue.into(),
             namespace: namespace.into(),
             definitions,
@@ -81,7 +82,29 @@ impl Runs {
             Err(problem) => return (self.task_failure(&run_id, problem), None),
         };
         if !self.cached.contains_key(&run_id) {
-            match self.engine.instantiate() {
+            // An uncached run's activation replays it from its start, which names the
+            // semantics the run pinned: only that module may run it.
+            let pinned = jobs.jobs.iter().find_map(|job| match job {
+                p::Job::Start(start) => Some(start.runtime_semantics_version.as_str()),
+                _ => None,
+            });
+            let module = match pinned.map(|version| (version, self.modules.for_version(version))) {
+                Some((_, Some(module))) => module.clone(),
+                Some((version, None)) => {
+                    let message = format!(
+                        "this worker has no interpreter module for runtime semantics {version} \
+                         (it has {}); the workflow task is retried until a worker that has it \
+                         takes the run",
+                        self.modules.versions().join(", ")
+                    );
+                    return (self.task_failure(&run_id, message), None);
+                }
+                None => {
+                    let message = "the run is not cached and its activation has no start".into();
+                    return (self.task_failure(&run_id, message), None);
+                }
+            };
+            match module.instantiate() {
                 Ok(instance) => {
                     self.cached.insert(
                         run_id.clone(),

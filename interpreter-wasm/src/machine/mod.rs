@@ -28,7 +28,13 @@ pub use state::{Frame, FrameKind, Pending, RunState};
 use run::Run;
 
 /// The semantics this build implements. Runs pin it at launch.
+#[cfg(not(feature = "probe-semantics"))]
 pub const RUNTIME_SEMANTICS_VERSION: &str = "2026-11-26.wasm.v1";
+
+/// A deliberately different semantics (`state.set` upper-cases the state), built only to test
+/// that runs stay on the module they pinned (`probe-semantics` feature; never released).
+#[cfg(feature = "probe-semantics")]
+pub const RUNTIME_SEMANTICS_VERSION: &str = "2026-11-26.wasm.probe";
 
 /// Why an activation could not be applied: host and interpreter disagree about the run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

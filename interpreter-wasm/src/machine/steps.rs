@@ -43,6 +43,8 @@ impl Run {
         match &step.kind {
             StepKind::Return => Flow::Return,
             StepKind::StateSet(state) => {
+                #[cfg(feature = "probe-semantics")]
+                let state = &state.to_uppercase();
                 self.state
                     .scopes
                     .meta

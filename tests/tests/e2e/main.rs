@@ -9,6 +9,7 @@ mod component;
 mod dev;
 mod examples;
 mod jsonata_suite;
+mod modules;
 mod property;
 mod simulate_control;
 mod simulate_expressions;
