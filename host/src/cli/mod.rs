@@ -53,6 +53,10 @@ enum Command {
     Simulate {
         /// A scenario (JSON): definition, payload, scripted actions, stimuli.
         file: PathBuf,
+        /// After every activation, rebuild the run in a fresh instance from its activations
+        /// (as a worker does after an eviction) and fail unless it gives the same commands.
+        #[arg(long)]
+        audit_replay: bool,
     },
     /// Serve workflow and activity tasks from Temporal until Ctrl-C.
     Worker {
@@ -405,10 +409,13 @@ fn run(cli: &Cli) -> Result<u8, String> {
             print_json(&json!({"ok": ok, "errors": errors, "warnings": warnings}));
             Ok(if ok { 0 } else { EXIT_INVALID })
         }
-        Command::Simulate { file } => {
+        Command::Simulate { file, audit_replay } => {
             let value = read_json(file)?;
             let scenario = match Scenario::parse(&value) {
-                Ok(scenario) => scenario,
+                Ok(mut scenario) => {
+                    scenario.audit_replay = *audit_replay;
+                    scenario
+                }
                 Err(errors) => {
                     print_json(&to_json(&Report::invalid(errors, Vec::new())));
                     return Ok(EXIT_INVALID);

@@ -1,6 +1,8 @@
 //! `alga-wf simulate`: a run of the real interpreter component against a scripted world, with
 //! a virtual clock, driven the way Temporal drives it (activations in, commands out).
 
+#[cfg(test)]
+mod audit_tests;
 mod report;
 mod scenario;
 mod world;
@@ -33,6 +35,21 @@ pub enum SimulateError {
     /// The run needed more activations than the scenario allows.
     #[error("the run needed more than {0} activations (maxActivations)")]
     TooManyActivations(u64),
+    /// Rebuilt from its activations, the run decided differently: the interpreter is not
+    /// replay-pure.
+    #[error(
+        "replaying activation {activation} of {run_id} in a fresh instance gave other commands\n  first time: {expected}\n  on replay:  {actual}"
+    )]
+    Nondeterministic {
+        /// The run.
+        run_id: String,
+        /// The activation's number in its execution (1-based).
+        activation: usize,
+        /// Its commands the first time (JSON).
+        expected: String,
+        /// Its commands on replay (JSON).
+        actual: String,
+    },
 }
 
 /// Category of a run ended by a trap or fuel exhaustion inside the interpreter.
@@ -173,6 +190,8 @@ struct Driver<'a, R: Runtime> {
     history_length: u32,
     terminal: bool,
     trapped: bool,
+    /// This execution's activations and their commands, kept for the replay audit.
+    replay_log: Vec<(Activation, Vec<Command>)>,
 }
 
 impl<'a, R: Runtime> Driver<'a, R> {
@@ -200,6 +219,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
             history_length: 0,
             terminal: false,
             trapped: false,
+            replay_log: Vec::new(),
         })
     }
 
@@ -282,6 +302,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
         self.activities.clear();
         self.children.clear();
         self.history_length = 0;
+        self.replay_log.clear();
         Ok(())
     }
 
@@ -310,6 +331,10 @@ impl<'a, R: Runtime> Driver<'a, R> {
             }
             Err(e) => return Err(e.into()),
         };
+        if self.scenario.audit_replay {
+            self.replay_log.push((activation, commands.clone()));
+            self.audit_replay()?;
+        }
         let mut next = None;
         for command in commands {
             if let Command::ContinueAsNew(start) = command {
@@ -319,6 +344,29 @@ impl<'a, R: Runtime> Driver<'a, R> {
             }
         }
         Ok(next)
+    }
+
+    /// Rebuilds the run in a fresh instance from this execution's activations (all but the
+    /// last marked as replaying) and requires each to give the commands it gave first.
+    fn audit_replay(&self) -> Result<(), SimulateError> {
+        let mut fresh = self.runtime.instantiate()?;
+        let last = self.replay_log.len();
+        for (i, (activation, expected)) in self.replay_log.iter().enumerate() {
+            let mut replayed = activation.clone();
+            replayed.is_replaying = i + 1 < last;
+            let actual = fresh.activate(&replayed)?;
+            if actual != *expected {
+                let text =
+                    |commands: &[Command]| serde_json::to_string(commands).unwrap_or_default();
+                return Err(SimulateError::Nondeterministic {
+                    run_id: self.setup.run_id.clone(),
+                    activation: i + 1,
+                    expected: text(expected),
+                    actual: text(&actual),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn trapped(&mut self, error: &EngineError) {

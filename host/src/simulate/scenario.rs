@@ -83,6 +83,9 @@ pub struct Scenario {
     pub max_activations: u64,
     /// Continue as new once an execution's history reaches this many events (0: never).
     pub continue_as_new_after_events: u32,
+    /// After every activation, rebuild the run in a fresh instance from the activations so
+    /// far (as a worker does after an eviction) and require the same commands (`--audit-replay`).
+    pub audit_replay: bool,
 }
 
 fn issue(path: &str, message: impl Into<String>) -> Issue {
@@ -241,6 +244,7 @@ impl Scenario {
         }
         Ok(Scenario {
             continue_as_new_after_events,
+            audit_replay: false,
             definition,
             payload,
             start_ms,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 fn example(path: &str) -> Value {
     let file = common::root().join(path);
-    let out = common::alga_wf(&["simulate", file.to_str().unwrap()]);
+    let out = common::alga_wf(&["simulate", file.to_str().unwrap(), "--audit-replay"]);
     assert_eq!(out.code, 0, "{path}: {}\n{}", out.stdout, out.stderr);
     out.json()
 }

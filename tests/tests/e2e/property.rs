@@ -249,8 +249,11 @@ fn check_seed(seed: u64, wasm: bool) {
             serde_json::to_string(&value).unwrap()
         )
     };
-    let scenario =
+    let mut scenario =
         Scenario::parse(&value).unwrap_or_else(|e| panic!("invalid scenario {e:?}; {}", context()));
+    // Every generated run is also rebuilt from its activations after each one, as a worker
+    // does after an eviction, and must decide the same (the replay audit).
+    scenario.audit_replay = true;
     let simulation = simulate::simulate_with_checkpoints(&NativeRuntime, &scenario)
         .unwrap_or_else(|e| panic!("simulator error {e}; {}", context()));
     let report = &simulation.report;

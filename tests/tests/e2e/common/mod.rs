@@ -110,8 +110,17 @@ pub fn definition(steps: Value) -> Value {
 }
 
 /// Simulates a scenario and returns the report, requiring exit status 0.
+/// Every simulation in the tests also audits replay: after each activation the run is rebuilt
+/// in a fresh instance from its activations and must give the same commands.
 pub fn simulate(scenario: Value) -> Value {
-    let out = alga_wf_json("simulate", &scenario);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&scenario).expect("json")).expect("write");
+    let out = alga_wf(&[
+        "simulate",
+        file.to_str().expect("utf-8 path"),
+        "--audit-replay",
+    ]);
     assert_eq!(
         out.code, 0,
         "simulate failed: {}\n{}",
