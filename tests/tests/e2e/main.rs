@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod component;
+mod corpus;
 mod dev;
 mod examples;
 mod jsonata_suite;

@@ -545,13 +545,19 @@ fn runs_execute_on_temporal_through_the_worker() {
 }
 
 /// Saves each run's history (`<run>.history.json` in `dir`) and replays them all: every
-/// verdict is `ok`.
+/// verdict is `ok`. With `ALGA_WF_EXPORT_HISTORIES=DIR` the histories are also copied there
+/// (how `tests/histories/`, the corpus `corpus.rs` replays, is refreshed).
 fn replay_runs(system: &System, dir: &Path, runs: &[&str]) {
+    let export = std::env::var_os("ALGA_WF_EXPORT_HISTORIES").map(std::path::PathBuf::from);
     let mut files = Vec::new();
     for run in runs {
         let file = dir.join(format!("{run}.history.json"));
         let out = cli(system, &["history", run, "--out", file.to_str().unwrap()]);
         assert_eq!(out.code, 0, "{run}: {}", out.stderr);
+        if let Some(export) = &export {
+            std::fs::create_dir_all(export).unwrap();
+            std::fs::copy(&file, export.join(format!("{run}.history.json"))).unwrap();
+        }
         files.push(file.to_str().unwrap().to_owned());
     }
     let mut args = vec!["replay"];
