@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod certify;
 pub mod cli;
 pub mod dev;
 pub mod engine;

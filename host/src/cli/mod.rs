@@ -204,6 +204,20 @@ enum Command {
         #[arg(long)]
         semantics_version: Option<String>,
     },
+    /// May runs recorded on semantics FROM move to TO? Replays each history on both modules
+    /// (current build and --interpreters) and reports "safe to move", or the first command
+    /// that differs with its step and both sides.
+    Certify {
+        /// The semantics the histories' runs pinned.
+        #[arg(long)]
+        from: String,
+        /// The semantics to move them to.
+        #[arg(long)]
+        to: String,
+        /// Histories (`alga-wf history`, or `temporal workflow show -o json`).
+        #[arg(required = true)]
+        histories: Vec<PathBuf>,
+    },
     /// Manage a directory of interpreter modules (one per runtime semantics version).
     Interpreters {
         #[command(subcommand)]
@@ -710,6 +724,41 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     .collect();
                 print_json(&Value::Array(results));
                 Ok(if diverged { EXIT_INVALID } else { 0 })
+            }
+            Command::Certify { from, to, histories } => {
+                let modules = load_modules_for(cli, 4)?;
+                let module = |version: &str| {
+                    modules.for_version(version).cloned().ok_or_else(|| {
+                        format!(
+                            "no interpreter module for semantics {version} (loaded: {}; add older ones with --interpreters)",
+                            modules.versions().join(", ")
+                        )
+                    })
+                };
+                let (from_module, to_module) = (module(from)?, module(to)?);
+                let mut loaded = Vec::new();
+                for file in histories {
+                    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                    loaded.push(
+                        crate::worker::read_history(&bytes).map_err(|e| format!("{}: {e:#}", file.display()))?,
+                    );
+                }
+                let certificates = crate::certify::certify(from_module, to_module, loaded)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                let mut safe = true;
+                let results: Vec<Value> = histories
+                    .iter()
+                    .zip(certificates)
+                    .map(|(file, certificate)| {
+                        safe &= certificate == crate::certify::Certificate::Safe;
+                        let mut entry = serde_json::to_value(&certificate).unwrap_or_default();
+                        entry["history"] = json!(file);
+                        entry
+                    })
+                    .collect();
+                print_json(&Value::Array(results));
+                Ok(if safe { 0 } else { EXIT_INVALID })
             }
             Command::Validate { .. }
             | Command::Simulate { .. }

@@ -20,8 +20,10 @@ pub use self::core::{
     run_result, run_worker, signal_run, signal_workflow, start_run, update_workflow,
 };
 pub use definitions::{DefinitionDirectory, definition_lookup};
-pub use payload::encode as encode_payload;
-pub use replay::{ReplayVerdict, history_json, read_history, replay};
+pub use payload::{encode as encode_payload, first as first_payload};
+pub use replay::{
+    ReplayVerdict, Replayed, TracedCommand, history_json, read_history, replay, replay_traced,
+};
 pub use runs::DefinitionLookup;
 
 /// Workflow type of every run.

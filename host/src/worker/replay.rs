@@ -17,7 +17,7 @@ use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, ini
 
 use super::runs::{DefinitionLookup, Runs};
 use crate::engine::modules::Modules;
-use alga_interpreter::machine::protocol::RunEvent;
+use alga_interpreter::machine::protocol::{Command, RunEvent};
 
 /// The verdict for one history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +87,37 @@ fn workflow_id_of(history: &History) -> String {
 
 /// Replays each history, in order, and returns a verdict per history.
 pub async fn replay(modules: Arc<Modules>, histories: Vec<History>) -> Result<Vec<ReplayVerdict>> {
+    Ok(replay_traced(modules, histories, false)
+        .await?
+        .into_iter()
+        .map(|replayed| replayed.verdict)
+        .collect())
+}
+
+/// A command the interpreter made on replay, with the step it was at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracedCommand {
+    /// The last step the interpreter had started.
+    pub step_path: Option<String>,
+    /// The command.
+    pub command: Command,
+}
+
+/// One history replayed, with the commands the interpreter made when `trace` was asked.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    /// The verdict.
+    pub verdict: ReplayVerdict,
+    /// The interpreter's commands, in order.
+    pub commands: Vec<TracedCommand>,
+}
+
+/// Replays each history; with `trace`, also keeps the interpreter's commands of each.
+pub async fn replay_traced(
+    modules: Arc<Modules>,
+    histories: Vec<History>,
+    trace: bool,
+) -> Result<Vec<Replayed>> {
     let count = histories.len();
     let inputs: Vec<HistoryForReplay> = histories
         .into_iter()
@@ -126,8 +157,12 @@ pub async fn replay(modules: Arc<Modules>, histories: Vec<History>) -> Result<Ve
         timeout,
         queues,
     );
+    if trace {
+        runs.capture_commands();
+    }
     let mut verdicts: Vec<(String, ReplayVerdict)> = Vec::new();
     let mut last_step: HashMap<String, String> = HashMap::new();
+    let mut traced: HashMap<String, Vec<TracedCommand>> = HashMap::new();
     loop {
         let activation = match worker.poll_workflow_activation().await {
             Ok(activation) => activation,
@@ -157,6 +192,15 @@ pub async fn replay(modules: Arc<Modules>, histories: Vec<History>) -> Result<Ve
                 last_step.insert(activation.run_id.clone(), path);
             }
         }
+        let step_path = last_step.get(&activation.run_id).cloned();
+        traced.entry(activation.run_id.clone()).or_default().extend(
+            runs.take_commands()
+                .into_iter()
+                .map(|command| TracedCommand {
+                    step_path: step_path.clone(),
+                    command,
+                }),
+        );
         worker
             .complete_workflow_activation(completion)
             .await
@@ -166,5 +210,11 @@ pub async fn replay(modules: Arc<Modules>, histories: Vec<History>) -> Result<Ve
         }
     }
     worker.finalize_shutdown().await;
-    Ok(verdicts.into_iter().map(|(_, verdict)| verdict).collect())
+    Ok(verdicts
+        .into_iter()
+        .map(|(run, verdict)| Replayed {
+            verdict,
+            commands: traced.remove(&run).unwrap_or_default(),
+        })
+        .collect())
 }

@@ -39,6 +39,8 @@ pub struct Runs {
     activity_timeout: std::time::Duration,
     action_queues: std::collections::BTreeMap<String, String>,
     cached: HashMap<String, CachedRun>,
+    /// When set, the interpreter's commands of every activation, kept for `certify`.
+    captured: Option<Vec<Command>>,
 }
 
 impl Runs {
@@ -59,7 +61,21 @@ impl Runs {
             activity_timeout,
             action_queues,
             cached: HashMap::new(),
+            captured: None,
         }
+    }
+
+    /// Keeps the interpreter's commands of each activation from now on ([`Runs::take_commands`]).
+    pub fn capture_commands(&mut self) {
+        self.captured = Some(Vec::new());
+    }
+
+    /// The commands kept since the last call (empty when not capturing).
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        self.captured
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// How many runs hold an interpreter instance.
@@ -178,7 +194,7 @@ impl Runs {
     }
 
     fn finish(
-        &self,
+        &mut self,
         run_id: &str,
         commands: Vec<Command>,
         start: Option<&p::RunStart>,
@@ -200,6 +216,9 @@ impl Runs {
             activity_timeout: self.activity_timeout,
             action_queues: &self.action_queues,
         };
+        if let Some(captured) = &mut self.captured {
+            captured.extend(commands.iter().cloned());
+        }
         let (variants, records) = convert::commands(commands, &ctx);
         let batch = start.map(|start| Batch {
             run_id: start.run_id.clone(),

@@ -31,7 +31,7 @@ use run::Run;
 #[cfg(not(feature = "probe-semantics"))]
 pub const RUNTIME_SEMANTICS_VERSION: &str = "2026-11-26.wasm.v1";
 
-/// A deliberately different semantics (`state.set` upper-cases the state), built only to test
+/// A deliberately different semantics (`state.set` appends `!` to the state), built only to test
 /// that runs stay on the module they pinned (`probe-semantics` feature; never released).
 #[cfg(feature = "probe-semantics")]
 pub const RUNTIME_SEMANTICS_VERSION: &str = "2026-11-26.wasm.probe";

@@ -44,7 +44,7 @@ impl Run {
             StepKind::Return => Flow::Return,
             StepKind::StateSet(state) => {
                 #[cfg(feature = "probe-semantics")]
-                let state = &state.to_uppercase();
+                let state = &format!("{state}!");
                 self.state
                     .scopes
                     .meta

@@ -4,6 +4,8 @@
 //! registers the current one there; each history runs on the module it pinned). A change to
 //! the interpreter that alters what a pinned version decides fails here.
 
+use serde_json::Value;
+
 use crate::common;
 
 #[test]
@@ -27,4 +29,67 @@ fn the_history_corpus_replays_on_its_pinned_modules() {
     for verdict in verdicts.as_array().unwrap() {
         assert_eq!(verdict["result"], "ok", "{verdict:#}");
     }
+}
+
+fn certify(modules: &std::path::Path, from: &str, to: &str, files: &[&str]) -> (i32, Value) {
+    let mut args = vec!["--interpreters", modules.to_str().unwrap(), "certify"];
+    args.extend(["--from", from, "--to", to]);
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| {
+            common::root()
+                .join("tests/histories")
+                .join(f)
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    args.extend(paths.iter().map(String::as_str));
+    let out = common::alga_wf(&args);
+    (
+        out.code,
+        serde_json::from_str(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+/// `certify` passes the current module against itself (an unchanged rebuild) and finds the
+/// probe module's planted difference, with the step and both sides.
+#[test]
+fn certify_finds_the_planted_divergence_and_passes_an_unchanged_rebuild() {
+    let (modules, probe) = common::probe_modules();
+    let current = alga_interpreter::RUNTIME_SEMANTICS_VERSION;
+    let corpus = [
+        "basic.history.json",
+        "timed.history.json",
+        "triage.history.json",
+    ];
+    let (code, same) = certify(&modules, current, current, &corpus);
+    assert_eq!(code, 0, "{same:#}");
+    for certificate in same.as_array().unwrap() {
+        assert_eq!(certificate["result"], "safe to move", "{certificate:#}");
+    }
+    let (code, moved) = certify(&modules, current, &probe, &corpus[..2]);
+    assert_eq!(code, 2, "{moved:#}");
+    let basic = &moved[0];
+    assert_eq!(basic["result"], "diverged", "{basic:#}");
+    assert!(
+        basic["stepPath"]
+            .as_str()
+            .unwrap()
+            .starts_with("root.steps["),
+        "{basic:#}"
+    );
+    assert_eq!(
+        basic["from"]["completeRun"]["result"]["meta"]["state"],
+        "DONE"
+    );
+    assert_eq!(
+        basic["to"]["completeRun"]["result"]["meta"]["state"],
+        "DONE!"
+    );
+    assert_eq!(
+        moved[1]["result"], "safe to move",
+        "timed sets no state: {moved:#}"
+    );
 }

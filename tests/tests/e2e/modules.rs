@@ -1,11 +1,10 @@
 //! Interpreter modules by runtime semantics version, on the worker test's system: a second
 //! module with deliberately different semantics (the `probe-semantics` build, whose
-//! `state.set` upper-cases) is added to a modules directory; one worker serves runs pinned to
+//! `state.set` appends `!`) is added to a modules directory; one worker serves runs pinned to
 //! either module side by side, each on its own; a run pinned to a version no worker has fails
 //! its workflow task with a message naming the version; a tampered module is refused.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -20,35 +19,9 @@ fn cli(system: &System, args: &[&str]) -> common::Output {
     common::alga_wf(&refs)
 }
 
-/// Builds the probe module into `dir` (the guest crate with `--features probe-semantics`).
-fn build_probe(dir: &Path) -> String {
-    let out = dir.join("probe.component.wasm");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(common::root())
-        .args([
-            "run",
-            "--locked",
-            "-q",
-            "-p",
-            "xtask",
-            "--",
-            "build-interpreter",
-        ])
-        .args(["--features", "probe-semantics", "--out"])
-        .arg(&out)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the probe module builds");
-    out.to_str().unwrap().to_owned()
-}
-
 pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions: &Path) {
-    let probe = build_probe(dir);
-    let modules = dir.join("modules");
+    let (modules, probe_version) = common::probe_modules();
     let modules_arg = modules.to_str().unwrap();
-    let out = common::alga_wf(&["interpreters", "add", &probe, "--dir", modules_arg]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let probe_version = out.json()["version"].as_str().unwrap().to_owned();
     assert_ne!(probe_version, alga_interpreter::RUNTIME_SEMANTICS_VERSION);
     let out = common::alga_wf(&["interpreters", "list", "--dir", modules_arg]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -107,7 +80,7 @@ pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions
     };
     assert_eq!(
         state("on-probe"),
-        "DONE",
+        "done!",
         "the probe module ran its own semantics"
     );
     assert_eq!(

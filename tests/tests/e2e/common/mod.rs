@@ -199,3 +199,47 @@ pub fn activation(
 }
 pub mod postgres;
 pub mod temporal;
+
+/// A modules directory (`target/probe/modules`) holding the probe module: the guest built with
+/// `--features probe-semantics` (a deliberately different semantics: `state.set` appends `!`),
+/// registered with `alga-wf interpreters add`. Built once per test run. Returns the directory
+/// and the probe's version.
+pub fn probe_modules() -> (std::path::PathBuf, String) {
+    static PROBE: std::sync::OnceLock<(std::path::PathBuf, String)> = std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let dir = root().join("target/probe");
+            let component = dir.join("probe.component.wasm");
+            let status = std::process::Command::new(
+                std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            )
+            .current_dir(root())
+            .args([
+                "run",
+                "--locked",
+                "-q",
+                "-p",
+                "xtask",
+                "--",
+                "build-interpreter",
+            ])
+            .args(["--features", "probe-semantics", "--out"])
+            .arg(&component)
+            .status()
+            .expect("cargo runs");
+            assert!(status.success(), "the probe module builds");
+            let modules = dir.join("modules");
+            let _ = std::fs::remove_dir_all(&modules);
+            let out = alga_wf(&[
+                "interpreters",
+                "add",
+                component.to_str().unwrap(),
+                "--dir",
+                modules.to_str().unwrap(),
+            ]);
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            let version = out.json()["version"].as_str().unwrap().to_owned();
+            (modules, version)
+        })
+        .clone()
+}
