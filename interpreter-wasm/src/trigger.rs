@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::definition::{Mapping, MappingValue, Trigger};
+use crate::definition::{Mapping, MappingPath, Trigger};
 use crate::expr::Evaluator;
 
 /// The event as a trigger mapping sees it: the context is `{event: {...}}` and nothing else.
@@ -77,52 +77,18 @@ fn resolve(
     let mut payload = Map::new();
     for (key, value) in mapping {
         let path = format!("trigger.payloadMapping.{key}");
-        let resolved = resolve_value(value, &path, context, now_ms, evaluator)?;
-        insert_dotted(&mut payload, key, resolved);
-    }
-    Ok(Value::Object(payload))
-}
-
-fn resolve_value(
-    value: &MappingValue,
-    path: &str,
-    context: &Value,
-    now_ms: i64,
-    evaluator: &mut Evaluator,
-) -> Result<Value, TriggerMappingError> {
-    Ok(match value {
-        MappingValue::Expr(expr) => {
+        let resolved = value.resolve(&path, MappingPath::Dotted, &mut |expr, at| {
             evaluator
                 .evaluate(&expr.source, context, now_ms)
                 .map_err(|e| TriggerMappingError {
-                    path: path.to_owned(),
+                    path: at.to_owned(),
                     code: e.code,
                     message: format!("`{}`: {}", expr.source, e.message),
-                })?
-        }
-        MappingValue::Secret(name) => json!({"$secret": name}),
-        MappingValue::Literal(v) => v.clone(),
-        MappingValue::Array(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    resolve_value(item, &format!("{path}[{i}]"), context, now_ms, evaluator)
                 })
-                .collect::<Result<_, _>>()?,
-        ),
-        MappingValue::Object(entries) => {
-            let mut map = Map::new();
-            for (k, v) in entries {
-                let child = format!("{path}.{k}");
-                map.insert(
-                    k.clone(),
-                    resolve_value(v, &child, context, now_ms, evaluator)?,
-                );
-            }
-            Value::Object(map)
-        }
-    })
+        })?;
+        insert_dotted(&mut payload, key, resolved);
+    }
+    Ok(Value::Object(payload))
 }
 
 /// Inserts `value` at a dotted key, making (or replacing non-object) intermediate objects.

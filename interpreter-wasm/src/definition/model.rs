@@ -73,6 +73,64 @@ pub enum MappingValue {
 /// An ordered input mapping.
 pub type Mapping = Vec<(String, MappingValue)>;
 
+/// How a location inside a mapping is written in messages: the JSON pointer of an action's
+/// input (`/files/0`) or the dotted path of a trigger mapping (`ticket.files[0]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingPath {
+    /// `/a/0`, with `~` and `/` escaped.
+    Pointer,
+    /// `a.b[0]`.
+    Dotted,
+}
+
+impl MappingPath {
+    fn index(self, at: &str, i: usize) -> String {
+        match self {
+            MappingPath::Pointer => format!("{at}/{i}"),
+            MappingPath::Dotted => format!("{at}[{i}]"),
+        }
+    }
+
+    fn key(self, at: &str, key: &str) -> String {
+        match self {
+            MappingPath::Pointer => format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")),
+            MappingPath::Dotted => format!("{at}.{key}"),
+        }
+    }
+}
+
+impl MappingValue {
+    /// The value with each expression evaluated by `eval` (given the expression and where it
+    /// is); secrets stay `{"$secret": NAME}` references, literals are kept, and arrays and
+    /// objects are walked in order.
+    pub fn resolve<E>(
+        &self,
+        at: &str,
+        path: MappingPath,
+        eval: &mut dyn FnMut(&Expr, &str) -> Result<Value, E>,
+    ) -> Result<Value, E> {
+        Ok(match self {
+            MappingValue::Expr(expr) => eval(expr, at)?,
+            MappingValue::Secret(name) => serde_json::json!({"$secret": name}),
+            MappingValue::Literal(v) => v.clone(),
+            MappingValue::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| item.resolve(&path.index(at, i), path, eval))
+                    .collect::<Result<_, _>>()?,
+            ),
+            MappingValue::Object(entries) => {
+                let mut map = serde_json::Map::new();
+                for (key, value) in entries {
+                    map.insert(key.clone(), value.resolve(&path.key(at, key), path, eval)?);
+                }
+                Value::Object(map)
+            }
+        })
+    }
+}
+
 /// An ordered map of assignment targets to expressions.
 pub type Assignments = Vec<(String, Expr)>;
 

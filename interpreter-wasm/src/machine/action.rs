@@ -1,7 +1,7 @@
 //! `action.call`: input mapping, idempotency key, inline pure actions or an activity, retry,
 //! onError, saveAs.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::protocol::*;
 use super::routing::AfterFailure;
@@ -10,7 +10,7 @@ use super::state::Pending;
 use super::steps::expression_failure;
 use crate::actions;
 use crate::canonical::short_hash;
-use crate::definition::{ActionCall, MappingValue, Step};
+use crate::definition::{ActionCall, MappingPath, MappingValue, Step};
 use crate::error::{Failure, category};
 use crate::expr::js_string;
 use crate::scope::InterpreterTarget;
@@ -163,37 +163,17 @@ impl Run {
     }
 
     fn resolve_mapping(&mut self, value: &MappingValue, pointer: &str) -> Result<Value, Failure> {
-        Ok(match value {
-            MappingValue::Expr(expr) => {
-                let (exprs, now) = (&mut self.exprs, self.facts.now_ms);
-                self.state
-                    .scopes
-                    .with_rich_context(&[], |input| exprs.evaluate_input(&expr.source, input, now))
-                    .map_err(|e| {
-                        let mut failure = expression_failure(e, "inputMapping", &expr.source);
-                        if let Some(Value::Object(details)) = failure.details.as_deref_mut() {
-                            details.insert("path".into(), Value::String(pointer.to_owned()));
-                        }
-                        failure
-                    })?
-            }
-            MappingValue::Secret(name) => json!({"$secret": name}),
-            MappingValue::Literal(v) => v.clone(),
-            MappingValue::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.resolve_mapping(item, &format!("{pointer}/{i}")))
-                    .collect::<Result<_, _>>()?,
-            ),
-            MappingValue::Object(entries) => {
-                let mut map = Map::new();
-                for (k, v) in entries {
-                    let child = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
-                    map.insert(k.clone(), self.resolve_mapping(v, &child)?);
-                }
-                Value::Object(map)
-            }
+        let (exprs, now, scopes) = (&mut self.exprs, self.facts.now_ms, &self.state.scopes);
+        value.resolve(pointer, MappingPath::Pointer, &mut |expr, at| {
+            scopes
+                .with_rich_context(&[], |input| exprs.evaluate_input(&expr.source, input, now))
+                .map_err(|e| {
+                    let mut failure = expression_failure(e, "inputMapping", &expr.source);
+                    if let Some(Value::Object(details)) = failure.details.as_deref_mut() {
+                        details.insert("path".into(), Value::String(at.to_owned()));
+                    }
+                    failure
+                })
         })
     }
 
