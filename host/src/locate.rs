@@ -30,11 +30,14 @@ pub fn interpreter_path(flag: Option<&Path>) -> PathBuf {
 /// Where compiled components are cached: `$ALGA_WF_CACHE_DIR`, else `cache/` beside the
 /// component.
 pub fn cache_dir(component: &Path) -> PathBuf {
-    if let Some(dir) = std::env::var_os("ALGA_WF_CACHE_DIR") {
-        return PathBuf::from(dir);
+    cache_dir_in(component.parent().unwrap_or_else(|| Path::new(".")))
+}
+
+/// Where compiled components of a directory of modules are cached: `$ALGA_WF_CACHE_DIR`,
+/// else `DIR/cache`.
+pub fn cache_dir_in(dir: &Path) -> PathBuf {
+    match std::env::var_os("ALGA_WF_CACHE_DIR") {
+        Some(cache) => PathBuf::from(cache),
+        None => dir.join("cache"),
     }
-    component
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join("cache")
 }

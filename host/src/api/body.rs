@@ -79,3 +79,17 @@ where
         }
     }
 }
+
+/// A body field that must be a JSON object; absent (`null`) is the empty object.
+pub fn object_or_empty(
+    value: serde_json::Value,
+    field: &str,
+) -> Result<serde_json::Value, ApiError> {
+    match value {
+        serde_json::Value::Null => Ok(serde_json::json!({})),
+        object @ serde_json::Value::Object(_) => Ok(object),
+        _ => Err(ApiError::bad_request(format!(
+            "`{field}` must be a JSON object"
+        ))),
+    }
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::{Body, Params, PathParams};
+use super::body::{Body, Params, PathParams, object_or_empty};
 use super::error::ApiError;
 use crate::ingress::{Ingress, Routed};
 use crate::store::{NewEvent, Role};
@@ -40,11 +40,7 @@ pub async fn submit(
     if request.event_name.trim().is_empty() {
         return Err(ApiError::bad_request("`eventName` is empty"));
     }
-    let payload = match request.payload {
-        Value::Null => json!({}),
-        object @ Value::Object(_) => object,
-        _ => return Err(ApiError::bad_request("`payload` must be a JSON object")),
-    };
+    let payload = object_or_empty(request.payload, "payload")?;
     let event = NewEvent {
         event_id: request.event_id.unwrap_or_else(Uuid::new_v4),
         tenant: caller.0.tenant,

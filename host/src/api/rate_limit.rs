@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
@@ -24,7 +24,6 @@ pub struct StartRate {
 /// Token buckets per tenant.
 pub struct StartLimiter {
     limiter: Option<DefaultKeyedRateLimiter<Uuid>>,
-    clock: DefaultClock,
 }
 
 impl StartLimiter {
@@ -35,10 +34,7 @@ impl StartLimiter {
             let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
-        StartLimiter {
-            limiter,
-            clock: DefaultClock::default(),
-        }
+        StartLimiter { limiter }
     }
 
     /// Takes a token for `tenant`, or says when to retry.
@@ -48,7 +44,7 @@ impl StartLimiter {
         };
         limiter.check_key(&tenant).map_err(|not_until| {
             metrics::counter!("alga_wf_rate_limited_total").increment(1);
-            let wait = not_until.wait_time_from(self.clock.now());
+            let wait = not_until.wait_time_from(limiter.clock().now());
             let seconds = wait.max(Duration::from_secs(1)).as_secs_f64().ceil() as u64;
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

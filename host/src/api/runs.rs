@@ -150,15 +150,8 @@ pub async fn cancel(
             "`reason` needs at least 3 characters",
         ));
     }
-    let view = state
-        .store
-        .show_run(&run_id.to_string(), Some(caller.0.tenant))
-        .await?;
-    let temporal_workflow_id = view.run["temporal_workflow_id"].as_str().map_or_else(
-        || crate::worker::workflow_id(&run_id.to_string()),
-        str::to_owned,
-    );
-    crate::worker::cancel_workflow(&state.client, &temporal_workflow_id, &request.reason)
+    let run = state.store.run_address(caller.0.tenant, run_id).await?;
+    crate::worker::cancel_workflow(&state.client, &run.temporal_workflow_id, &request.reason)
         .await
         .map_err(|e| {
             ApiError::new(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::{Body, Params, PathParams};
+use super::body::{Body, Params, PathParams, object_or_empty};
 use super::error::ApiError;
 use crate::store::{Role, TaskFilter};
 
@@ -114,11 +114,7 @@ pub async fn complete(
     Body(request): Body<CompleteRequest>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Manage)?;
-    let payload = match request.payload {
-        Value::Null => json!({}),
-        object @ Value::Object(_) => object,
-        _ => return Err(ApiError::bad_request("`payload` must be a JSON object")),
-    };
+    let payload = object_or_empty(request.payload, "payload")?;
     let view = state.store.get_task(caller.0.tenant, task_id).await?;
     let status = view.task["status"].as_str().unwrap_or_default();
     if !matches!(status, "pending" | "claimed") {

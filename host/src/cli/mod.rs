@@ -858,7 +858,7 @@ fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8, String> {
         }
         InterpretersAction::List { dir } => {
             let manifest = Manifest::read(dir).map_err(|e| e.to_string())?;
-            let config = engine_config(cli, 2, Some(locate::cache_dir(&dir.join(MODULES_CACHE))));
+            let config = engine_config(cli, 2, Some(locate::cache_dir_in(dir)));
             let current = std::sync::Arc::new(load_engine_for(cli, 2)?);
             Modules::load(current, Some(dir), &config).map_err(|e| e.to_string())?;
             print_json(&serde_json::to_value(manifest).unwrap_or_default());
@@ -867,9 +867,6 @@ fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8, String> {
     }
 }
 
-/// Where compiled modules of a modules directory are cached (beside them).
-const MODULES_CACHE: &str = "module.wasm";
-
 /// The current module and the older ones of `--interpreters`, each with slots for
 /// `instances` runs.
 fn load_modules_for(
@@ -877,10 +874,7 @@ fn load_modules_for(
     instances: usize,
 ) -> Result<std::sync::Arc<crate::engine::modules::Modules>, String> {
     let current = std::sync::Arc::new(load_engine_for(cli, instances)?);
-    let cache = cli
-        .interpreters
-        .as_deref()
-        .map(|dir| locate::cache_dir(&dir.join(MODULES_CACHE)));
+    let cache = cli.interpreters.as_deref().map(locate::cache_dir_in);
     let config = engine_config(cli, instances, cache);
     crate::engine::modules::Modules::load(current, cli.interpreters.as_deref(), &config)
         .map(std::sync::Arc::new)

@@ -63,6 +63,16 @@ pub struct RunAddress {
 }
 
 impl RunAddress {
+    /// The address of a run from its row: the stored Temporal workflow id, else the one
+    /// derived from the run id (rows made before the workflow started).
+    pub fn stored(run_id: Uuid, temporal_workflow_id: Option<String>) -> RunAddress {
+        RunAddress {
+            run_id,
+            temporal_workflow_id: temporal_workflow_id
+                .unwrap_or_else(|| crate::worker::workflow_id(&run_id.to_string())),
+        }
+    }
+
     /// The address of a run the interpreter knows by `run_id`.
     pub fn of(run_id: &str) -> RunAddress {
         RunAddress {
@@ -134,11 +144,7 @@ impl Store {
         .context(format!("finding runs waiting for {event_name}"))?;
         Ok(rows
             .into_iter()
-            .map(|(run_id, temporal)| RunAddress {
-                run_id,
-                temporal_workflow_id: temporal
-                    .unwrap_or_else(|| crate::worker::workflow_id(&run_id.to_string())),
-            })
+            .map(|(run_id, temporal)| RunAddress::stored(run_id, temporal))
             .collect())
     }
 

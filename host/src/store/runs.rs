@@ -175,6 +175,24 @@ impl Store {
         })
     }
 
+    /// Where one of the tenant's runs is in Temporal.
+    pub async fn run_address(
+        &self,
+        tenant: Uuid,
+        run_id: Uuid,
+    ) -> Result<super::RunAddress, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT temporal_workflow_id FROM workflow_runs WHERE run_id = $1 AND tenant = $2",
+        )
+        .bind(run_id)
+        .bind(tenant)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading run {run_id}"))?;
+        let (temporal,) = row.ok_or_else(|| StoreError::NotFound(format!("no run {run_id}")))?;
+        Ok(super::RunAddress::stored(run_id, temporal))
+    }
+
     /// Records the Temporal run id once the workflow started.
     pub async fn run_started(&self, run_id: Uuid, temporal_run_id: &str) -> Result<(), StoreError> {
         sqlx::query(
