@@ -6,7 +6,7 @@ pub mod api;
 pub mod certify;
 pub mod cli;
 pub mod dev;
-pub mod engine;
+pub use alga_wf_engine as engine;
 pub mod ingress;
 pub mod launch;
 pub mod locate;

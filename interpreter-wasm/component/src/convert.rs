@@ -156,6 +156,7 @@ fn retry_out(r: RetryPolicy) -> w::RetryPolicy {
         max_attempts: r.max_attempts,
         backoff_ms: r.backoff_ms,
         backoff_multiplier: r.backoff_multiplier,
+        jitter: r.jitter,
         max_delay_ms: r.max_delay_ms,
         retry_on: r.retry_on,
     }

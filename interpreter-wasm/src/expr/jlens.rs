@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::functions;
 use super::input::{Input, InputSource};
-use super::{ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_STEPS, codes};
+use super::{ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_DEPTH, MAX_STEPS, codes};
 
 /// JSONata by `jlens-core` (pinned; see docs/wasm-and-jsonata.md).
 pub struct JlensEngine {
@@ -105,10 +105,11 @@ impl Engine for JlensEngine {
         bindings: &Map<String, Value>,
         env: &EvalEnv,
     ) -> Result<Option<Value>, ExprError> {
-        let mut options = Options::new().now(env.now_ms).seed(0).max_steps(MAX_STEPS);
-        if let Some(depth) = env.max_depth {
-            options = options.max_depth(depth);
-        }
+        let options = Options::new()
+            .now(env.now_ms)
+            .seed(0)
+            .max_steps(MAX_STEPS)
+            .max_depth(env.max_depth.unwrap_or(MAX_DEPTH));
         let extra;
         let vars = if bindings.is_empty() && env.workflow_functions {
             self.clock.store(env.now_ms, Ordering::Relaxed);

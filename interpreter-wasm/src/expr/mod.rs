@@ -31,6 +31,12 @@ pub const MAX_OUTPUT_BYTES: usize = 262_144;
 /// same expression and input stop at the same step on every machine.
 pub const MAX_STEPS: u64 = 1_000_000;
 
+/// Nesting depth (function calls, sub-expressions) an expression may reach before it fails
+/// with `D1011`, unless [`EvalEnv::max_depth`] says otherwise. jlens defaults to 500 in
+/// WebAssembly but 50,000 natively; setting it on every target makes the native library decide
+/// exactly as the component does (the differential fuzz target found the difference).
+pub const MAX_DEPTH: usize = 500;
+
 /// Why an expression could not be compiled or evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]

@@ -1,15 +1,35 @@
 //! The history corpus: histories the worker test produced on a real Temporal server
 //! (`tests/histories/`, refreshed with `ALGA_WF_EXPORT_HISTORIES=tests/histories` on the worker
-//! test), replayed with no server through the modules in `target/interpreters/` (the build
-//! registers the current one there; each history runs on the module it pinned). A change to
-//! the interpreter that alters what a pinned version decides fails here.
+//! test), replayed with no server through every module: the current build and the probe module
+//! (`target/probe/modules`), each history on the module it pinned. The corpus holds histories
+//! of both, so a change to the interpreter that alters what either pinned version decides
+//! fails here.
 
+use base64::Engine as _;
 use serde_json::Value;
 
 use crate::common;
 
+/// The runtime semantics version a history's run pinned (its start event's input).
+fn pinned_version(history: &Value) -> String {
+    let data = history["events"][0]["attributes"]["WorkflowExecutionStartedEventAttributes"]
+        ["input"]["payloads"][0]["data"]
+        .as_str()
+        .expect("a start event with an input");
+    let start: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64"),
+    )
+    .expect("JSON");
+    start["runtimeSemanticsVersion"]
+        .as_str()
+        .expect("a pinned version")
+        .to_owned()
+}
+
 #[test]
-fn the_history_corpus_replays_on_its_pinned_modules() {
+fn the_history_corpus_replays_through_every_module() {
     let dir = common::root().join("tests/histories");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("tests/histories exists")
@@ -19,7 +39,31 @@ fn the_history_corpus_replays_on_its_pinned_modules() {
         .collect();
     files.sort();
     assert!(files.len() >= 5, "the corpus has {} histories", files.len());
-    let modules = common::root().join("target/interpreters");
+    let pinned: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|f| pinned_version(&serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()))
+        .collect();
+
+    // Every module the worker would load: the current build and the probe module.
+    let (modules, probe) = common::probe_modules();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(modules.join("manifest.json")).unwrap()).unwrap();
+    let mut versions: std::collections::BTreeSet<String> = manifest["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_str().unwrap().to_owned())
+        .collect();
+    versions.insert(alga_interpreter::RUNTIME_SEMANTICS_VERSION.to_owned());
+    assert!(
+        versions.contains(&probe) && versions.contains(alga_interpreter::RUNTIME_SEMANTICS_VERSION),
+        "{versions:?}"
+    );
+    assert_eq!(
+        pinned, versions,
+        "the corpus has histories of exactly the modules loaded"
+    );
+
     let mut args = vec!["--interpreters", modules.to_str().unwrap(), "replay"];
     args.extend(files.iter().map(String::as_str));
     let out = common::alga_wf(&args);

@@ -89,6 +89,30 @@ pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions
         "the current module ran the other run"
     );
 
+    // Each history replays on its own module (and joins the corpus with
+    // ALGA_WF_EXPORT_HISTORIES, so the corpus holds histories of both modules).
+    let export = std::env::var_os("ALGA_WF_EXPORT_HISTORIES").map(std::path::PathBuf::from);
+    let mut files = Vec::new();
+    for (run, name) in [
+        ("on-probe", "pinned-probe"),
+        ("on-current", "pinned-current"),
+    ] {
+        let file = dir.join(format!("{name}.history.json"));
+        let out = cli(system, &["history", run, "--out", file.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{run}: {}", out.stderr);
+        if let Some(export) = &export {
+            std::fs::copy(&file, export.join(file.file_name().unwrap())).unwrap();
+        }
+        files.push(file.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["--interpreters", modules_arg, "replay"];
+    args.extend(files.iter().map(String::as_str));
+    let out = common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for verdict in out.json().as_array().unwrap() {
+        assert_eq!(verdict["result"], "ok", "{verdict:#}");
+    }
+
     // Nobody has this version: the workflow task fails, naming it, and is retried (never run
     // on other semantics).
     start("on-nothing", &["--semantics-version", "1999-01-01.none"]);

@@ -20,7 +20,7 @@ use imports::HostState;
 
 wasmtime::component::bindgen!({
     world: "interpreter",
-    path: "../wit",
+    path: "../../wit",
 });
 
 /// Default fuel for one activation: a deterministic bound on the guest's work.

@@ -161,7 +161,7 @@ fn retry_in(r: w::RetryPolicy) -> RetryPolicy {
         max_attempts: r.max_attempts,
         backoff_ms: r.backoff_ms,
         backoff_multiplier: r.backoff_multiplier,
-        jitter: false,
+        jitter: r.jitter,
         max_delay_ms: r.max_delay_ms,
         retry_on: r.retry_on,
     }
