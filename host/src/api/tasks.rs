@@ -139,24 +139,7 @@ pub async fn complete(
         .clone()
         .unwrap_or_else(|| crate::worker::workflow_id(run_id));
     let argument = json!({"taskId": task_id, "payload": payload});
-    let outcome = crate::worker::update_workflow(
-        &state.client,
-        &temporal_workflow_id,
-        alga_interpreter::machine::HUMAN_TASK_UPDATE,
-        &argument,
-        &format!(
-            "task:{task_id}:{}",
-            blake3::hash(argument.to_string().as_bytes())
-        ),
-    )
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "TEMPORAL_UPDATE_FAILED",
-            format!("{e:#}"),
-        )
-    })?;
+    let outcome = update_until_open(&state, &temporal_workflow_id, task_id, &argument).await?;
     match outcome {
         Ok(_) => {
             state
@@ -176,5 +159,49 @@ pub async fn complete(
                 .to_owned(),
         )
         .with_details(failure)),
+    }
+}
+
+/// How long a response waits for a run that has not yet heard that its task exists (its row
+/// is written by the activity that creates it, before the run sees the activity's result).
+const TASK_OPENING_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends the response as a Workflow Update, again while the run answers that the task is
+/// still being created.
+async fn update_until_open(
+    state: &ApiState,
+    temporal_workflow_id: &str,
+    task_id: Uuid,
+    argument: &Value,
+) -> Result<Result<Value, Value>, ApiError> {
+    let deadline = tokio::time::Instant::now() + TASK_OPENING_GRACE;
+    // The same update id every time: Temporal keeps no rejected update, and an accepted one
+    // sent again answers with its first outcome.
+    let update_id = format!(
+        "task:{task_id}:{}",
+        blake3::hash(argument.to_string().as_bytes())
+    );
+    loop {
+        let outcome = crate::worker::update_workflow(
+            &state.client,
+            temporal_workflow_id,
+            alga_interpreter::machine::HUMAN_TASK_UPDATE,
+            argument,
+            &update_id,
+        )
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "TEMPORAL_UPDATE_FAILED",
+                format!("{e:#}"),
+            )
+        })?;
+        let opening = matches!(&outcome, Err(failure)
+            if failure["code"] == alga_interpreter::machine::HUMAN_TASK_NOT_OPEN_YET);
+        if !opening || tokio::time::Instant::now() >= deadline {
+            return Ok(outcome);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }

@@ -65,8 +65,10 @@ enum Command {
         /// A folder of published definitions (`*.json`), for `control.callWorkflow` children.
         #[arg(long, value_name = "DIR")]
         definitions: Option<PathBuf>,
-        /// Runs kept cached (Temporal's sticky cache); evicted runs are rebuilt by replay.
-        #[arg(long, default_value_t = 1000)]
+        /// Runs kept cached (Temporal's sticky cache); evicted runs are rebuilt by replay. 0
+        /// evicts every run after every activation, so each workflow task rebuilds the run
+        /// from its history: a determinism audit, and slow.
+        #[arg(long, env = "ALGA_WF_MAX_CACHED_RUNS", default_value_t = 1000)]
         max_cached_runs: usize,
         /// PostgreSQL for the read model, the idempotency ledger and published definitions
         /// (none: no projections, no ledger, children from --definitions only).
@@ -481,8 +483,9 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 }
                 // Fault injection for crash tests: FAILPOINTS names the points to trigger.
                 let _faults = fail::FailScenario::setup();
-                // One instance per cached run, and one spare for a run being rebuilt.
-                let modules = load_modules_for(cli, max_cached_runs + 1)?;
+                // One instance per cached run, and spares for runs being rebuilt (with no
+                // cache, other runs' activations may come before a run's eviction).
+                let modules = load_modules_for(cli, max_cached_runs + 4)?;
                 let directory = match definitions {
                     Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
                     None => crate::worker::DefinitionDirectory::default(),

@@ -97,10 +97,10 @@ pub async fn run_worker(
     let connected = connect(&settings).await?;
     // Every cached run holds an instance; a cache larger than the engine's pool would fail
     // workflow tasks once the pool ran out, so the cache is held to what the pool can serve.
+    // 0 stays 0: core then evicts after every activation (the determinism audit).
     let max_cached_runs = settings
         .max_cached_runs
-        .min(modules.capacity().saturating_sub(1))
-        .max(1);
+        .min(modules.capacity().saturating_sub(1));
     if max_cached_runs < settings.max_cached_runs {
         tracing::warn!(
             requested = settings.max_cached_runs,

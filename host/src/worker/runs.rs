@@ -92,7 +92,9 @@ impl Runs {
         let jobs = match convert::activation(activation) {
             Ok(Some(jobs)) => jobs,
             Ok(None) => {
-                self.cached.remove(&run_id);
+                if self.cached.remove(&run_id).is_some() {
+                    metrics::counter!("alga_wf_run_evictions_total").increment(1);
+                }
                 return (WorkflowActivationCompletion::empty(run_id), None);
             }
             Err(problem) => return (self.task_failure(&run_id, problem), None),

@@ -8,7 +8,10 @@ use serde_json::{Map, Value};
 
 use super::functions;
 use super::input::{Input, InputSource};
-use super::{ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_DEPTH, MAX_STEPS, codes};
+use super::{
+    ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_ARRAY_ITEMS, MAX_BUILT_BYTES, MAX_DEPTH,
+    MAX_STEPS, codes,
+};
 
 /// JSONata by `jlens-core` (pinned; see docs/wasm-and-jsonata.md).
 pub struct JlensEngine {
@@ -109,7 +112,10 @@ impl Engine for JlensEngine {
             .now(env.now_ms)
             .seed(0)
             .max_steps(MAX_STEPS)
-            .max_depth(env.max_depth.unwrap_or(MAX_DEPTH));
+            .max_depth(env.max_depth.unwrap_or(MAX_DEPTH))
+            .max_array_length(MAX_ARRAY_ITEMS)
+            .max_string_length(MAX_BUILT_BYTES)
+            .max_result_size(MAX_BUILT_BYTES);
         let extra;
         let vars = if bindings.is_empty() && env.workflow_functions {
             self.clock.store(env.now_ms, Ordering::Relaxed);
@@ -166,4 +172,43 @@ fn workflow_functions(clock: Arc<AtomicI64>) -> Bindings {
             })
             .without_input(),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value};
+
+    use crate::expr::{EvalEnv, Evaluator, MAX_DEPTH};
+
+    fn plain(source: &str) -> Result<Option<Value>, String> {
+        let env = EvalEnv {
+            now_ms: 0,
+            workflow_functions: false,
+            max_depth: None,
+        };
+        Evaluator::default()
+            .evaluate_plain(source, None, &Map::new(), &env)
+            .map_err(|e| e.code)
+    }
+
+    /// Found by the differential fuzz target: natively jlens allowed 50,000 levels and the
+    /// component 500, so a deep recursion succeeded in one and failed in the other.
+    #[test]
+    fn recursion_fails_at_the_components_depth_on_every_target() {
+        let recurse =
+            |n: usize| format!("($f := function($n){{$n = 0 ? 0 : 1 + $f($n - 1)}}; $f({n}))");
+        assert_eq!(
+            plain(&recurse(MAX_DEPTH / 4)),
+            Ok(Some(Value::from(MAX_DEPTH / 4)))
+        );
+        assert_eq!(plain(&recurse(MAX_DEPTH * 2)), Err("D1011".to_owned()));
+    }
+
+    /// Found by the differential fuzz target: a range of ten million items ran natively and
+    /// aborted the component, out of memory.
+    #[test]
+    fn large_built_arrays_fail_the_expression_on_every_target() {
+        assert_eq!(plain("$count([1..1000])"), Ok(Some(Value::from(1000))));
+        assert_eq!(plain("$count([5..10000000])"), Err("U1001".to_owned()));
+    }
 }

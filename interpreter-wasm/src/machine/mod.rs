@@ -21,7 +21,7 @@ mod steps;
 mod waits;
 
 pub use checkpoint::Checkpoint;
-pub use human::HUMAN_TASK_UPDATE;
+pub use human::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
 pub use protocol::*;
 pub use state::{Frame, FrameKind, Pending, RunState};
 

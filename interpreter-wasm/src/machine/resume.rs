@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::ActivationError;
 use super::child::ChildCall;
-use super::human::HUMAN_TASK_UPDATE;
+use super::human::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
 use super::protocol::*;
 use super::routing::AfterFailure;
 use super::run::{Flow, Run};
@@ -295,14 +295,29 @@ impl Run {
             self.out.push(Command::RespondUpdate { id, response });
             return;
         }
-        let Some(Pending::HumanTask {
-            task_id,
-            form_schema,
-        }) = self.state.pending.clone()
-        else {
-            let response = reject("no human task is waiting for a response".into());
-            self.out.push(Command::RespondUpdate { id, response });
-            return;
+        let (task_id, form_schema) = match self.state.pending.clone() {
+            Some(Pending::HumanTask {
+                task_id,
+                form_schema,
+            }) => (task_id, form_schema),
+            // The task's row can be seen before the run hears that the task exists: the
+            // caller may try again in a moment (the API does).
+            Some(Pending::HumanTaskCreation { .. }) => {
+                let response = UpdateResponse::Rejected(
+                    Failure::new(
+                        category::VALIDATION,
+                        "the human task is still being created; try again in a moment",
+                    )
+                    .with_code(HUMAN_TASK_NOT_OPEN_YET),
+                );
+                self.out.push(Command::RespondUpdate { id, response });
+                return;
+            }
+            _ => {
+                let response = reject("no human task is waiting for a response".into());
+                self.out.push(Command::RespondUpdate { id, response });
+                return;
+            }
         };
         let arg = match args {
             Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),

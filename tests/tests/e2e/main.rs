@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod component;
 mod corpus;
+mod determinism;
 mod dev;
 mod examples;
 mod jsonata_suite;

@@ -53,6 +53,18 @@ fn an_invalid_update_is_rejected_and_the_task_stays_open() {
             _ => None,
         })
         .expect("the task is created by an activity");
+    // Before the run hears that the task exists, a response is turned away as "not open
+    // yet", which the API retries (the task's row can be seen before that).
+    let early = run
+        .activate(&activation(vec![update("u0", json!({"approved": true}))]))
+        .unwrap();
+    match responses(&early).as_slice() {
+        [UpdateResponse::Rejected(failure)] => assert_eq!(
+            failure.code.as_deref(),
+            Some(alga_interpreter::machine::HUMAN_TASK_NOT_OPEN_YET)
+        ),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
     let schema = json!({"type": "object", "required": ["approved"], "properties": {"approved": {"type": "boolean"}}});
     run.activate(&activation(vec![Job::ActivityResolved {
         seq,

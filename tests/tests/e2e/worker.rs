@@ -525,6 +525,7 @@ fn runs_execute_on_temporal_through_the_worker() {
 
     store_scenarios(&system, dir.path(), &definitions);
     crate::api::api_scenarios(&system, dir.path());
+    crate::determinism::every_activation_rebuilds_the_run(&system, dir.path(), &definitions);
     crate::modules::runs_stay_on_their_pinned_module(&system, dir.path(), &definitions);
 
     // The other runs of this test replay cleanly too (the store's runs replay in their own
