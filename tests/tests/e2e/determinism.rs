@@ -11,13 +11,6 @@ use serde_json::{Value, json};
 use crate::common;
 use crate::common::temporal::System;
 
-fn cli(system: &System, args: &[&str]) -> common::Output {
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend(system.args());
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    common::alga_wf(&refs)
-}
-
 /// The scenarios: actions (activity and inline), retries on durable timers, a timer, a
 /// try/catch, a loop, a child, and an event that arrives while the run waits.
 fn scenarios() -> Vec<(&'static str, Value, Value)> {
@@ -83,7 +76,7 @@ fn comparable(mut scopes: Value) -> Value {
 
 fn failed_workflow_tasks(system: &System, dir: &Path, run: &str) -> usize {
     let file = dir.join(format!("{run}.audit.history.json"));
-    let out = cli(system, &["history", run, "--out", file.to_str().unwrap()]);
+    let out = system.cli(&["history", run, "--out", file.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{run}: {}", out.stderr);
     std::fs::read_to_string(&file)
         .unwrap()
@@ -105,17 +98,14 @@ pub fn every_activation_rebuilds_the_run(system: &System, dir: &Path, definition
         let definition = common::definition(steps);
         let file = dir.join(format!("{name}.json"));
         std::fs::write(&file, definition.to_string()).unwrap();
-        let out = cli(
-            system,
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--run-id",
-                name,
-                "--payload",
-                &payload.to_string(),
-            ],
-        );
+        let out = system.cli(&[
+            "run",
+            file.to_str().unwrap(),
+            "--run-id",
+            name,
+            "--payload",
+            &payload.to_string(),
+        ]);
         assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
         let report = out.json();
         assert_eq!(report["status"], "SUCCEEDED", "{name}: {report:#}");
@@ -141,25 +131,19 @@ pub fn every_activation_rebuilds_the_run(system: &System, dir: &Path, definition
     ]));
     let file = dir.join("audit-waiting.json");
     std::fs::write(&file, waiting.to_string()).unwrap();
-    let out = cli(
-        system,
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--run-id",
-            "audit-waiting",
-            "--no-wait",
-            "--payload",
-            r#"{"key": "k-1"}"#,
-        ],
-    );
+    let out = system.cli(&[
+        "run",
+        file.to_str().unwrap(),
+        "--run-id",
+        "audit-waiting",
+        "--no-wait",
+        "--payload",
+        r#"{"key": "k-1"}"#,
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let out = cli(
-            system,
-            &["query", "audit-waiting", "workflowRuntimeV2CurrentWait"],
-        );
+        let out = system.cli(&["query", "audit-waiting", "workflowRuntimeV2CurrentWait"]);
         if out.code == 0 && out.json()["type"] == "event.wait" {
             break;
         }
@@ -170,21 +154,18 @@ pub fn every_activation_rebuilds_the_run(system: &System, dir: &Path, definition
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let out = cli(
-        system,
-        &[
-            "signal-event",
-            "audit-waiting",
-            "--event-name",
-            "AUDITED",
-            "--correlation-key",
-            "k-1",
-            "--payload",
-            r#"{"by": "grace"}"#,
-        ],
-    );
+    let out = system.cli(&[
+        "signal-event",
+        "audit-waiting",
+        "--event-name",
+        "AUDITED",
+        "--correlation-key",
+        "k-1",
+        "--payload",
+        r#"{"by": "grace"}"#,
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let out = cli(system, &["result", "audit-waiting"]);
+    let out = system.cli(&["result", "audit-waiting"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.json();
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");

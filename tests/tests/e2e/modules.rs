@@ -12,13 +12,6 @@ use serde_json::{Value, json};
 use crate::common;
 use crate::common::temporal::System;
 
-fn cli(system: &System, args: &[&str]) -> common::Output {
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend(system.args());
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    common::alga_wf(&refs)
-}
-
 pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions: &Path) {
     let (modules, probe_version) = common::probe_modules();
     let modules_arg = modules.to_str().unwrap();
@@ -54,27 +47,24 @@ pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions
         let mut args = vec!["run", file, "--run-id", run, "--no-wait"];
         args.extend_from_slice(&["--payload", r#"{"key": "k"}"#]);
         args.extend_from_slice(extra);
-        let out = cli(system, &args);
+        let out = system.cli(&args);
         assert_eq!(out.code, 0, "{run}: {}", out.stderr);
     };
     start("on-probe", &["--semantics-version", &probe_version]);
     start("on-current", &[]);
     for run in ["on-probe", "on-current"] {
-        let out = cli(
-            system,
-            &[
-                "signal-event",
-                run,
-                "--event-name",
-                "GO",
-                "--correlation-key",
-                "k",
-            ],
-        );
+        let out = system.cli(&[
+            "signal-event",
+            run,
+            "--event-name",
+            "GO",
+            "--correlation-key",
+            "k",
+        ]);
         assert_eq!(out.code, 0, "{}", out.stderr);
     }
     let state = |run: &str| {
-        let out = cli(system, &["result", run]);
+        let out = system.cli(&["result", run]);
         assert_eq!(out.code, 0, "{run}: {}", out.stderr);
         out.json()["scopes"]["meta"]["state"].clone()
     };
@@ -98,7 +88,7 @@ pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions
         ("on-current", "pinned-current"),
     ] {
         let file = dir.join(format!("{name}.history.json"));
-        let out = cli(system, &["history", run, "--out", file.to_str().unwrap()]);
+        let out = system.cli(&["history", run, "--out", file.to_str().unwrap()]);
         assert_eq!(out.code, 0, "{run}: {}", out.stderr);
         if let Some(export) = &export {
             std::fs::copy(&file, export.join(file.file_name().unwrap())).unwrap();
@@ -119,15 +109,12 @@ pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions
     let deadline = Instant::now() + Duration::from_secs(60);
     let history_file = dir.join("on-nothing.history.json");
     loop {
-        let out = cli(
-            system,
-            &[
-                "history",
-                "on-nothing",
-                "--out",
-                history_file.to_str().unwrap(),
-            ],
-        );
+        let out = system.cli(&[
+            "history",
+            "on-nothing",
+            "--out",
+            history_file.to_str().unwrap(),
+        ]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let text = std::fs::read_to_string(&history_file).unwrap();
         if text.contains("no interpreter module for runtime semantics 1999-01-01.none") {
@@ -136,7 +123,7 @@ pub fn runs_stay_on_their_pinned_module(system: &System, dir: &Path, definitions
         assert!(Instant::now() < deadline, "no failed workflow task: {text}");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let out = cli(system, &["cancel", "on-nothing"]);
+    let out = system.cli(&["cancel", "on-nothing"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     system.start_worker(definitions);
 }

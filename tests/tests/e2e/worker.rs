@@ -10,13 +10,6 @@ use std::time::{Duration, Instant};
 use crate::common::temporal::System;
 use serde_json::{Value, json};
 
-fn cli(system: &System, args: &[&str]) -> common::Output {
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend(system.args());
-    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-    common::alga_wf(&refs)
-}
-
 fn write(dir: &Path, name: &str, value: &Value) -> String {
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
@@ -26,17 +19,14 @@ fn write(dir: &Path, name: &str, value: &Value) -> String {
 /// Runs a definition to its end through the worker.
 fn run(system: &System, dir: &Path, name: &str, definition: &Value, payload: &Value) -> Value {
     let file = write(dir, &format!("{name}.json"), definition);
-    let out = cli(
-        system,
-        &[
-            "run",
-            &file,
-            "--run-id",
-            name,
-            "--payload",
-            &payload.to_string(),
-        ],
-    );
+    let out = system.cli(&[
+        "run",
+        &file,
+        "--run-id",
+        name,
+        "--payload",
+        &payload.to_string(),
+    ]);
     assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
     out.json()
 }
@@ -46,12 +36,12 @@ fn start(system: &System, dir: &Path, name: &str, definition: &Value, extra: &[&
     let file = write(dir, &format!("{name}.json"), definition);
     let mut args = vec!["run", &file, "--run-id", name, "--no-wait"];
     args.extend_from_slice(extra);
-    let out = cli(system, &args);
+    let out = system.cli(&args);
     assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
 }
 
 fn result(system: &System, name: &str) -> Value {
-    let out = cli(system, &["result", name]);
+    let out = system.cli(&["result", name]);
     assert_eq!(out.code, 0, "{name}: {}\n{}", out.stdout, out.stderr);
     out.json()
 }
@@ -60,7 +50,7 @@ fn result(system: &System, name: &str) -> Value {
 fn wait_for_query(system: &System, run: &str, query: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let out = cli(system, &["query", run, query]);
+        let out = system.cli(&["query", run, query]);
         if out.code == 0 {
             let answer = out.json();
             if done(&answer) {
@@ -238,19 +228,16 @@ fn runs_execute_on_temporal_through_the_worker() {
     });
     assert_eq!(wait["type"], "event.wait");
     assert_eq!(wait["descriptor"]["correlationKey"], "T-9");
-    let out = cli(
-        &system,
-        &[
-            "signal-event",
-            "waiting",
-            "--event-name",
-            "TICKET_CLOSED",
-            "--correlation-key",
-            "T-9",
-            "--payload",
-            r#"{"by": "ada"}"#,
-        ],
-    );
+    let out = system.cli(&[
+        "signal-event",
+        "waiting",
+        "--event-name",
+        "TICKET_CLOSED",
+        "--correlation-key",
+        "T-9",
+        "--payload",
+        r#"{"by": "ada"}"#,
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = result(&system, "waiting");
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
@@ -289,7 +276,7 @@ fn runs_execute_on_temporal_through_the_worker() {
     wait_for_query(&system, "cancelled", "workflowRuntimeV2CurrentWait", |a| {
         !a.is_null()
     });
-    let out = cli(&system, &["cancel", "cancelled"]);
+    let out = system.cli(&["cancel", "cancelled"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(result(&system, "cancelled")["status"], "CANCELED");
 
@@ -312,17 +299,14 @@ fn runs_execute_on_temporal_through_the_worker() {
         ]}
     ]));
     let file = write(dir.path(), "looping.json", &looping);
-    let out = cli(
-        &system,
-        &[
-            "run",
-            &file,
-            "--run-id",
-            "looping",
-            "--continue-as-new-after-events",
-            "20",
-        ],
-    );
+    let out = system.cli(&[
+        "run",
+        &file,
+        "--run-id",
+        "looping",
+        "--continue-as-new-after-events",
+        "20",
+    ]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let report = out.json();
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
@@ -445,10 +429,7 @@ fn runs_execute_on_temporal_through_the_worker() {
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["provided"]["key"], "remote:k");
     let file = dir.path().join("remote.history.json");
-    let out = cli(
-        &system,
-        &["history", "remote", "--out", file.to_str().unwrap()],
-    );
+    let out = system.cli(&["history", "remote", "--out", file.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let history: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let scheduled = events_of_kind(&history, "ActivityTaskScheduled");
@@ -482,19 +463,16 @@ fn runs_execute_on_temporal_through_the_worker() {
     )
     .unwrap();
     let file = write(dir.path(), "triage.json", &scenario["definition"]);
-    let out = cli(
-        &system,
-        &[
-            "run",
-            &file,
-            "--run-id",
-            "triage",
-            "--tenant",
-            scenario["tenantId"].as_str().unwrap(),
-            "--payload",
-            &scenario["payload"].to_string(),
-        ],
-    );
+    let out = system.cli(&[
+        "run",
+        &file,
+        "--run-id",
+        "triage",
+        "--tenant",
+        scenario["tenantId"].as_str().unwrap(),
+        "--payload",
+        &scenario["payload"].to_string(),
+    ]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let through_worker = out.json();
     let through_simulator = common::simulate(scenario.clone());
@@ -553,7 +531,7 @@ fn replay_runs(system: &System, dir: &Path, runs: &[&str]) {
     let mut files = Vec::new();
     for run in runs {
         let file = dir.join(format!("{run}.history.json"));
-        let out = cli(system, &["history", run, "--out", file.to_str().unwrap()]);
+        let out = system.cli(&["history", run, "--out", file.to_str().unwrap()]);
         assert_eq!(out.code, 0, "{run}: {}", out.stderr);
         if let Some(export) = &export {
             std::fs::create_dir_all(export).unwrap();
@@ -593,7 +571,7 @@ fn start_published(system: &System, workflow: &str, payload: &Value, wait: bool)
     }
     args.extend(system.database_args());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = cli(system, &refs);
+    let out = system.cli(&refs);
     assert_eq!(
         out.code, 0,
         "start {workflow}: {}\n{}",
@@ -763,17 +741,14 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
              FROM workflow_tasks WHERE task_id = '{task_id}'"
         ));
         assert_eq!(row, format!("Approve {item}|pending|approval"));
-        let out = cli(
-            system,
-            &[
-                "complete-task",
-                &run,
-                "--task-id",
-                &task_id,
-                "--payload",
-                &response.to_string(),
-            ],
-        );
+        let out = system.cli(&[
+            "complete-task",
+            &run,
+            "--task-id",
+            &task_id,
+            "--payload",
+            &response.to_string(),
+        ]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         answered.push(result(system, &run));
     }
@@ -834,10 +809,7 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     );
     assert_eq!(view["run"]["status"], "SUCCEEDED");
     let history_file = dir.join("crashy.history.json");
-    let out = cli(
-        system,
-        &["history", &run, "--out", history_file.to_str().unwrap()],
-    );
+    let out = system.cli(&["history", &run, "--out", history_file.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let history: Value = serde_json::from_slice(&std::fs::read(&history_file).unwrap()).unwrap();
     assert!(

@@ -64,6 +64,14 @@ pub const REMOTE_ACTION: &str = "test.actionProvided@1";
 pub const ACTIVITY_TIMEOUT_SECS: u64 = 4;
 
 impl System {
+    /// `alga-wf ARGS...` against this system's Temporal server.
+    pub fn cli(&self, args: &[&str]) -> super::Output {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(self.args());
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        super::alga_wf(&refs)
+    }
+
     /// Starts a dev server, a database and a worker serving both, with the definition files
     /// in `definitions`.
     pub fn start(definitions: &Path) -> System {
