@@ -8,10 +8,12 @@
 //!   them and from the JSONata suite: the starting corpus and the definitions runs are drawn from.
 //! - [`chaos`]: a host that answers every command the interpreter issues, in an order and with
 //!   outcomes the fuzzer's bytes choose, the way Temporal could.
+//! - [`mutate`]: small edits to a seed definition, so runs meet definitions nobody wrote.
 //! - [`wasm`]: the `.wasm` component loaded once in wasmtime, for the differential target.
 
 pub mod chaos;
 pub mod json;
+pub mod mutate;
 pub mod seeds;
 pub mod targets;
 pub mod wasm;

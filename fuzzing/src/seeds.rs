@@ -200,8 +200,12 @@ pub fn write_corpus(dir: &Path) -> std::io::Result<usize> {
         run.extend((0..256u32).map(|k| (k.wrapping_mul(2_654_435_761) >> 13) as u8));
         write("activations", format!("workflow-{i:03}"), run.clone())?;
         let mut lockstep = vec![targets::Mode::Run as u8];
-        lockstep.extend(run);
+        lockstep.extend(&run);
         write("differential", format!("run-{i:03}"), lockstep)?;
+        // The same run of an edited definition (an index of 128 or more edits it first).
+        let mut edited = run;
+        edited[0] = 128 + i as u8;
+        write("activations", format!("edited-{i:03}"), edited)?;
         let mut validate = vec![targets::Mode::Validate as u8];
         validate.extend(text);
         write("differential", format!("validate-{i:03}"), validate)?;

@@ -8,7 +8,12 @@ use alga_interpreter::validate::{KnownAction, validate};
 use alga_wf_engine::{EngineError, ExpressionOptions, RunInstance};
 use serde_json::{Map, Value};
 
+use std::borrow::Cow;
+
+use arbitrary::Unstructured;
+
 use crate::chaos::ChaosHost;
+use crate::mutate;
 use crate::seeds::{Seed, workflows};
 use crate::wasm;
 
@@ -107,11 +112,25 @@ pub fn expression(data: &[u8]) {
     }
 }
 
-/// Picks the seed workflow a run input names (its first byte) and the bytes the host chooses with.
-fn run_parts(data: &[u8]) -> Option<(&'static Seed, &[u8])> {
-    let (index, choices) = data.split_first()?;
+/// The workflow a run input names: its first byte picks a seed, and when that byte is 128 or
+/// more the seed's definition is first edited (`mutate`) with the bytes that follow. The rest
+/// are the host's choices.
+fn run_parts(data: &[u8]) -> Option<(Cow<'static, Seed>, &[u8])> {
+    let (index, rest) = data.split_first()?;
     let seeds = workflows();
-    Some((&seeds[usize::from(*index) % seeds.len()], choices))
+    let seed = &seeds[usize::from(*index) % seeds.len()];
+    if *index < 128 {
+        return Some((Cow::Borrowed(seed), rest));
+    }
+    let mut u = Unstructured::new(rest);
+    let definition = mutate::definition(&mut u, seed.definition.clone()).ok()?;
+    let used = rest.len() - u.len();
+    let edited = Seed {
+        origin: format!("{} (edited)", seed.origin),
+        definition,
+        ..seed.clone()
+    };
+    Some((Cow::Owned(edited), &rest[used..]))
 }
 
 /// Checks one activation's commands against the protocol.
@@ -172,7 +191,7 @@ pub fn activations(data: &[u8]) {
     let Some((seed, choices)) = run_parts(data) else {
         return;
     };
-    let mut host = ChaosHost::new(seed, choices);
+    let mut host = ChaosHost::new(&seed, choices);
     let Ok(mut next) = host.start() else { return };
     let mut machine = Machine::new();
     let mut segment: Vec<(Activation, Vec<Command>)> = Vec::new();
@@ -277,7 +296,7 @@ fn differential_run(data: &[u8]) {
     let Some((seed, choices)) = run_parts(data) else {
         return;
     };
-    let mut host = ChaosHost::new(seed, choices);
+    let mut host = ChaosHost::new(&seed, choices);
     let Ok(mut next) = host.start() else { return };
     let mut machine = Machine::new();
     let mut instance: RunInstance = wasm::instantiate();
