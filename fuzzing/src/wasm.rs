@@ -64,11 +64,11 @@ pub fn with_shared<T>(
     })
 }
 
-/// Whether an engine error is a resource limit (fuel or stack) rather than a difference in
+/// Whether an engine error is a resource limit (fuel, memory or stack) rather than a difference in
 /// behaviour: the native library has no such limits, so these end a comparison.
 pub fn is_resource_limit(error: &EngineError) -> bool {
     match error {
-        EngineError::OutOfFuel(_) => true,
+        EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) => true,
         EngineError::Trap(message) => message.contains("call stack exhausted"),
         _ => false,
     }

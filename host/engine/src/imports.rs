@@ -1,10 +1,10 @@
 //! The host side of the interpreter's imports: each call records one command.
 
 use alga_interpreter::machine::protocol::Command;
-use wasmtime::StoreLimits;
 
 use super::alga::workflow::{host, types};
 use super::convert;
+use super::memory::MemoryCap;
 
 /// Per-instance state: the commands of the current activation.
 pub struct HostState {
@@ -12,17 +12,17 @@ pub struct HostState {
     pub commands: Vec<Command>,
     /// A protocol problem seen while recording (invalid JSON from the guest).
     pub protocol_error: Option<String>,
-    /// Memory limits.
-    pub limits: StoreLimits,
+    /// The linear-memory cap.
+    pub memory: MemoryCap,
 }
 
 impl HostState {
     /// Empty state.
-    pub fn new(limits: StoreLimits) -> Self {
+    pub fn new(memory: MemoryCap) -> Self {
         HostState {
             commands: Vec::new(),
             protocol_error: None,
-            limits,
+            memory,
         }
     }
 

@@ -5,6 +5,7 @@
 mod cache;
 mod convert;
 mod imports;
+mod memory;
 pub mod modules;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 use imports::HostState;
+use memory::MemoryCap;
+pub use memory::MemoryExhausted;
 
 wasmtime::component::bindgen!({
     world: "interpreter",
@@ -46,6 +49,9 @@ pub enum EngineError {
     /// The guest used up its fuel: a runaway expression or loop.
     #[error("the activation exceeded its fuel budget of {0} units (a runaway expression or loop)")]
     OutOfFuel(u64),
+    /// The guest reached its memory cap: a runaway expression or loop.
+    #[error("the activation exceeded its memory limit ({0}; a runaway expression or loop)")]
+    OutOfMemory(MemoryExhausted),
     /// The guest trapped.
     #[error("the interpreter trapped: {0}")]
     Trap(String),
@@ -174,12 +180,11 @@ impl InterpreterEngine {
 
     /// A fresh instance (one per run).
     pub fn instantiate(&self) -> Result<RunInstance, EngineError> {
-        let limits = wasmtime::StoreLimitsBuilder::new()
-            .memory_size(self.config.memory_limit)
-            .trap_on_grow_failure(false)
-            .build();
-        let mut store = Store::new(&self.engine, HostState::new(limits));
-        store.limiter(|state| &mut state.limits);
+        let memory = MemoryCap {
+            limit: self.config.memory_limit,
+        };
+        let mut store = Store::new(&self.engine, HostState::new(memory));
+        store.limiter(|state| &mut state.memory);
         store.set_fuel(self.config.fuel_per_activation)?;
         let bindings = self.pre.instantiate(&mut store)?;
         Ok(RunInstance {
@@ -213,6 +218,9 @@ impl RunInstance {
     }
 
     fn trap(&self, error: wasmtime::Error) -> EngineError {
+        if let Some(exhausted) = error.downcast_ref::<MemoryExhausted>() {
+            return EngineError::OutOfMemory(*exhausted);
+        }
         match error.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::OutOfFuel) => EngineError::OutOfFuel(self.fuel),
             Some(trap) => EngineError::Trap(trap.to_string()),

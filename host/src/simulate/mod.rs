@@ -325,7 +325,10 @@ impl<'a, R: Runtime> Driver<'a, R> {
         self.history_length += 3;
         let commands = match self.instance.activate(&activation) {
             Ok(commands) => commands,
-            Err(e @ (EngineError::OutOfFuel(_) | EngineError::Trap(_))) => {
+            Err(
+                e
+                @ (EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)),
+            ) => {
                 self.trapped(&e);
                 return Ok(None);
             }
@@ -606,7 +609,9 @@ impl<'a, R: Runtime> Driver<'a, R> {
         }]);
         let commands = match self.instance.activate(&activation) {
             Ok(commands) => commands,
-            Err(EngineError::OutOfFuel(_) | EngineError::Trap(_)) => return Ok(Value::Null),
+            Err(EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)) => {
+                return Ok(Value::Null);
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(commands

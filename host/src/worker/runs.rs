@@ -151,7 +151,10 @@ impl Runs {
         let start = run.start.clone();
         let commands = match run.instance.activate(&jobs) {
             Ok(commands) => commands,
-            Err(e @ (EngineError::OutOfFuel(_) | EngineError::Trap(_))) => {
+            Err(
+                e
+                @ (EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)),
+            ) => {
                 // Deterministic: the same history traps at the same point, so the run fails
                 // instead of retrying its workflow task forever. The poisoned instance goes.
                 self.cached.remove(&run_id);

@@ -37,14 +37,9 @@ pub const MAX_STEPS: u64 = 1_000_000;
 /// exactly as the component does (the differential fuzz target found the difference).
 pub const MAX_DEPTH: usize = 500;
 
-/// Items an array or sequence built during an evaluation may hold (`U1001` beyond). jlens
-/// allows 2^24, and a range may reach 10^7: in the component's 256 MiB of memory that aborted
-/// the instance (a trap, so a workflow task failing forever) where natively it succeeded. A
-/// limit well inside the memory fails the expression instead, the same way on every target.
-pub const MAX_ARRAY_ITEMS: usize = 1_000_000;
-
 /// Bytes a string built during an evaluation, or the arguments of a workflow function, may
-/// take (`U1001` beyond); jlens allows 256 MiB, all of the component's memory.
+/// take (`U1001` beyond). jlens allows 256 MiB, all of the component's memory, where a string
+/// that large would end the activation out of memory instead of failing the expression.
 pub const MAX_BUILT_BYTES: usize = 16 << 20;
 
 /// Why an expression could not be compiled or evaluated.

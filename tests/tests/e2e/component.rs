@@ -75,3 +75,38 @@ fn exhausted_fuel_fails_the_run_instead_of_hanging() {
         "{report:#}"
     );
 }
+
+/// Found by the differential fuzz target: ten million items outgrow the instance's 256 MiB.
+/// The engine says so (rather than "unreachable executed"), and the run fails with
+/// `InterpreterTrap` naming the limit, as it does when fuel runs out.
+#[test]
+fn exhausted_memory_is_named_and_fails_the_run() {
+    let mut instance = common::engine().instantiate().unwrap();
+    let options = alga_wf::engine::ExpressionOptions {
+        workflow_rules: false,
+        now_ms: 0,
+        max_depth: None,
+    };
+    match instance.evaluate("[5..10000000] ~> $co", None, &json!({}), options) {
+        Err(alga_wf::engine::EngineError::OutOfMemory(exhausted)) => {
+            assert_eq!(exhausted.limit, alga_wf::engine::DEFAULT_MEMORY_LIMIT)
+        }
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+
+    let report = common::simulate_steps(
+        json!([{"id": "grow", "type": "transform.assign", "config": {"assign": {
+            "vars.x": {"$expr": "len([5..10000000].[$])"}
+        }}}]),
+        json!({}),
+    );
+    assert_eq!(report["status"], "FAILED", "{report:#}");
+    assert_eq!(report["error"]["category"], "InterpreterTrap");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("memory limit"),
+        "{report:#}"
+    );
+}
