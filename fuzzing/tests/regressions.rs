@@ -1,5 +1,6 @@
 //! Every saved fuzz input replays through its target: the crashes the fuzzers found
-//! (`regressions/<target>/`), and the seed corpus, which must hold every property too.
+//! (`regressions/<target>/`), and the seed corpus, which must hold every property too (and
+//! which this test writes for `scripts/fuzz`).
 
 use std::path::Path;
 
@@ -38,9 +39,12 @@ fn saved_crashes_replay_without_failing() {
     eprintln!("{replayed} saved inputs replayed");
 }
 
+/// Writes the seed corpus to `target/fuzz-seeds/` (where `scripts/fuzz` starts from) and runs
+/// every seed through its target.
 #[test]
 fn the_seed_corpus_holds_every_property() {
-    let dir = tempfile_dir();
+    let dir = seeds::project_root().join("target/fuzz-seeds");
+    let _ = std::fs::remove_dir_all(&dir);
     let written = seeds::write_corpus(&dir).expect("corpus written");
     assert!(written > 50, "only {written} seeds");
     for target_name in ["definition", "expression", "activations", "differential"] {
@@ -55,11 +59,4 @@ fn the_seed_corpus_holds_every_property() {
         }
         assert!(count > 0, "no seeds for {target_name}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("alga-wf-fuzz-seeds-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
