@@ -63,6 +63,17 @@ pub enum EngineError {
     Protocol(String),
 }
 
+impl EngineError {
+    /// Whether the guest itself stopped (fuel, memory cap, trap): deterministic, since the same
+    /// history stops at the same point, so a run should fail rather than retry its task.
+    pub fn is_guest_trap(&self) -> bool {
+        matches!(
+            self,
+            EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)
+        )
+    }
+}
+
 impl From<wasmtime::Error> for EngineError {
     fn from(e: wasmtime::Error) -> Self {
         EngineError::Wasmtime(e)

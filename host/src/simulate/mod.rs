@@ -325,10 +325,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
         self.history_length += 3;
         let commands = match self.instance.activate(&activation) {
             Ok(commands) => commands,
-            Err(
-                e
-                @ (EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)),
-            ) => {
+            Err(e) if e.is_guest_trap() => {
                 self.trapped(&e);
                 return Ok(None);
             }
@@ -609,9 +606,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
         }]);
         let commands = match self.instance.activate(&activation) {
             Ok(commands) => commands,
-            Err(EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)) => {
-                return Ok(Value::Null);
-            }
+            Err(e) if e.is_guest_trap() => return Ok(Value::Null),
             Err(e) => return Err(e.into()),
         };
         Ok(commands

@@ -14,7 +14,7 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure
 
 use super::convert::{self, CommandContext};
 use crate::engine::modules::Modules;
-use crate::engine::{EngineError, RunInstance};
+use crate::engine::RunInstance;
 use crate::simulate::INTERPRETER_TRAP;
 use crate::store::{Batch, RunEnd, StoreError};
 
@@ -151,10 +151,7 @@ impl Runs {
         let start = run.start.clone();
         let commands = match run.instance.activate(&jobs) {
             Ok(commands) => commands,
-            Err(
-                e
-                @ (EngineError::OutOfFuel(_) | EngineError::OutOfMemory(_) | EngineError::Trap(_)),
-            ) => {
+            Err(e) if e.is_guest_trap() => {
                 // Deterministic: the same history traps at the same point, so the run fails
                 // instead of retrying its workflow task forever. The poisoned instance goes.
                 self.cached.remove(&run_id);
