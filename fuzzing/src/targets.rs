@@ -184,6 +184,66 @@ fn check_replay(segment: &[(Activation, Vec<Command>)]) {
     }
 }
 
+/// The interpreter side of a chaos-driven run.
+trait Interpreters {
+    /// Answers one activation; `None` ends the run without a verdict.
+    fn activate(&mut self, activation: &Activation) -> Option<Vec<Command>>;
+    /// One interpreter's part of the run is over (the run ended or continued as new).
+    fn part_ended(&mut self) {}
+    /// The run continued as new: fresh interpreters take the next part.
+    fn restart(&mut self);
+}
+
+/// Drives a run of `seed`, the chaos host choosing with `choices`, following continue-as-new.
+fn drive(seed: &Seed, choices: &[u8], interpreters: &mut impl Interpreters) {
+    let mut host = ChaosHost::new(seed, choices);
+    let Ok(mut next) = host.start() else { return };
+    loop {
+        let Some(commands) = interpreters.activate(&next) else {
+            return;
+        };
+        host.observe(&commands);
+        if let Some(activation) = host.next_activation() {
+            next = activation;
+            continue;
+        }
+        interpreters.part_ended();
+        let Some(start) = host.take_continuation() else {
+            return;
+        };
+        interpreters.restart();
+        next = start;
+    }
+}
+
+/// The native interpreter, its commands checked against the protocol, each part replayed.
+struct Audited<'s> {
+    origin: &'s str,
+    machine: Machine,
+    part: Vec<(Activation, Vec<Command>)>,
+}
+
+impl Interpreters for Audited<'_> {
+    fn activate(&mut self, activation: &Activation) -> Option<Vec<Command>> {
+        let commands = self
+            .machine
+            .activate(activation.clone())
+            .unwrap_or_else(|e| panic!("{}: a valid activation was refused: {e}", self.origin));
+        check_commands(activation, &commands);
+        self.part.push((activation.clone(), commands.clone()));
+        Some(commands)
+    }
+
+    fn part_ended(&mut self) {
+        check_replay(&self.part);
+        self.part.clear();
+    }
+
+    fn restart(&mut self) {
+        self.machine = Machine::new();
+    }
+}
+
 /// Activation sequences: a seed workflow driven by the chaos host. Every activation a real
 /// server could send is accepted, the commands obey the protocol, and replaying the recorded
 /// activations in a fresh interpreter gives the same commands.
@@ -191,31 +251,12 @@ pub fn activations(data: &[u8]) {
     let Some((seed, choices)) = run_parts(data) else {
         return;
     };
-    let mut host = ChaosHost::new(&seed, choices);
-    let Ok(mut next) = host.start() else { return };
-    let mut machine = Machine::new();
-    let mut segment: Vec<(Activation, Vec<Command>)> = Vec::new();
-    loop {
-        let commands = machine
-            .activate(next.clone())
-            .unwrap_or_else(|e| panic!("{}: a valid activation was refused: {e}", seed.origin));
-        check_commands(&next, &commands);
-        host.observe(&commands);
-        segment.push((next, commands));
-        if let Some(activation) = host.next_activation() {
-            next = activation;
-            continue;
-        }
-        check_replay(&segment);
-        segment.clear();
-        match host.take_continuation() {
-            Some(start) => {
-                machine = Machine::new();
-                next = start;
-            }
-            None => break,
-        }
-    }
+    let mut audited = Audited {
+        origin: &seed.origin,
+        machine: Machine::new(),
+        part: Vec::new(),
+    };
+    drive(&seed, choices, &mut audited);
 }
 
 /// The same inputs through the native library and the `.wasm` component: validation issues,
@@ -292,53 +333,56 @@ fn differential_expression(data: &[u8]) {
     }
 }
 
-fn differential_run(data: &[u8]) {
-    let Some((seed, choices)) = run_parts(data) else {
-        return;
-    };
-    let mut host = ChaosHost::new(&seed, choices);
-    let Ok(mut next) = host.start() else { return };
-    let mut machine = Machine::new();
-    let mut instance: RunInstance = wasm::instantiate();
-    let mut index = 0;
-    loop {
-        let native = machine.activate(next.clone());
-        let Some(wasm) = (match instance.activate(&next) {
-            Err(e) if wasm::is_resource_limit(&e) => None,
-            other => Some(other),
-        }) else {
-            return;
+/// The native library and the component in lockstep: the same commands for every activation.
+struct Lockstep<'s> {
+    origin: &'s str,
+    machine: Machine,
+    instance: RunInstance,
+    index: usize,
+}
+
+impl Interpreters for Lockstep<'_> {
+    fn activate(&mut self, activation: &Activation) -> Option<Vec<Command>> {
+        let (origin, index) = (self.origin, self.index);
+        self.index += 1;
+        let native = self.machine.activate(activation.clone());
+        let wasm = match self.instance.activate(activation) {
+            Err(e) if wasm::is_resource_limit(&e) => return None,
+            other => other,
         };
         match (native, wasm) {
             (Ok(native), Ok(wasm)) => {
                 assert_eq!(
                     native, wasm,
-                    "{}: activation {index} gave other commands in wasm",
-                    seed.origin
+                    "{origin}: activation {index} gave other commands in wasm"
                 );
-                host.observe(&native);
+                Some(native)
             }
             (Err(native), Err(EngineError::Refused(wasm))) => {
                 assert_eq!(native.to_string(), wasm, "refused for other reasons");
-                return;
+                None
             }
-            (native, wasm) => panic!(
-                "{}: activation {index}: library {native:?}, component {wasm:?}",
-                seed.origin
-            ),
-        }
-        index += 1;
-        if let Some(activation) = host.next_activation() {
-            next = activation;
-            continue;
-        }
-        match host.take_continuation() {
-            Some(start) => {
-                machine = Machine::new();
-                instance = wasm::instantiate();
-                next = start;
+            (native, wasm) => {
+                panic!("{origin}: activation {index}: library {native:?}, component {wasm:?}")
             }
-            None => break,
         }
     }
+
+    fn restart(&mut self) {
+        self.machine = Machine::new();
+        self.instance = wasm::instantiate();
+    }
+}
+
+fn differential_run(data: &[u8]) {
+    let Some((seed, choices)) = run_parts(data) else {
+        return;
+    };
+    let mut lockstep = Lockstep {
+        origin: &seed.origin,
+        machine: Machine::new(),
+        instance: wasm::instantiate(),
+        index: 0,
+    };
+    drive(&seed, choices, &mut lockstep);
 }

@@ -13,8 +13,8 @@ use temporalio_common::protos::coresdk::workflow_completion::workflow_activation
 use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure;
 
 use super::convert::{self, CommandContext};
-use crate::engine::modules::Modules;
 use crate::engine::RunInstance;
+use crate::engine::modules::Modules;
 use crate::simulate::INTERPRETER_TRAP;
 use crate::store::{Batch, RunEnd, StoreError};
 
