@@ -64,15 +64,7 @@ fn the_history_corpus_replays_through_every_module() {
         "the corpus has histories of exactly the modules loaded"
     );
 
-    let mut args = vec!["--interpreters", modules.to_str().unwrap(), "replay"];
-    args.extend(files.iter().map(String::as_str));
-    let out = common::alga_wf(&args);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let verdicts = out.json();
-    assert_eq!(verdicts.as_array().unwrap().len(), files.len());
-    for verdict in verdicts.as_array().unwrap() {
-        assert_eq!(verdict["result"], "ok", "{verdict:#}");
-    }
+    common::assert_replays_ok(Some(&modules), &files);
 }
 
 fn certify(modules: &std::path::Path, from: &str, to: &str, files: &[&str]) -> (i32, Value) {

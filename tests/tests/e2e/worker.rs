@@ -539,15 +539,7 @@ fn replay_runs(system: &System, dir: &Path, runs: &[&str]) {
         }
         files.push(file.to_str().unwrap().to_owned());
     }
-    let mut args = vec!["replay"];
-    args.extend(files.iter().map(String::as_str));
-    let out = common::alga_wf(&args);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    let verdicts = out.json();
-    assert_eq!(verdicts.as_array().unwrap().len(), files.len());
-    for verdict in verdicts.as_array().unwrap() {
-        assert_eq!(verdict["result"], "ok", "{verdict:#}");
-    }
+    common::assert_replays_ok(None, &files);
 }
 
 /// `alga-wf` with the system's database (for `publish` and `show`).

@@ -90,6 +90,24 @@ pub fn alga_wf(args: &[&str]) -> Output {
     }
 }
 
+/// Replays `histories` with no server (on the modules of `interpreters` too, if given) and
+/// requires an `ok` verdict for every one.
+pub fn assert_replays_ok(interpreters: Option<&Path>, histories: &[String]) {
+    let mut args = Vec::new();
+    if let Some(dir) = interpreters {
+        args.extend(["--interpreters", dir.to_str().expect("a UTF-8 path")]);
+    }
+    args.push("replay");
+    args.extend(histories.iter().map(String::as_str));
+    let out = alga_wf(&args);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let verdicts = out.json();
+    assert_eq!(verdicts.as_array().unwrap().len(), histories.len());
+    for verdict in verdicts.as_array().unwrap() {
+        assert_eq!(verdict["result"], "ok", "{verdict:#}");
+    }
+}
+
 /// Writes `value` to a temporary file and runs `alga-wf COMMAND FILE`.
 pub fn alga_wf_json(command: &str, value: &Value) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
