@@ -1,61 +1,66 @@
-//! Compiles the descriptors of Temporal's `History` message from the protos that ship with
-//! `temporalio-protos`, so `alga-wf replay` can read proto-JSON histories (what
-//! `temporal workflow show -o json` prints) with prost-reflect.
+//! Hands the host two build-time inputs, neither of which asks cargo, the network or anything
+//! outside the build's own inputs:
+//!
+//! - Temporal's protobuf descriptors, which `alga-wf replay` needs to read proto-JSON histories
+//!   (what `temporal workflow show -o json` prints) with prost-reflect. `temporalio-protos`
+//!   already compiles them for its own code generation and publishes their path through its
+//!   `links` metadata (`cargo:descriptor_path`), which cargo passes to direct dependents as
+//!   `DEP_TEMPORALIO_PROTOS_DESCRIPTOR_PATH`. An earlier version ran `cargo metadata --offline`
+//!   to find the proto sources, which failed on machines whose registry cache held only what
+//!   the build had downloaded.
+//! - The interpreter component to embed, so an installed binary carries its own module (see
+//!   `host/src/embedded.rs`): `$ALGA_WF_EMBED_COMPONENT`, else the workspace's build tree
+//!   (`target/wasm/alga_interpreter.component.wasm`, written by `scripts/build`). A build without
+//!   one still works; the binary then needs `--interpreter` or a modules directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn protos_dir() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest =
-        Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo")).join("Cargo.toml");
-    let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        // Only this target's packages: the others need not be downloaded.
-        .args([
-            "--filter-platform",
-            &std::env::var("TARGET").expect("set by cargo"),
-        ])
-        .output()
-        .expect("cargo metadata runs");
-    assert!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
-    let package = metadata["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["name"] == "temporalio-protos")
-        .expect("temporalio-protos is a dependency");
-    Path::new(package["manifest_path"].as_str().expect("a manifest path"))
-        .parent()
-        .expect("a package directory")
-        .join("protos")
-}
+const EMBED_ENV: &str = "ALGA_WF_EMBED_COMPONENT";
 
 fn main() {
-    let protos = protos_dir();
-    let descriptors = protox::compile(
-        ["temporal/api/history/v1/message.proto"],
-        [protos.join("api_upstream"), protos.clone()],
-    )
-    .expect("Temporal's history protos compile");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
-    std::fs::write(
-        out.join("history_descriptors.bin"),
-        prost::Message::encode_to_vec(&descriptors),
-    )
-    .expect("OUT_DIR is writable");
+    let descriptors = std::env::var("DEP_TEMPORALIO_PROTOS_DESCRIPTOR_PATH")
+        .expect("temporalio-protos publishes its descriptor set (links = \"temporalio_protos\")");
+    println!("cargo:rerun-if-changed={descriptors}");
+    println!("cargo:rustc-env=ALGA_WF_TEMPORAL_DESCRIPTORS={descriptors}");
+
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed={EMBED_ENV}");
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let component = match std::env::var_os(EMBED_ENV) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            let in_tree = manifest_dir.join("../target/wasm/alga_interpreter.component.wasm");
+            // Watch the file even while it is missing, so building the component later
+            // rebuilds the host with it.
+            println!("cargo:rerun-if-changed={}", in_tree.display());
+            in_tree.exists().then_some(in_tree)
+        }
+    };
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let embedded = out.join("embedded_component.wasm");
+    match component {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", path.display());
+            copy(&path, &embedded);
+            println!("cargo:rustc-cfg=alga_wf_embedded");
+        }
+        None => {
+            println!(
+                "cargo:warning=no interpreter component to embed (run scripts/build first, or set \
+                 {EMBED_ENV}); this alga-wf needs --interpreter"
+            );
+            // An empty file keeps `include_bytes!` valid; the cfg says there is no module.
+            std::fs::write(&embedded, []).expect("OUT_DIR is writable");
+        }
+    }
+    println!("cargo:rustc-check-cfg=cfg(alga_wf_embedded)");
+}
+
+fn copy(from: &Path, to: &Path) {
+    if let Err(e) = std::fs::copy(from, to) {
+        panic!(
+            "cannot embed the interpreter component {}: {e}",
+            from.display()
+        );
+    }
 }

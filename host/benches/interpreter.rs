@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use alga_interpreter::Machine;
 use alga_interpreter::canonical::definition_hash;
 use alga_interpreter::machine::protocol::{Activation, Command, Job, RunEvent, RunStart};
-use alga_wf::engine::{EngineConfig, InterpreterEngine};
+use alga_wf::engine::EngineConfig;
 use serde_json::{Value, json};
 
 const ITEMS: usize = 200;
@@ -84,15 +84,9 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let component = alga_wf::locate::interpreter_path(None);
-    let engine = InterpreterEngine::load(
-        &component,
-        EngineConfig {
-            cache_dir: Some(alga_wf::locate::cache_dir(&component)),
-            ..EngineConfig::default()
-        },
-    )
-    .expect("build the component first: cargo run -p xtask -- build-interpreter");
+    let engine = alga_wf::locate::interpreter_source(None)
+        .load(EngineConfig::default())
+        .expect("build the component first: scripts/build");
     let activation = start();
 
     let mut native = Vec::new();

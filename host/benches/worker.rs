@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alga_interpreter::machine::protocol::RunStart;
-use alga_wf::engine::{EngineConfig, InterpreterEngine};
+use alga_wf::engine::EngineConfig;
 use alga_wf::worker::{self, RunOutcome, WorkerSettings};
 use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
@@ -226,18 +226,14 @@ async fn history_events(client: &temporalio_client::Client, run_id: &str) -> Res
 }
 
 async fn measure(address: String) -> Result<()> {
-    let interpreter = alga_wf::locate::interpreter_path(None);
     let engine = Arc::new(
-        InterpreterEngine::load(
-            &interpreter,
-            EngineConfig {
-                cache_dir: Some(alga_wf::locate::cache_dir(&interpreter)),
+        alga_wf::locate::interpreter_source(None)
+            .load(EngineConfig {
                 // Every parked run stays cached with its own instance.
                 pool_instances: (PARKED + 2 * WORKFLOWS + 1) as u32,
                 ..EngineConfig::default()
-            },
-        )
-        .context("loading the interpreter (scripts/bench builds it)")?,
+            })
+            .context("loading the interpreter (scripts/bench builds it)")?,
     );
     let mut settings = WorkerSettings::local(&address);
     settings.task_queue = WASM_QUEUE.into();

@@ -1,6 +1,6 @@
-//! Native execution of the built-in actions, shared by the simulator and (later) the worker's
-//! activities: the `test.*` doubles, and the pure transforms when a run asks for them as
-//! activities.
+//! Native execution of the built-in actions, shared by the simulator and the worker's
+//! activities: the `test.*` doubles (where enabled), and the pure transforms when a run asks for
+//! them as activities.
 
 use alga_interpreter::actions::{self, ActionContext};
 use alga_interpreter::error::{Failure, category};
@@ -12,9 +12,24 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default)]
 pub struct BuiltinActions {
     side_effects: u64,
+    test_actions: bool,
+}
+
+/// Whether `id` is one of the `test.*` doubles, which exist only where the operator enables
+/// them (`--test-actions`: development, tests, the simulator).
+pub fn is_test_action(id: &str) -> bool {
+    id.starts_with("test.")
 }
 
 impl BuiltinActions {
+    /// Built-in actions, with the `test.*` doubles when `test_actions`.
+    pub fn new(test_actions: bool) -> Self {
+        BuiltinActions {
+            side_effects: 0,
+            test_actions,
+        }
+    }
+
     /// Runs `invocation`, or says the action is not a built-in.
     pub fn run(
         &mut self,
@@ -35,8 +50,10 @@ impl BuiltinActions {
             invocation.action_version,
             &invocation.input,
         );
-        if let Some(result) =
-            actions::run_test_double(id, version, input, &ctx, &mut self.side_effects)
+        if let Some(result) = self
+            .test_actions
+            .then(|| actions::run_test_double(id, version, input, &ctx, &mut self.side_effects))
+            .flatten()
         {
             return result;
         }

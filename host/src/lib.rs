@@ -14,6 +14,7 @@ pub mod observability;
 pub mod relaunch;
 pub mod runtime;
 pub mod schedules;
+pub mod secrets;
 pub mod simulate;
 pub mod store;
 pub mod worker;

@@ -138,14 +138,16 @@ impl InterpreterEngine {
             path: path.to_owned(),
             source,
         })?;
+        Self::from_bytes(&bytes, config)
+    }
+
+    /// Loads a component held in memory (the module embedded in the binary), compiling it or
+    /// reusing a cached compilation keyed by its blake3.
+    pub fn from_bytes(bytes: &[u8], config: EngineConfig) -> Result<Self, EngineError> {
         let engine = wasmtime::Engine::new(&wasmtime_config(&config))?;
-        let component_hash = blake3::hash(&bytes).to_hex().to_string();
-        let component = cache::compile(
-            &engine,
-            &bytes,
-            &component_hash,
-            config.cache_dir.as_deref(),
-        )?;
+        let component_hash = blake3::hash(bytes).to_hex().to_string();
+        let component =
+            cache::compile(&engine, bytes, &component_hash, config.cache_dir.as_deref())?;
         let mut linker = Linker::<HostState>::new(&engine);
         Interpreter::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
             &mut linker,

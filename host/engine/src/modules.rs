@@ -140,23 +140,19 @@ impl Modules {
     }
 }
 
-/// Adds the component at `file` to the modules directory `dir` as `<version>.wasm`, with its
+/// Adds the component `bytes` to the modules directory `dir` as `<version>.wasm`, with its
 /// hash in the manifest. The same version with other bytes is refused unless `replace`.
 pub fn add_module(
-    file: &Path,
+    bytes: &[u8],
     dir: &Path,
     replace: bool,
     config: &EngineConfig,
 ) -> Result<ModuleEntry, EngineError> {
-    let engine = InterpreterEngine::load(file, config.clone())?;
+    let engine = InterpreterEngine::from_bytes(bytes, config.clone())?;
     let version = engine.semantics_version().to_owned();
-    let bytes = std::fs::read(file).map_err(|source| EngineError::Read {
-        path: file.to_owned(),
-        source,
-    })?;
     let entry = ModuleEntry {
         file: format!("{version}.wasm"),
-        blake3: blake3::hash(&bytes).to_hex().to_string(),
+        blake3: blake3::hash(bytes).to_hex().to_string(),
         version,
     };
     std::fs::create_dir_all(dir).map_err(|source| EngineError::Read {
@@ -182,7 +178,7 @@ pub fn add_module(
         None => manifest.modules.push(entry.clone()),
     }
     let target = dir.join(&entry.file);
-    std::fs::write(&target, &bytes).map_err(|source| EngineError::Read {
+    std::fs::write(&target, bytes).map_err(|source| EngineError::Read {
         path: target,
         source,
     })?;

@@ -49,7 +49,7 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
         let key = key.ok_or_else(|| unauthorized("send an API key in the x-api-key header"))?;
         match state.store.authenticate(key).await? {
             Some(principal) => Ok(Caller(principal)),
-            None => Err(unauthorized("the API key is unknown or revoked")),
+            None => Err(unauthorized("the API key is unknown, revoked or expired")),
         }
     }
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::launch::LaunchError;
-use crate::store::StoreError;
+use crate::store::{FailureClass, StoreError};
 
 /// The body of every error response, as the OpenAPI document describes it.
 #[derive(utoipa::ToSchema)]
@@ -92,6 +92,17 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(message) => ApiError::not_found(message),
             StoreError::Invalid(message) => {
                 ApiError::new(StatusCode::CONFLICT, "CONFLICT", message)
+            }
+            rejected if rejected.class() == FailureClass::RejectedValue => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_VALUE",
+                format!(
+                    "a value cannot be stored (PostgreSQL text holds no NUL character, \
+                     `\\u0000`): {rejected}"
+                ),
+            ),
+            conflict if conflict.class() == FailureClass::Constraint => {
+                ApiError::new(StatusCode::CONFLICT, "CONFLICT", conflict.to_string())
             }
             other => {
                 tracing::error!("database: {other}");

@@ -1,13 +1,15 @@
 //! `alga-wf serve`: the HTTP JSON API over the same PostgreSQL and Temporal as the worker.
 //!
 //! `auth` turns an API key into a tenant and role, `body` and `error` give every failure one
-//! shape, and one module per resource holds its routes: `definitions`, `runs`, `events`.
+//! shape, and one module per resource holds its routes: `definitions`, `runs`, `events`,
+//! `tasks`, `schedules`, `keys`.
 
 mod auth;
 mod body;
 mod definitions;
 mod error;
 mod events;
+mod keys;
 mod rate_limit;
 mod run_reports;
 mod runs;
@@ -117,6 +119,8 @@ fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(tasks::complete))
         .routes(routes!(events::submit, events::list))
         .routes(routes!(events::get))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::revoke))
         .split_for_parts()
 }
 

@@ -123,11 +123,32 @@ pub async fn steps(
     PathParams(run_id): PathParams<uuid::Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     let view = readable_run(&state, &caller, run_id).await?;
+    let mut invocations = view.invocations;
+    if !caller.0.role.allows(Role::Manage) {
+        invocations.iter_mut().for_each(redact_invocation);
+    }
     Ok(Json(json!({
         "steps": view.steps,
         "waits": view.waits,
-        "invocations": view.invocations,
+        "invocations": invocations,
     })))
+}
+
+/// What a caller without `manage` sees of an action invocation (the reference's rule): no
+/// input or output, and of an error only its category, code, step and time.
+fn redact_invocation(invocation: &mut Value) {
+    for field in ["input_json", "output_json"] {
+        if !invocation[field].is_null() {
+            invocation[field] = json!({"redacted": true});
+        }
+    }
+    if let Some(error) = invocation.get_mut("error_json").filter(|e| e.is_object()) {
+        let kept: serde_json::Map<String, Value> = ["category", "code", "nodePath", "at"]
+            .into_iter()
+            .filter_map(|k| error.get(k).map(|v| (k.to_owned(), v.clone())))
+            .collect();
+        *error = Value::Object(kept);
+    }
 }
 
 /// `POST /api/workflow-runs/{runId}/cancel` body.

@@ -175,26 +175,6 @@ pub async fn send_event(
     Ok(0)
 }
 
-/// `alga-wf create-api-key`.
-pub async fn create_api_key(
-    tenant: &str,
-    role: &str,
-    name: &str,
-    database: &DatabaseArgs,
-) -> Result<u8, String> {
-    let tenant =
-        uuid::Uuid::parse_str(tenant).map_err(|_| format!("--tenant `{tenant}` is not a uuid"))?;
-    let role = crate::store::Role::parse(role)
-        .ok_or_else(|| format!("--role `{role}` is not one of read, manage, publish, admin"))?;
-    let store = database.connect().await?;
-    let key = store
-        .create_api_key(tenant, name, role)
-        .await
-        .map_err(|e| e.to_string())?;
-    print_json(&json!({"key": key, "tenant": tenant, "role": role.as_str()}));
-    Ok(0)
-}
-
 /// `alga-wf show RUN`: the run as its projections have it.
 pub async fn show(run: &str, database: &DatabaseArgs) -> Result<u8, String> {
     let store = database.connect().await?;

@@ -1,5 +1,6 @@
 //! The `alga-wf` command line.
 
+mod keys;
 mod launch;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,8 @@ const EXIT_ERROR: u8 = 1;
 #[derive(Debug, Parser)]
 #[command(name = "alga-wf", version, about)]
 pub struct Cli {
-    /// The interpreter component (default: $ALGA_WF_INTERPRETER, then the build tree).
+    /// Another interpreter component (default: $ALGA_WF_INTERPRETER, else the module built into
+    /// this binary).
     #[arg(long, global = true, value_name = "WASM")]
     interpreter: Option<PathBuf>,
     /// A directory of older interpreter modules (`manifest.json`, `alga-wf interpreters add`)
@@ -38,6 +40,14 @@ pub struct Cli {
     /// Fuel per activation (a deterministic bound on the interpreter's work).
     #[arg(long, global = true, value_name = "UNITS")]
     fuel: Option<u64>,
+    /// Enable the `test.*` action doubles (development and tests; `dev` and `simulate` always
+    /// have them). Elsewhere they are UNKNOWN_ACTION at validation and never run.
+    #[arg(long, global = true, env = "ALGA_WF_TEST_ACTIONS")]
+    test_actions: bool,
+    /// A secret every tenant may read, from `ALGA_WF_SECRET_<NAME>` (repeatable; also
+    /// $ALGA_WF_SHARED_SECRETS, comma-separated). Other secrets are per tenant only.
+    #[arg(long = "shared-secret", global = true, value_name = "NAME")]
+    shared_secrets: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -159,20 +169,14 @@ enum Command {
         #[arg(long)]
         stand_ins: Option<PathBuf>,
     },
-    /// Create an API key for a tenant; prints it (only its hash is stored).
-    CreateApiKey {
-        /// The tenant (a uuid).
-        #[arg(long)]
-        tenant: String,
-        /// read, manage, publish or admin.
-        #[arg(long, default_value = "admin")]
-        role: String,
-        /// A name to recognise the key by.
-        #[arg(long, default_value = "alga-wf")]
-        name: String,
-        #[command(flatten)]
-        database: DatabaseArgs,
+    /// API keys: create, list, revoke.
+    ApiKeys {
+        #[command(subcommand)]
+        action: keys::KeysAction,
     },
+    /// Create an API key for a tenant; prints it (only its hash is stored). The same as
+    /// `api-keys create`.
+    CreateApiKey(keys::CreateKeyArgs),
     /// Print a run as the read model has it: status, steps, waits, action invocations.
     Show {
         /// The run id.
@@ -323,10 +327,10 @@ enum Command {
 
 /// Where PostgreSQL is.
 #[derive(Debug, clap::Args)]
-struct DatabaseArgs {
+pub struct DatabaseArgs {
     /// PostgreSQL URL, e.g. postgres://alga@127.0.0.1:5432/alga_wf.
     #[arg(long, env = "ALGA_WF_DATABASE_URL")]
-    database_url: String,
+    pub database_url: String,
 }
 
 /// Where Temporal is.
@@ -382,7 +386,7 @@ impl TemporalArgs {
 pub enum InterpretersAction {
     /// Add a component to DIR as `<version>.wasm`, its version and blake3 in the manifest.
     Add {
-        /// The component (default: the current build's).
+        /// The component (default: this binary's own module).
         file: Option<PathBuf>,
         /// The modules directory.
         #[arg(long)]
@@ -510,6 +514,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
+                settings.secrets = secrets(cli)?;
+                settings.test_actions = cli.test_actions;
                 crate::worker::run_worker(modules, settings, lookup, store, shutdown)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
@@ -541,8 +547,9 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                         Some(file) => crate::dev::stand_ins::StandIns::read(file)?,
                         None => crate::dev::stand_ins::StandIns::default(),
                     },
+                    secrets: secrets(cli)?,
                 };
-                crate::dev::run(modules, options, known_actions(cli)?, async {
+                crate::dev::run(modules, options, known_actions_with(cli, true)?, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await
@@ -552,9 +559,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
             Command::Serve { listen, database, temporal, limits } => {
                 launch::serve(cli, listen, database, temporal, limits).await
             }
-            Command::CreateApiKey { tenant, role, name, database } => {
-                launch::create_api_key(tenant, role, name, database).await
-            }
+            Command::CreateApiKey(args) => keys::create(args).await,
+            Command::ApiKeys { action } => keys::run(action).await,
             Command::Run {
                 file,
                 temporal,
@@ -839,13 +845,16 @@ fn engine_config(cli: &Cli, instances: usize, cache_dir: Option<PathBuf>) -> Eng
 
 /// The engine with slots for `instances` runs at once (a worker caches one per run).
 fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, String> {
-    let path = locate::interpreter_path(cli.interpreter.as_deref());
-    let config = engine_config(cli, instances, Some(locate::cache_dir(&path)));
-    InterpreterEngine::load(&path, config).map_err(|e| {
-        format!(
-            "{e} (build it with `cargo run -p xtask -- build-interpreter`, or pass --interpreter)"
-        )
-    })
+    let source = locate::interpreter_source(cli.interpreter.as_deref());
+    source
+        .load(engine_config(cli, instances, None))
+        .map_err(|e| match source {
+            locate::InterpreterSource::Embedded(_) => format!("{e}"),
+            locate::InterpreterSource::File(_) => format!(
+                "{e} (this binary has no module of its own: build one with `scripts/build`, or \
+                 pass --interpreter)"
+            ),
+        })
 }
 
 /// `alga-wf interpreters add|list`.
@@ -853,9 +862,10 @@ fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8, String> {
     use crate::engine::modules::{Manifest, Modules, add_module};
     match action {
         InterpretersAction::Add { file, dir, replace } => {
-            let file = locate::interpreter_path(file.as_deref().or(cli.interpreter.as_deref()));
-            let config = engine_config(cli, 2, Some(locate::cache_dir(&file)));
-            let entry = add_module(&file, dir, *replace, &config).map_err(|e| e.to_string())?;
+            let source = locate::interpreter_source(file.as_deref().or(cli.interpreter.as_deref()));
+            let config = engine_config(cli, 2, Some(source.cache_dir()));
+            let bytes = source.bytes().map_err(|e| e.to_string())?;
+            let entry = add_module(&bytes, dir, *replace, &config).map_err(|e| e.to_string())?;
             print_json(&serde_json::to_value(entry).unwrap_or_default());
             Ok(0)
         }
@@ -904,9 +914,31 @@ fn parse_action_queues(
     Ok(queues)
 }
 
+/// The secret store of `worker` and `dev`: the process's environment, with the shared names
+/// of `--shared-secret` and `$ALGA_WF_SHARED_SECRETS`.
+fn secrets(cli: &Cli) -> Result<crate::secrets::Secrets, String> {
+    let from_env = std::env::var("ALGA_WF_SHARED_SECRETS").unwrap_or_default();
+    let shared: Vec<String> = cli
+        .shared_secrets
+        .iter()
+        .map(String::as_str)
+        .chain(from_env.split(',').map(str::trim).filter(|s| !s.is_empty()))
+        .map(str::to_owned)
+        .collect();
+    let store = crate::secrets::EnvironmentSecrets::from_process(&shared)?;
+    Ok(std::sync::Arc::new(store))
+}
+
+/// The actions validation accepts: the built-ins (the `test.*` doubles with `--test-actions`)
+/// and the remote actions.
 fn known_actions(cli: &Cli) -> Result<Vec<KnownAction>, String> {
+    known_actions_with(cli, cli.test_actions)
+}
+
+fn known_actions_with(cli: &Cli, test_actions: bool) -> Result<Vec<KnownAction>, String> {
     let mut known: Vec<KnownAction> = BUILTIN_ACTIONS
         .iter()
+        .filter(|a| test_actions || !crate::actions::is_test_action(a.id))
         .map(|a| KnownAction {
             id: a.id.to_owned(),
             version: a.version,

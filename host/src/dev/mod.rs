@@ -48,6 +48,8 @@ pub struct DevOptions {
     pub start_rate: crate::api::StartRate,
     /// Stand-ins for the product's actions and task types (demos and tests).
     pub stand_ins: stand_ins::StandIns,
+    /// Where the worker's `{"$secret": NAME}` values come from.
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// The tenant and key made on first start, kept in `dev.json`.
@@ -99,6 +101,9 @@ pub async fn run(
     settings.max_cached_runs = CACHED_RUNS;
     settings.activity_timeout = std::time::Duration::from_secs(60);
     settings.scripted_actions = options.stand_ins.actions.clone();
+    settings.secrets = options.secrets.clone();
+    // Development is where the `test.*` doubles belong.
+    settings.test_actions = true;
     let connected = crate::worker::connect(&settings)
         .await
         .map_err(|e| DevError::Process(format!("{e:#}")))?;

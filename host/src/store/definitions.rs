@@ -75,7 +75,9 @@ impl Store {
             .unwrap_or_default();
         let (workflow_id, key) = identity(tenant, id);
         let mut tx = self.pool().begin().await.context("publishing")?;
-        sqlx::query(
+        // The upsert only ever touches the caller's own row: a uuid held by another tenant
+        // updates nothing, and the caller hears what it would of a workflow it cannot see.
+        let stored = sqlx::query(
             "INSERT INTO workflow_definitions
                  (workflow_id, tenant, key, name, description, payload_schema_ref, trigger,
                   draft_definition, draft_version, status, validation_status, validated_at)
@@ -86,7 +88,8 @@ impl Store {
                  draft_definition = EXCLUDED.draft_definition,
                  draft_version = GREATEST(workflow_definitions.draft_version, EXCLUDED.draft_version),
                  status = 'published', validation_status = 'valid', validated_at = now(),
-                 updated_at = now()",
+                 updated_at = now()
+             WHERE workflow_definitions.tenant IS NOT DISTINCT FROM EXCLUDED.tenant",
         )
         .bind(workflow_id)
         .bind(tenant)
@@ -100,12 +103,16 @@ impl Store {
         .execute(&mut *tx)
         .await
         .context(format!("storing workflow `{id}`"))?;
+        if stored.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("no workflow `{id}`")));
+        }
         let existing: Option<Json<Value>> = sqlx::query_scalar(
             "SELECT definition_json FROM workflow_definition_versions
-             WHERE workflow_id = $1 AND version = $2",
+             WHERE workflow_id = $1 AND version = $2 AND tenant IS NOT DISTINCT FROM $3",
         )
         .bind(workflow_id)
         .bind(version)
+        .bind(tenant)
         .fetch_optional(&mut *tx)
         .await
         .context(format!("reading version {version} of `{id}`"))?;
@@ -166,7 +173,7 @@ impl Store {
         let row: Option<(i32, Json<Value>)> = sqlx::query_as(
             "SELECT version, definition_json FROM workflow_definition_versions
              WHERE workflow_id = $1 AND ($2::int IS NULL OR version = $2)
-               AND ($3::uuid IS NULL OR tenant = $3)
+               AND tenant IS NOT DISTINCT FROM $3
              ORDER BY version DESC LIMIT 1",
         )
         .bind(workflow_id)
@@ -200,7 +207,8 @@ impl Store {
             "SELECT d.workflow_id, v.version, v.definition_json
              FROM workflow_definitions d
              JOIN LATERAL (SELECT version, definition_json FROM workflow_definition_versions
-                           WHERE workflow_id = d.workflow_id ORDER BY version DESC LIMIT 1) v
+                           WHERE workflow_id = d.workflow_id AND tenant = d.tenant
+                           ORDER BY version DESC LIMIT 1) v
                ON true
              WHERE d.tenant = $1 AND d.status = 'published' AND NOT d.is_paused
                AND v.definition_json -> 'trigger' ->> 'type' = 'event'

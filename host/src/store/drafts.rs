@@ -87,7 +87,7 @@ impl Store {
         let row: Option<Json<Value>> = sqlx::query_scalar(
             "SELECT to_jsonb(d) || jsonb_build_object('published_version',
                  (SELECT max(version) FROM workflow_definition_versions v
-                  WHERE v.workflow_id = d.workflow_id))
+                  WHERE v.workflow_id = d.workflow_id AND v.tenant = d.tenant))
              FROM workflow_definitions d WHERE workflow_id = $1 AND tenant = $2",
         )
         .bind(workflow_id)
@@ -104,7 +104,7 @@ impl Store {
         let rows: Vec<Json<Value>> = sqlx::query_scalar(
             "SELECT (to_jsonb(d) - 'draft_definition') || jsonb_build_object('published_version',
                  (SELECT max(version) FROM workflow_definition_versions v
-                  WHERE v.workflow_id = d.workflow_id))
+                  WHERE v.workflow_id = d.workflow_id AND v.tenant = d.tenant))
              FROM workflow_definitions d WHERE tenant = $1 ORDER BY name, workflow_id",
         )
         .bind(tenant)

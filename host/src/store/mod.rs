@@ -21,7 +21,7 @@ mod tasks;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use thiserror::Error;
 
-pub use api_keys::{Principal, Role};
+pub use api_keys::{ApiKeyInfo, NewApiKey, Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
 pub use drafts::SavedDraft;
 pub use events::{NewEvent, Recorded, RunAddress, StoredEvent};
@@ -53,6 +53,37 @@ pub enum StoreError {
     /// A row the operation needs is not there.
     #[error("{0}")]
     NotFound(String),
+}
+
+/// Whether a database failure is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The database is unreachable, busy or failed (connection refused or reset, pool timeout,
+    /// serialization failure): the same request may succeed later.
+    Transient,
+    /// PostgreSQL refused a value (SQLSTATE class 22: a NUL in text, a string too long, a
+    /// malformed number): the same request fails the same way forever.
+    RejectedValue,
+    /// The data breaks a constraint (SQLSTATE class 23): also permanent.
+    Constraint,
+}
+
+impl StoreError {
+    /// Classifies the failure once, for every caller (API status, retry decisions).
+    pub fn class(&self) -> FailureClass {
+        let StoreError::Database {
+            source: sqlx::Error::Database(db),
+            ..
+        } = self
+        else {
+            return FailureClass::Transient;
+        };
+        match db.code().as_deref().map(|code| code.get(..2)) {
+            Some(Some("22")) => FailureClass::RejectedValue,
+            Some(Some("23")) => FailureClass::Constraint,
+            _ => FailureClass::Transient,
+        }
+    }
 }
 
 /// Adds context to a driver error.

@@ -193,21 +193,25 @@ impl Store {
             .await
     }
 
-    /// Dismisses (hides) an open task; the run keeps waiting for a response.
+    /// Dismisses (hides) an open task; the run keeps waiting for a response. A task claimed
+    /// by someone else is theirs to dismiss, unless `over_claims` (an admin).
     pub async fn dismiss_task(
         &self,
         tenant: Uuid,
         task_id: Uuid,
         who: Uuid,
+        over_claims: bool,
     ) -> Result<(), StoreError> {
         let updated = sqlx::query(
             "UPDATE workflow_tasks SET is_hidden = true, hidden_at = now(), hidden_by = $3,
                  updated_at = now()
-             WHERE tenant = $1 AND task_id = $2 AND status IN ('pending', 'claimed')",
+             WHERE tenant = $1 AND task_id = $2 AND status IN ('pending', 'claimed')
+               AND (claimed_by IS NULL OR claimed_by = $3 OR $4)",
         )
         .bind(tenant)
         .bind(task_id)
         .bind(who)
+        .bind(over_claims)
         .execute(self.pool())
         .await
         .context(format!("dismissing task {task_id}"))?;

@@ -16,6 +16,7 @@ use super::convert::activity_failure;
 use super::payload;
 use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY};
 use crate::actions::BuiltinActions;
+use crate::secrets::{self, Secrets};
 use crate::simulate::ScriptedResult;
 use crate::store::{Claim, LedgerEntry, NewTask, Store, tenant_uuid};
 
@@ -47,30 +48,40 @@ impl From<Failure> for ActivityError {
     }
 }
 
-/// Executes activities; holds the built-in actions' state and the ledger.
+/// Executes activities; holds the built-in actions' state, the secret store and the ledger.
 pub struct Activities {
     builtins: Mutex<BuiltinActions>,
     scripted: BTreeMap<String, Vec<ScriptedResult>>,
+    secrets: Secrets,
     store: Option<Store>,
     identity: String,
     lease_ms: u64,
 }
 
+/// What an [`Activities`] executor runs with.
+pub struct ActivitySettings {
+    /// Scripted stand-ins for the product's actions.
+    pub scripted: BTreeMap<String, Vec<ScriptedResult>>,
+    /// Where `{"$secret": NAME}` values come from.
+    pub secrets: Secrets,
+    /// Whether the `test.*` doubles run.
+    pub test_actions: bool,
+    /// The worker's identity, recorded on ledger claims.
+    pub identity: String,
+    /// How long a ledger claim lasts (the activities' start-to-close timeout).
+    pub lease_ms: u64,
+}
+
 impl Activities {
-    /// An executor; with a store, action invocations go through its ledger, whose claims
-    /// last `lease_ms` (the activities' start-to-close timeout).
-    pub fn new(
-        store: Option<Store>,
-        scripted: BTreeMap<String, Vec<ScriptedResult>>,
-        identity: String,
-        lease_ms: u64,
-    ) -> Self {
+    /// An executor; with a store, action invocations go through its ledger.
+    pub fn new(store: Option<Store>, settings: ActivitySettings) -> Self {
         Activities {
-            builtins: Mutex::default(),
-            scripted,
+            builtins: Mutex::new(BuiltinActions::new(settings.test_actions)),
+            scripted: settings.scripted,
+            secrets: settings.secrets,
             store,
-            identity,
-            lease_ms,
+            identity: settings.identity,
+            lease_ms: settings.lease_ms,
         }
     }
 
@@ -280,8 +291,13 @@ impl Activities {
                 )),
             };
         }
+        let secrets::Resolved { input, redactor } = secrets::resolve(
+            self.secrets.as_ref(),
+            &invocation.input,
+            facts.tenant_id.as_deref(),
+        )?;
         let mut resolved = invocation.clone();
-        resolved.input = super::secrets::resolve(&invocation.input, facts.tenant_id.as_deref())?;
+        resolved.input = input;
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut builtins = self.builtins.lock().map_err(|_| {
             Failure::new(
@@ -289,6 +305,11 @@ impl Activities {
                 "the built-in actions are unusable after a panic",
             )
         })?;
-        builtins.run(&resolved, facts.tenant_id.as_deref(), &facts.run_id, now_ms)
+        // Nothing the action returns may carry a value it was given: the ledger, history and
+        // read model only ever see `[secret:NAME]`.
+        builtins
+            .run(&resolved, facts.tenant_id.as_deref(), &facts.run_id, now_ms)
+            .map(|output| redactor.value(output))
+            .map_err(|failure| redactor.failure(failure))
     }
 }

@@ -25,7 +25,7 @@ use temporalio_sdk_core::{
 };
 use tokio::task::JoinSet;
 
-use super::activities::Activities;
+use super::activities::{Activities, ActivitySettings};
 use super::convert::run_error_from_api;
 use super::payload;
 use super::runs::{DefinitionLookup, Runs};
@@ -194,9 +194,13 @@ pub async fn run_worker(
         let worker = worker.clone();
         let executor = Arc::new(Activities::new(
             store.clone(),
-            settings.scripted_actions.clone(),
-            settings.identity.clone(),
-            u64::try_from(settings.activity_timeout.as_millis()).unwrap_or(u64::MAX),
+            ActivitySettings {
+                scripted: settings.scripted_actions.clone(),
+                secrets: settings.secrets.clone(),
+                test_actions: settings.test_actions,
+                identity: settings.identity.clone(),
+                lease_ms: u64::try_from(settings.activity_timeout.as_millis()).unwrap_or(u64::MAX),
+            },
         ));
         tokio::spawn(async move {
             let mut running = JoinSet::new();

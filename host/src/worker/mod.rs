@@ -13,7 +13,6 @@ mod definitions;
 mod payload;
 mod replay;
 mod runs;
-mod secrets;
 
 pub use self::core::{
     Connected, RunOutcome, cancel_run, cancel_workflow, connect, query_run, run_history,
@@ -69,6 +68,10 @@ pub struct WorkerSettings {
     /// Stand-ins for the product's actions: scripted results by step id or `id@version`,
     /// picked by attempt number (the last one repeats).
     pub scripted_actions: std::collections::BTreeMap<String, Vec<crate::simulate::ScriptedResult>>,
+    /// Where `{"$secret": NAME}` values come from (default: none at all).
+    pub secrets: crate::secrets::Secrets,
+    /// Whether the `test.*` doubles run (development and tests only).
+    pub test_actions: bool,
 }
 
 impl WorkerSettings {
@@ -83,6 +86,8 @@ impl WorkerSettings {
             activity_timeout: std::time::Duration::from_secs(600),
             action_queues: std::collections::BTreeMap::new(),
             scripted_actions: std::collections::BTreeMap::new(),
+            secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
+            test_actions: false,
         }
     }
 }

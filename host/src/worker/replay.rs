@@ -33,9 +33,9 @@ pub enum ReplayVerdict {
     },
 }
 
-/// Descriptors of Temporal's history protos (compiled by `build.rs`).
-static HISTORY_DESCRIPTORS: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/history_descriptors.bin"));
+/// Descriptors of Temporal's API protos, history included: the set `temporalio-protos` compiles
+/// for itself, located by `build.rs`.
+static HISTORY_DESCRIPTORS: &[u8] = include_bytes!(env!("ALGA_WF_TEMPORAL_DESCRIPTORS"));
 
 /// Reads a history: the SDK's JSON encoding (`alga-wf history`) or proto-JSON
 /// (`temporal workflow show -o json`, the web UI's download).

@@ -5,10 +5,12 @@
 
 mod model;
 mod reader;
+mod secret_name;
 pub(crate) mod steps;
 
 pub use model::*;
 pub use reader::{Issue, Severity, type_name as json_type};
+pub use secret_name::{MAX_SECRET_NAME_LEN, secret_name_problem};
 pub use steps::{DEDICATED_TYPES, NODE_TYPES};
 
 use serde_json::Value;

@@ -446,22 +446,20 @@ fn mapping_value(value: &Value, path: &str, issues: &mut Vec<Issue>) -> MappingV
                     "a secret reference has exactly one key, `$secret`",
                 ));
             }
-            match map.get("$secret") {
-                Some(Value::String(name)) if valid_secret_name(name) => {
-                    MappingValue::Secret(name.clone())
-                }
-                other => {
-                    issues.push(Issue::error(
-                        "INVALID_SECRET_NAME",
-                        field(path, "$secret"),
-                        format!(
-                            "secret names are letters, digits, `_`, `-` and `.`, starting with a letter or `_`; found {}",
-                            other.map(Value::to_string).unwrap_or_default()
-                        ),
-                    ));
-                    MappingValue::Literal(Value::Null)
-                }
-            }
+            let problem = match map.get("$secret") {
+                Some(Value::String(name)) => match super::secret_name_problem(name) {
+                    None => return MappingValue::Secret(name.clone()),
+                    Some(problem) => problem,
+                },
+                _ => "a secret name is a string",
+            };
+            let found = map.get("$secret").map(Value::to_string).unwrap_or_default();
+            issues.push(Issue::error(
+                "INVALID_SECRET_NAME",
+                field(path, "$secret"),
+                format!("{problem}; found {found}"),
+            ));
+            MappingValue::Literal(Value::Null)
         }
         Value::Object(map) => {
             for key in map.keys().filter(|k| k.starts_with('$')) {
@@ -486,12 +484,6 @@ fn mapping_value(value: &Value, path: &str, issues: &mut Vec<Issue>) -> MappingV
         ),
         literal => MappingValue::Literal(literal.clone()),
     }
-}
-
-fn valid_secret_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn parse_retry(obj: &Obj<'_>, issues: &mut Vec<Issue>) -> Option<RetryPolicy> {

@@ -26,6 +26,7 @@ impl Api {
     fn start_with(system: &System, extra: &[&str]) -> Api {
         let port = free_port();
         let child = Command::new(common::binary())
+            .env("ALGA_WF_TEST_ACTIONS", "true")
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
             .args(system.args())
@@ -134,7 +135,8 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     let tenant = "6a1c1d5e-2a4b-4c4e-9f00-000000000001";
     let admin = create_key(system, tenant, "admin");
     let reader = create_key(system, tenant, "read");
-    let stranger = create_key(system, "6a1c1d5e-2a4b-4c4e-9f00-000000000002", "admin");
+    // The stranger's tenant owns the worker's tenant secret (`smtp`).
+    let stranger = create_key(system, common::temporal::SECRET_TENANT, "admin");
 
     // Every request needs a live key.
     assert_eq!(api.get("/api/workflow-runs", None).0, 401);
@@ -212,6 +214,8 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     );
     assert_eq!(unmatched["status"], "no_wait", "{unmatched:#}");
 
+    tenants_cannot_reach_each_other(system, &api, &admin, &stranger);
+    keys_are_made_listed_revoked_and_expire(&api, &admin, &reader, &stranger);
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
     the_cli_sends_events_through_ingress(system, tenant, &api, &reader);
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
@@ -247,7 +251,10 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     let (_, listed) = api.get("/api/workflow-runs?status=CANCELED", Some(&reader));
     assert_eq!(listed["runs"].as_array().unwrap().len(), 1, "{listed:#}");
     let (_, foreign) = api.get("/api/workflow-runs", Some(&stranger));
-    assert_eq!(foreign["runs"].as_array().unwrap().len(), 0);
+    let foreign = foreign["runs"].as_array().unwrap();
+    // The stranger's own run (the `mailer` of the isolation scenario) only.
+    assert_eq!(foreign.len(), 1, "{foreign:#?}");
+    assert_ne!(foreign[0]["run_id"], run.as_str());
 
     // Errors: unknown workflow, bad bodies, oversized bodies.
     let (status, body) = api.post(
@@ -274,6 +281,19 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     );
     let huge = json!({"workflowId": "shipped", "payload": {"blob": "x".repeat(600 * 1024)}});
     assert_eq!(api.post("/api/workflow-runs", Some(&admin), &huge).0, 413);
+
+    // A value PostgreSQL cannot store is the caller's problem (400, never a 503 to retry
+    // forever), and nothing is stored.
+    let (_, before) = api.get("/api/workflow-runs?limit=200", Some(&reader));
+    let (status, body) = api.post(
+        "/api/workflow-runs",
+        Some(&admin),
+        &json!({"workflowId": "shipped", "payload": {"a": "x\u{0}y"}}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    assert_eq!(body["error"], "INVALID_VALUE", "{body:#}");
+    let (_, after) = api.get("/api/workflow-runs?limit=200", Some(&reader));
+    assert_eq!(before["runs"], after["runs"], "a run row was stored");
 }
 
 fn publish(api: &Api, key: &str, id: &str, trigger: Option<Value>, steps: Value) {
@@ -429,6 +449,22 @@ fn human_tasks_complete_through_the_api(
     );
     let (status, body) = api.post(&format!("{task_path}/claim"), Some(admin), &json!({}));
     assert_eq!(status, 200, "{body:#}");
+
+    // Another manager may neither dismiss the admin's claimed task nor skip the form.
+    let (_, made) = api.post(
+        "/api/api-keys",
+        Some(admin),
+        &json!({"name": "m", "role": "manage"}),
+    );
+    let manager = made["key"].as_str().unwrap().to_owned();
+    let (status, body) = api.post(&format!("{task_path}/dismiss"), Some(&manager), &json!({}));
+    assert_eq!(status, 409, "{body:#}");
+    let (status, body) = api.post(
+        &format!("{task_path}/complete"),
+        Some(&manager),
+        &json!({"payload": {"__admin_override": true}}),
+    );
+    assert_eq!(status, 403, "{body:#}");
 
     // The form says no: 400 with the errors, the task stays open, the run keeps waiting.
     let (status, body) = api.post(
@@ -858,4 +894,294 @@ fn the_cli_sends_events_through_ingress(system: &System, tenant: &str, api: &Api
     assert_eq!(run["input_json"]["ticket"]["id"], 10);
     let again = common::alga_wf(&args);
     assert_eq!(again.json()["status"], "duplicate", "{}", again.stdout);
+}
+
+/// The two holes of issue 11, closed: a secret name that spells another tenant's prefix is
+/// refused at publish, and another tenant's workflow uuid behaves as a missing workflow. A
+/// tenant's own secret, echoed, failed with and transformed, reaches no table and no history.
+fn tenants_cannot_reach_each_other(system: &System, api: &Api, admin: &str, stranger: &str) {
+    use common::temporal::{SECRET_TENANT, TENANT_SECRET_VALUE};
+    let publish_body = |id: &str, version: u32, steps: Value| {
+        let mut definition = common::definition(steps);
+        definition["id"] = json!(id);
+        definition["version"] = json!(version);
+        json!({"definition": definition})
+    };
+
+    // A's run cannot name B's secret: the name is refused at publish.
+    let spelled = json!([{"id": "leak", "type": "action.call", "config": {"actionId": "test.echo",
+        "version": 1, "inputMapping": {"value": {"$secret": format!("{SECRET_TENANT}_smtp")}}}}]);
+    let (status, body) = api.post(
+        "/api/workflow-definitions/publish",
+        Some(admin),
+        &publish_body("leaky", 1, spelled),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    assert_eq!(
+        body["details"]["errors"][0]["code"], "INVALID_SECRET_NAME",
+        "{body:#}"
+    );
+    // Nor can it read B's secret under its own name: a tenant's secrets are its own.
+    publish(
+        api,
+        admin,
+        "borrower",
+        None,
+        json!([{"id": "borrow", "type": "action.call",
+        "config": {"actionId": "test.echo", "version": 1,
+            "inputMapping": {"value": {"$secret": "smtp"}}}}]),
+    );
+    let (_, started) = api.post(
+        "/api/workflow-runs",
+        Some(admin),
+        &json!({"workflowId": "borrower"}),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    let failed = wait_for_run(api, admin, &run_path, |r| r["status"] == "FAILED");
+    assert!(
+        !failed.to_string().contains(TENANT_SECRET_VALUE),
+        "{failed:#}"
+    );
+    let (_, steps) = api.get(&format!("{run_path}/steps"), Some(admin));
+    assert!(steps.to_string().contains("SECRET_NOT_FOUND"), "{steps:#}");
+
+    // B uses its own secret: echoed, transformed after, and put in a failure's message.
+    publish(
+        api,
+        stranger,
+        "mailer",
+        None,
+        json!([
+            {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+                "inputMapping": {"value": {"$secret": "smtp"}, "nested": [{"$secret": "smtp"}]},
+                "saveAs": "vars.echoed"}},
+            {"id": "shout", "type": "action.call", "config": {"actionId": "transform.uppercase_text",
+                "version": 1, "inputMapping": {"text": {"$expr": "vars.echoed.value"}}, "saveAs": "vars.loud"}},
+            {"id": "guard", "type": "control.tryCatch", "try": [
+                {"id": "fail", "type": "action.call", "config": {"actionId": "test.fail", "version": 1,
+                    "inputMapping": {"message": {"$secret": "smtp"}}}}],
+                "catch": [{"id": "caught", "type": "state.set", "config": {"state": "CAUGHT"}}],
+                "captureErrorAs": "vars.error"}
+        ]),
+    );
+    let (status, started) = api.post(
+        "/api/workflow-runs",
+        Some(stranger),
+        &json!({"workflowId": "mailer"}),
+    );
+    assert_eq!(status, 201, "{started:#}");
+    let run = started["runId"].as_str().unwrap().to_owned();
+    let run_path = format!("/api/workflow-runs/{run}");
+    let done = wait_for_run(api, stranger, &run_path, |r| r["status"] == "SUCCEEDED");
+    let (_, steps) = api.get(&format!("{run_path}/steps"), Some(stranger));
+    assert!(steps.to_string().contains("[secret:smtp]"), "{steps:#}");
+    // A reader of B sees the invocations without their input, output or error message.
+    let (_, made) = api.post(
+        "/api/api-keys",
+        Some(stranger),
+        &json!({"name": "r", "role": "read"}),
+    );
+    let b_reader = made["key"].as_str().unwrap().to_owned();
+    let (_, seen) = api.get(&format!("{run_path}/steps"), Some(&b_reader));
+    let invocations = seen["invocations"].as_array().unwrap();
+    assert!(!invocations.is_empty(), "{seen:#}");
+    for invocation in invocations {
+        assert_eq!(
+            invocation["input_json"],
+            json!({"redacted": true}),
+            "{seen:#}"
+        );
+        assert!(
+            invocation["error_json"].get("message").is_none(),
+            "{seen:#}"
+        );
+    }
+    for place in [done.to_string(), steps.to_string()] {
+        assert!(!place.contains("hunter2"), "{place}");
+    }
+    // Every table of the database, as text.
+    let union = system.database.sql(
+        "SELECT string_agg(format('SELECT %L || '' '' || t::text FROM %I t', table_name, table_name),
+                           ' UNION ALL ')
+         FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    );
+    let everything = system.database.sql(union.trim());
+    assert!(
+        everything.contains("[secret:smtp]"),
+        "the run's rows are there"
+    );
+    assert!(
+        !everything.contains("hunter2"),
+        "a table holds the plaintext"
+    );
+    // And the run's whole Temporal history.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = file.path().to_str().unwrap();
+    let history = system.cli(&["history", &run, "--out", out]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let history: Value = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+    let text = decoded_text(&history);
+    assert!(
+        text.contains("[secret:smtp]"),
+        "the history has the run's actions"
+    );
+    assert!(!text.contains("hunter2"), "the history holds the plaintext");
+
+    // B cannot publish over A's workflow uuid: a 404, and A's catalogue is untouched.
+    let owned = "0b6e2a52-5d0c-4b59-9a57-3f1d8c0f0a11";
+    let (status, body) = api.post(
+        "/api/workflow-definitions/publish",
+        Some(admin),
+        &publish_body(
+            owned,
+            1,
+            json!([{"id": "s", "type": "state.set", "config": {"state": "A"}}]),
+        ),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (_, before) = api.get(&format!("/api/workflow-definitions/{owned}"), Some(admin));
+    let mut hijack = publish_body(
+        owned,
+        2,
+        json!([{"id": "s", "type": "state.set", "config": {"state": "B"}}]),
+    );
+    hijack["definition"]["name"] = json!("hijack");
+    let (status, body) = api.post("/api/workflow-definitions/publish", Some(stranger), &hijack);
+    assert_eq!(status, 404, "{body:#}");
+    assert!(!body.to_string().contains("another tenant"), "{body:#}");
+    let (_, after) = api.get(&format!("/api/workflow-definitions/{owned}"), Some(admin));
+    assert_eq!(before, after, "A's workflow changed");
+    let (_, versions) = api.get(
+        &format!("/api/workflow-definitions/{owned}/versions"),
+        Some(admin),
+    );
+    assert_eq!(
+        versions["versions"].as_array().map(Vec::len),
+        Some(1),
+        "{versions:#}"
+    );
+    assert_eq!(
+        api.get(
+            &format!("/api/workflow-definitions/{owned}"),
+            Some(stranger)
+        )
+        .0,
+        404
+    );
+}
+
+/// Every string of `value`, and every payload's bytes decoded (base64 strings and byte arrays
+/// alike), as one text to search.
+fn decoded_text(value: &Value) -> String {
+    use base64::Engine;
+    let mut text = String::new();
+    let mut walk = vec![value];
+    while let Some(value) = walk.pop() {
+        match value {
+            Value::String(s) => {
+                text.push_str(s);
+                text.push('\n');
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s) {
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                    text.push('\n');
+                }
+            }
+            Value::Array(items) => {
+                let bytes: Option<Vec<u8>> = items
+                    .iter()
+                    .map(|i| i.as_u64().and_then(|b| u8::try_from(b).ok()))
+                    .collect();
+                match bytes {
+                    Some(bytes) if !bytes.is_empty() => {
+                        text.push_str(&String::from_utf8_lossy(&bytes));
+                        text.push('\n');
+                    }
+                    _ => walk.extend(items),
+                }
+            }
+            Value::Object(map) => walk.extend(map.values()),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The key lifecycle through the API: an admin makes a key (shown once), lists keys with when
+/// they were last used, revokes one (refused from the next request on) and makes one that
+/// expires; other roles and other tenants cannot.
+fn keys_are_made_listed_revoked_and_expire(api: &Api, admin: &str, reader: &str, stranger: &str) {
+    let (status, made) = api.post(
+        "/api/api-keys",
+        Some(admin),
+        &json!({"name": "ci", "role": "read"}),
+    );
+    assert_eq!(status, 201, "{made:#}");
+    let key = made["key"].as_str().unwrap().to_owned();
+    let key_id = made["keyId"].as_str().unwrap().to_owned();
+    assert_eq!(api.get("/api/workflow-runs", Some(&key)).0, 200);
+    let (status, listed) = api.get("/api/api-keys", Some(admin));
+    assert_eq!(status, 200, "{listed:#}");
+    let entry = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["keyId"] == key_id.as_str())
+        .unwrap_or_else(|| panic!("the new key is listed: {listed:#}"));
+    assert_eq!(entry["role"], "read");
+    assert!(entry["lastUsedAt"].is_string(), "{entry:#}");
+    assert!(
+        !listed.to_string().contains(&key),
+        "a listing never shows a key"
+    );
+
+    // Only an admin manages keys, and only its own tenant's.
+    assert_eq!(
+        api.post(
+            "/api/api-keys",
+            Some(reader),
+            &json!({"name": "x", "role": "admin"})
+        )
+        .0,
+        403
+    );
+    assert_eq!(api.get("/api/api-keys", Some(reader)).0, 403);
+    assert_eq!(
+        api.delete(&format!("/api/api-keys/{key_id}"), stranger),
+        404
+    );
+    assert_eq!(
+        api.get("/api/workflow-runs", Some(&key)).0,
+        200,
+        "a stranger revoked nothing"
+    );
+    let (status, body) = api.post(
+        "/api/api-keys",
+        Some(admin),
+        &json!({"name": "x", "role": "root"}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+    let (status, body) = api.post(
+        "/api/api-keys",
+        Some(admin),
+        &json!({"name": "x", "role": "read", "expiresAt": "2001-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 400, "{body:#}");
+
+    // Revoked: refused at once.
+    assert_eq!(api.delete(&format!("/api/api-keys/{key_id}"), admin), 204);
+    assert_eq!(api.get("/api/workflow-runs", Some(&key)).0, 401);
+
+    // Expiring: works until its time, then is refused.
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let (status, made) = api.post(
+        "/api/api-keys",
+        Some(admin),
+        &json!({"name": "brief", "role": "read", "expiresAt": expires.to_rfc3339()}),
+    );
+    assert_eq!(status, 201, "{made:#}");
+    let brief = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(api.get("/api/workflow-runs", Some(&brief)).0, 200);
+    std::thread::sleep(Duration::from_millis(2500));
+    let (status, body) = api.get("/api/workflow-runs", Some(&brief));
+    assert_eq!(status, 401, "{body:#}");
 }

@@ -137,17 +137,13 @@ fn official_jsonata_suite_passes_through_the_component() {
         dir.display()
     );
     // Two range cases build ten-million-item arrays; give this engine room for them.
-    let path = common::component();
-    let engine = alga_wf::engine::InterpreterEngine::load(
-        &path,
-        alga_wf::engine::EngineConfig {
+    let engine = alga_wf::locate::InterpreterSource::File(common::component())
+        .load(alga_wf::engine::EngineConfig {
             memory_limit: 2 << 30,
             pool_instances: 2,
-            cache_dir: Some(alga_wf::locate::cache_dir(&path)),
             ..Default::default()
-        },
-    )
-    .expect("engine");
+        })
+        .expect("engine");
     let mut instance = engine.instantiate().expect("instance");
     let mut failures = unreadable;
     for case in &cases {

@@ -10,6 +10,7 @@ mod corpus;
 mod determinism;
 mod dev;
 mod examples;
+mod install;
 mod jsonata_suite;
 mod modules;
 mod property;

@@ -31,9 +31,10 @@ pub fn binary() -> PathBuf {
     binary
 }
 
-/// The interpreter component (`cargo run -p xtask -- build-interpreter`).
+/// The interpreter component of this build tree (`scripts/build`), which the binary under test
+/// also embeds.
 pub fn component() -> PathBuf {
-    let path = alga_wf::locate::interpreter_path(None);
+    let path = root().join("target/wasm/alga_interpreter.component.wasm");
     assert!(
         path.exists(),
         "{} is missing: run scripts/build (or scripts/test) first",
@@ -46,12 +47,9 @@ pub fn component() -> PathBuf {
 pub fn engine() -> &'static InterpreterEngine {
     static ENGINE: OnceLock<InterpreterEngine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let path = component();
-        let config = EngineConfig {
-            cache_dir: Some(alga_wf::locate::cache_dir(&path)),
-            ..EngineConfig::default()
-        };
-        InterpreterEngine::load(&path, config).expect("the interpreter component loads")
+        alga_wf::locate::InterpreterSource::File(component())
+            .load(EngineConfig::default())
+            .expect("the interpreter component loads")
     })
 }
 
@@ -80,6 +78,7 @@ impl Output {
 /// Runs `alga-wf ARGS...`.
 pub fn alga_wf(args: &[&str]) -> Output {
     let output = Command::new(binary())
+        .env("ALGA_WF_TEST_ACTIONS", "true")
         .args(args)
         .output()
         .expect("alga-wf runs");

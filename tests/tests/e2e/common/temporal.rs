@@ -56,6 +56,14 @@ pub const SECRET_VARIABLE: &str = "ALGA_WF_SECRET_TEST_TOKEN";
 /// Its value.
 pub const SECRET_VALUE: &str = "s3cr3t-value";
 
+/// A tenant's own secret the main worker's environment provides: tenant `SECRET_TENANT`'s
+/// `smtp`, which no other tenant may read.
+pub const TENANT_SECRET_VARIABLE: &str = "ALGA_WF_SECRET_6A1C1D5E_2A4B_4C4E_9F00_000000000002_SMTP";
+/// The tenant that owns it.
+pub const SECRET_TENANT: &str = "6a1c1d5e-2a4b-4c4e-9f00-000000000002";
+/// Its value.
+pub const TENANT_SECRET_VALUE: &str = "hunter2-b64+/?";
+
 /// The action the main worker routes to the remote queue (`remote_queue`).
 pub const REMOTE_ACTION: &str = "test.actionProvided@1";
 
@@ -80,6 +88,7 @@ impl System {
         let task_queue = format!("alga-wf-test-{}", std::process::id());
         let remote_queue = format!("{task_queue}-remote");
         let remote = Command::new(super::binary())
+            .env("ALGA_WF_TEST_ACTIONS", "true")
             .args([
                 "worker",
                 "--server",
@@ -134,6 +143,7 @@ impl System {
         let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
         *worker = None;
         let child = Command::new(super::binary())
+            .env("ALGA_WF_TEST_ACTIONS", "true")
             .arg("worker")
             .args(self.args())
             .args(self.database_args())
@@ -150,7 +160,9 @@ impl System {
             .arg("--definitions")
             .arg(definitions)
             .envs(env.iter().copied())
+            .args(["--shared-secret", "test-token"])
             .env(SECRET_VARIABLE, SECRET_VALUE)
+            .env(TENANT_SECRET_VARIABLE, TENANT_SECRET_VALUE)
             .env("ALGA_WF_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
