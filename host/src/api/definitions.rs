@@ -10,10 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::auth::Caller;
+use super::auth::{Caller, ToManage, ToPublish, ToRead};
 use super::body::{Body, PathParams};
 use super::error::ApiError;
-use crate::store::Role;
 use alga_interpreter::definition::{Issue, Severity};
 
 /// `POST /api/workflow-definitions/publish` body.
@@ -34,24 +33,22 @@ fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>
 }
 
 /// Validates and publishes; invalid definitions are a 400 listing every issue with its path.
-#[utoipa::path(post, path = "/api/workflow-definitions/publish", tag = "definitions", request_body = PublishRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/publish", tag = "definitions", request_body = PublishRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["publish"])))]
 pub async fn publish(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToPublish>,
     Body(request): Body<PublishRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Role::Publish)?;
     publish_definition(&state, &caller, &request.definition).await
 }
 
 /// `POST /api/workflow-definitions/{workflow}/publish`: publishes the stored draft.
-#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/publish", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/publish", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = ["publish"])))]
 pub async fn publish_draft(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToPublish>,
     PathParams(workflow): PathParams<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Role::Publish)?;
     let row = state
         .store
         .get_definition(caller.0.tenant, &workflow)
@@ -61,7 +58,7 @@ pub async fn publish_draft(
 
 async fn publish_definition(
     state: &ApiState,
-    caller: &Caller,
+    caller: &Caller<ToPublish>,
     definition: &Value,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (errors, warnings) = check(state, definition)?;
@@ -101,13 +98,12 @@ async fn publish_definition(
 }
 
 /// `GET /api/workflow-definitions/{workflow}/{version}`: the published definition.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/{version}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key"), ("version" = i32, Path, description = "Published version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/{version}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key"), ("version" = i32, Path, description = "Published version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn version(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     PathParams((workflow, version)): PathParams<(String, i32)>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let pinned = state
         .store
         .pinned(Some(caller.0.tenant), &workflow, Some(version))
@@ -130,13 +126,12 @@ pub struct DraftRequest {
 /// Saves a draft (manage): 201 `{workflowId, key, draftVersion, errors, warnings}`. Drafts may
 /// be invalid; the issues come back so the editor can show them. A stale
 /// `expectedDraftVersion` is a 409.
-#[utoipa::path(post, path = "/api/workflow-definitions", tag = "definitions", request_body = DraftRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-definitions", tag = "definitions", request_body = DraftRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn save_draft(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     Body(request): Body<DraftRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Role::Manage)?;
     if !request.definition.is_object() {
         return Err(ApiError::bad_request("`definition` must be a JSON object"));
     }
@@ -157,10 +152,10 @@ pub async fn save_draft(
 
 /// `PUT /api/workflow-definitions/{workflow}/draft`: like [`save_draft`], for the workflow the
 /// path names (the definition's `id` must be that workflow).
-#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/draft", tag = "definitions", request_body = DraftRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/draft", tag = "definitions", request_body = DraftRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn update_draft(
     state: State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(workflow): PathParams<String>,
     body: Body<DraftRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -182,13 +177,12 @@ pub struct ValidateRequest {
 }
 
 /// Validates without storing: `{ok, errors, warnings}`, each issue with its path.
-#[utoipa::path(post, path = "/api/workflow-definitions/validate", tag = "definitions", request_body = ValidateRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/validate", tag = "definitions", request_body = ValidateRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn validate(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    _caller: Caller<ToRead>,
     Body(request): Body<ValidateRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let (errors, warnings) = check(&state, &request.definition)?;
     Ok(Json(
         json!({"ok": errors.is_empty(), "errors": errors, "warnings": warnings}),
@@ -198,14 +192,13 @@ pub async fn validate(
 /// `POST /api/workflow-definitions/{workflow}/simulate`: runs the stored draft through the
 /// simulator. The body is a simulator scenario (`simulator.md`) without `definition`: the
 /// payload, scripted action results, events and task responses.
-#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/simulate", tag = "definitions", request_body = serde_json::Value, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/simulate", tag = "definitions", request_body = serde_json::Value, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn simulate_draft(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(workflow): PathParams<String>,
     Body(mut scenario): Body<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     let Value::Object(fields) = &mut scenario else {
         return Err(ApiError::bad_request("the scenario must be a JSON object"));
     };
@@ -235,24 +228,22 @@ pub async fn simulate_draft(
 }
 
 /// `GET /api/workflow-definitions`: the tenant's workflows.
-#[utoipa::path(get, path = "/api/workflow-definitions", tag = "definitions", responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-definitions", tag = "definitions", responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let definitions = state.store.list_definitions(caller.0.tenant).await?;
     Ok(Json(json!({"definitions": definitions})))
 }
 
 /// `GET /api/workflow-definitions/{workflow}`: the row, its draft and latest version.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     PathParams(workflow): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     Ok(Json(
         state
             .store
@@ -262,13 +253,12 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-definitions/{workflow}/versions`: published versions, newest first.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/versions", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/versions", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn versions(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     PathParams(workflow): PathParams<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let versions = state
         .store
         .list_versions(caller.0.tenant, &workflow)
@@ -285,14 +275,13 @@ pub struct MetadataRequest {
 
 /// Pauses or resumes a workflow (manage): paused workflows are not started by events or
 /// schedules; manual starts still work.
-#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/metadata", tag = "definitions", request_body = MetadataRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/metadata", tag = "definitions", request_body = MetadataRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn metadata(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(workflow): PathParams<String>,
     Body(request): Body<MetadataRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     state
         .store
         .set_paused(caller.0.tenant, &workflow, request.is_paused)

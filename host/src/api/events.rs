@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ApiState;
-use super::auth::Caller;
+use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams, object_or_empty};
 use super::error::ApiError;
 use crate::ingress::{Ingress, Routed};
-use crate::store::{NewEvent, Role};
+use crate::store::NewEvent;
 
 /// The request body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -29,13 +29,12 @@ pub struct SubmitRequest {
 }
 
 /// Submits an event: `{status, eventId, runId, resumedRuns, startedRuns, error}`.
-#[utoipa::path(post, path = "/api/workflow/events", tag = "events", request_body = SubmitRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow/events", tag = "events", request_body = SubmitRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn submit(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     Body(request): Body<SubmitRequest>,
 ) -> Result<Json<Routed>, ApiError> {
-    caller.require(Role::Manage)?;
     state.start_limiter.check(caller.0.tenant)?;
     if request.event_name.trim().is_empty() {
         return Err(ApiError::bad_request("`eventName` is empty"));
@@ -63,13 +62,12 @@ pub struct ListQuery {
 }
 
 /// The tenant's events, newest first: `{events, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow/events", tag = "events", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow/events", tag = "events", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let events = state
         .store
@@ -80,13 +78,12 @@ pub async fn list(
 }
 
 /// `GET /api/workflow/events/{eventId}`: the event row and the runs it reached.
-#[utoipa::path(get, path = "/api/workflow/events/{event_id}", tag = "events", params(("event_id" = Uuid, Path, description = "Event id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow/events/{event_id}", tag = "events", params(("event_id" = Uuid, Path, description = "Event id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     PathParams(event_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     Ok(Json(
         state.store.get_event(caller.0.tenant, event_id).await?,
     ))

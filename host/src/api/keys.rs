@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ApiState;
-use super::auth::Caller;
+use super::auth::{Caller, ToAdmin};
 use super::body::{Body, PathParams};
 use super::error::ApiError;
 use crate::store::{ApiKeyInfo, Role};
@@ -91,13 +91,12 @@ pub struct KeyList {
 }
 
 /// `POST /api/api-keys`: a new key of the caller's tenant.
-#[utoipa::path(post, path = "/api/api-keys", tag = "keys", request_body = CreateKey, responses((status = 201, description = "Created; the key is in the body, once", body = CreatedKey), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/api-keys", tag = "keys", request_body = CreateKey, responses((status = 201, description = "Created; the key is in the body, once", body = CreatedKey), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
     Body(request): Body<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    caller.require(Role::Admin)?;
     let role = Role::parse(&request.role).ok_or_else(|| {
         ApiError::bad_request(format!(
             "`role` must be read, manage, publish or admin; found `{}`",
@@ -129,12 +128,11 @@ pub async fn create(
 }
 
 /// `GET /api/api-keys`: the caller's tenant's keys.
-#[utoipa::path(get, path = "/api/api-keys", tag = "keys", responses((status = 200, description = "Success", body = KeyList), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/api-keys", tag = "keys", responses((status = 200, description = "Success", body = KeyList), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
 ) -> Result<Json<KeyList>, ApiError> {
-    caller.require(Role::Admin)?;
     let keys = state.store.list_api_keys(caller.0.tenant).await?;
     Ok(Json(KeyList {
         keys: keys.into_iter().map(KeyView::from).collect(),
@@ -142,13 +140,12 @@ pub async fn list(
 }
 
 /// `DELETE /api/api-keys/{keyId}`: revokes the key at once.
-#[utoipa::path(delete, path = "/api/api-keys/{key_id}", tag = "keys", params(("key_id" = Uuid, Path, description = "Key id")), responses((status = 204, description = "Revoked"), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(delete, path = "/api/api-keys/{key_id}", tag = "keys", params(("key_id" = Uuid, Path, description = "Key id")), responses((status = 204, description = "Revoked"), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn revoke(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
     PathParams(key_id): PathParams<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Admin)?;
     state.store.revoke_api_key(caller.0.tenant, key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

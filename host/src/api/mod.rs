@@ -197,3 +197,54 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod role_table {
+    //! `docs/api.md`'s role table is generated from the OpenAPI document's security scopes,
+    //! which come from the same annotations as the handlers' `Caller<To…>` signatures (and the
+    //! authorization matrix test holds the handlers to them). `ALGA_WF_BLESS=1 cargo test -p
+    //! alga-wf role_table` rewrites the table.
+
+    const BEGIN: &str = "<!-- role table: generated from the OpenAPI document -->\n";
+    const END: &str = "<!-- end of role table -->";
+
+    fn table() -> String {
+        let document = serde_json::to_value(super::openapi()).expect("the document serialises");
+        let mut out = String::from("| operation | role |\n| --- | --- |\n");
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let role = operation["security"][0]["api_key"][0]
+                    .as_str()
+                    .unwrap_or("none");
+                out.push_str(&format!(
+                    "| `{} {path}` | {role} |\n",
+                    method.to_uppercase()
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_role_table_in_docs_is_the_documents() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+        let text = std::fs::read_to_string(&file).expect("docs/api.md");
+        let start = text
+            .find(BEGIN)
+            .expect("docs/api.md has the role table marker")
+            + BEGIN.len();
+        let end = start + text[start..].find(END).expect("the table's end marker");
+        let expected = table();
+        if text[start..end] != expected {
+            if std::env::var_os("ALGA_WF_BLESS").is_some() {
+                let updated = format!("{}{expected}{}", &text[..start], &text[end..]);
+                std::fs::write(&file, updated).expect("docs/api.md is writable");
+            } else {
+                panic!(
+                    "docs/api.md's role table is stale; run ALGA_WF_BLESS=1 cargo test -p alga-wf \
+                     role_table, or paste:\n{expected}"
+                );
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::auth::Caller;
+use super::auth::{Caller, ToAdmin, ToManage, ToRead};
 use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use crate::launch::{Launch, launch};
@@ -31,13 +31,12 @@ fn empty_object() -> Value {
 }
 
 /// Starts a run of a published workflow: 201 `{runId, status}`.
-#[utoipa::path(post, path = "/api/workflow-runs", tag = "runs", request_body = StartRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-runs", tag = "runs", request_body = StartRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn start(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     Body(request): Body<StartRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Role::Manage)?;
     state.start_limiter.check(caller.0.tenant)?;
     let launched = launch(
         &state.store,
@@ -70,13 +69,12 @@ pub struct ListQuery {
 }
 
 /// The tenant's runs, newest first: `{runs, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow-runs", tag = "runs", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-runs", tag = "runs", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let runs = state
         .store
@@ -98,7 +96,6 @@ async fn readable_run(
     caller: &Caller,
     run_id: uuid::Uuid,
 ) -> Result<crate::store::RunView, ApiError> {
-    caller.require(Role::Read)?;
     Ok(state
         .store
         .show_run(&run_id.to_string(), Some(caller.0.tenant))
@@ -106,7 +103,7 @@ async fn readable_run(
 }
 
 /// `GET /api/workflow-runs/{runId}`: the run row.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -116,7 +113,7 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-runs/{runId}/steps`: `{steps, waits, invocations}`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/steps", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/steps", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn steps(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -158,14 +155,13 @@ pub struct CancelRequest {
 }
 
 /// Requests cancellation in Temporal; the run's projection follows when the run ends.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/cancel", tag = "runs", request_body = CancelRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/cancel", tag = "runs", request_body = CancelRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn cancel(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
     PathParams(run_id): PathParams<uuid::Uuid>,
     Body(request): Body<CancelRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Admin)?;
     if request.reason.trim().len() < 3 {
         return Err(ApiError::bad_request(
             "`reason` needs at least 3 characters",
@@ -193,10 +189,10 @@ pub struct RelaunchRequest {
 }
 
 /// A new run of the same pinned version (admin): 201 `{runId, replayOf}`.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/replay", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/replay", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn replay(
     state: State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
     path: PathParams<uuid::Uuid>,
     body: Body<RelaunchRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -205,10 +201,10 @@ pub async fn replay(
 
 /// A failed run resumed with its ledger and events (admin): 201 `{runId, redriveOf}`; 409
 /// when the run did not fail.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn redrive(
     state: State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
     path: PathParams<uuid::Uuid>,
     body: Body<RelaunchRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -217,12 +213,11 @@ pub async fn redrive(
 
 async fn relaunch(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToAdmin>,
     PathParams(run_id): PathParams<uuid::Uuid>,
     Body(request): Body<RelaunchRequest>,
     kind: Relaunch,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Role::Admin)?;
     if request.reason.trim().len() < 3 {
         return Err(ApiError::bad_request(
             "`reason` needs at least 3 characters",

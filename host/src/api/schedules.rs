@@ -11,11 +11,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ApiState;
-use super::auth::Caller;
+use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use crate::schedules::{ScheduleError, ScheduleInput, Scheduler};
-use crate::store::Role;
 
 impl From<ScheduleError> for ApiError {
     fn from(error: ScheduleError) -> Self {
@@ -43,13 +42,12 @@ impl ApiState {
 }
 
 /// `POST /api/workflow-schedules`: 201 with the schedule.
-#[utoipa::path(post, path = "/api/workflow-schedules", tag = "schedules", request_body = crate::schedules::ScheduleInput, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-schedules", tag = "schedules", request_body = crate::schedules::ScheduleInput, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     Body(input): Body<ScheduleInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Role::Manage)?;
     let row = state.scheduler().create(caller.0.tenant, input).await?;
     Ok((StatusCode::CREATED, Json(json!(row))))
 }
@@ -63,13 +61,12 @@ pub struct ListQuery {
 }
 
 /// The tenant's schedules: `{schedules}`.
-#[utoipa::path(get, path = "/api/workflow-schedules", tag = "schedules", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-schedules", tag = "schedules", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let rows = state
         .store
         .list_schedules(caller.0.tenant, query.workflow_id)
@@ -78,37 +75,34 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-schedules/{id}`.
-#[utoipa::path(get, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     Ok(Json(state.scheduler().describe(caller.0.tenant, id).await?))
 }
 
 /// `PUT /api/workflow-schedules/{id}`: changes name, timing or payload.
-#[utoipa::path(put, path = "/api/workflow-schedules/{id}", tag = "schedules", request_body = crate::schedules::ScheduleInput, params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(put, path = "/api/workflow-schedules/{id}", tag = "schedules", request_body = crate::schedules::ScheduleInput, params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn update(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
     Body(input): Body<ScheduleInput>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     let row = state.scheduler().update(caller.0.tenant, id, input).await?;
     Ok(Json(json!(row)))
 }
 
 /// `POST /api/workflow-schedules/{id}/pause`.
-#[utoipa::path(post, path = "/api/workflow-schedules/{id}/pause", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-schedules/{id}/pause", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn pause(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     let row = state
         .scheduler()
         .set_enabled(caller.0.tenant, id, false)
@@ -117,13 +111,12 @@ pub async fn pause(
 }
 
 /// `POST /api/workflow-schedules/{id}/resume`.
-#[utoipa::path(post, path = "/api/workflow-schedules/{id}/resume", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-schedules/{id}/resume", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn resume(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     let row = state
         .scheduler()
         .set_enabled(caller.0.tenant, id, true)
@@ -132,13 +125,12 @@ pub async fn resume(
 }
 
 /// `DELETE /api/workflow-schedules/{id}`.
-#[utoipa::path(delete, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(delete, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     state.scheduler().delete(caller.0.tenant, id).await?;
     Ok(Json(json!({"ok": true})))
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ApiState;
-use super::auth::Caller;
+use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams, object_or_empty};
 use super::error::ApiError;
 use crate::store::{Role, TaskFilter};
@@ -32,13 +32,12 @@ pub struct ListQuery {
 }
 
 /// The tenant's tasks, newest first: `{tasks, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow-tasks", tag = "tasks", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-tasks", tag = "tasks", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let filter = TaskFilter {
         status: query.status.as_deref(),
@@ -54,13 +53,12 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-tasks/{taskId}`: the task and the form its response must satisfy.
-#[utoipa::path(get, path = "/api/workflow-tasks/{task_id}", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/api/workflow-tasks/{task_id}", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToRead>,
     PathParams(task_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Read)?;
     let view = state.store.get_task(caller.0.tenant, task_id).await?;
     Ok(Json(
         json!({"task": view.task, "formSchema": view.form_schema}),
@@ -68,13 +66,12 @@ pub async fn get(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/claim`: the caller's key takes the task.
-#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/claim", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/claim", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn claim(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(task_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     state
         .store
         .claim_task(caller.0.tenant, task_id, caller.0.key_id)
@@ -83,13 +80,12 @@ pub async fn claim(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/dismiss`: hides the task from the inbox.
-#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/dismiss", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/dismiss", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn dismiss(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(task_id): PathParams<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     state
         .store
         .dismiss_task(
@@ -111,14 +107,13 @@ pub struct CompleteRequest {
 }
 
 /// Completes a task: the run validates the response synchronously (Workflow Update).
-#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/complete", tag = "tasks", request_body = CompleteRequest, params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/complete", tag = "tasks", request_body = CompleteRequest, params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn complete(
     State(state): State<Arc<ApiState>>,
-    caller: Caller,
+    caller: Caller<ToManage>,
     PathParams(task_id): PathParams<Uuid>,
     Body(request): Body<CompleteRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Manage)?;
     let payload = object_or_empty(request.payload, "payload")?;
     // The override skips the form's checks: an admin's decision only.
     if payload.get("__admin_override").is_some() {

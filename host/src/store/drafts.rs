@@ -66,18 +66,28 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context(format!("saving the draft of `{id}`"))?;
-        match saved {
-            Some(draft_version) => Ok(SavedDraft {
+        if let Some(draft_version) = saved {
+            return Ok(SavedDraft {
                 workflow_id,
                 key,
                 draft_version,
-            }),
-            None => Err(StoreError::Invalid(match expected {
-                Some(v) => format!(
-                    "the draft of `{id}` changed since revision {v}; read it again and retry"
-                ),
-                None => format!("workflow `{id}` belongs to another tenant"),
-            })),
+            });
+        }
+        // Nothing was written: a stale revision of the caller's own workflow, or a uuid that
+        // another tenant holds, which must look exactly like a missing workflow.
+        let own: Option<i32> = sqlx::query_scalar(
+            "SELECT draft_version FROM workflow_definitions WHERE workflow_id = $1 AND tenant = $2",
+        )
+        .bind(workflow_id)
+        .bind(tenant)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading the draft of `{id}`"))?;
+        match (own, expected) {
+            (Some(_), Some(v)) => Err(StoreError::Invalid(format!(
+                "the draft of `{id}` changed since revision {v}; read it again and retry"
+            ))),
+            _ => Err(StoreError::NotFound(format!("no workflow `{id}`"))),
         }
     }
 

@@ -112,8 +112,10 @@ impl Store {
         .await
         .context(format!("reading event {}", event.event_id))?
         .ok_or_else(|| {
+            // Event ids are unique across the database; this one is not the caller's to use.
+            // Saying whose it is would tell one tenant about another's events.
             StoreError::Invalid(format!(
-                "event id {} is already used by another tenant",
+                "event id {} cannot be used; send the event with another id",
                 event.event_id
             ))
         })?;

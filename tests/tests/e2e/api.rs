@@ -12,14 +12,14 @@ use crate::common;
 use crate::common::temporal::{Process, System, free_port};
 
 /// A running `alga-wf serve` and an HTTP client for it.
-struct Api {
+pub(crate) struct Api {
     base: String,
     agent: ureq::Agent,
     _process: Process,
 }
 
 impl Api {
-    fn start(system: &System) -> Api {
+    pub(crate) fn start(system: &System) -> Api {
         Api::start_with(system, &[])
     }
 
@@ -73,6 +73,33 @@ impl Api {
 }
 
 impl Api {
+    /// Any method, with an optional key and JSON body: the status and the body (null when
+    /// there is none or it is not JSON).
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(key) = key {
+            builder = builder.header("x-api-key", key);
+        }
+        let response = match body {
+            Some(body) => {
+                let request = builder
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .expect("a request");
+                self.agent.run(request)
+            }
+            None => self.agent.run(builder.body(()).expect("a request")),
+        };
+        read(response.expect("the API answers"))
+    }
+
     fn get_text(&self, path: &str) -> String {
         let mut response = self
             .agent
@@ -105,7 +132,7 @@ fn read(mut response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
     (status, body)
 }
 
-fn create_key(system: &System, tenant: &str, role: &str) -> String {
+pub(crate) fn create_key(system: &System, tenant: &str, role: &str) -> String {
     let mut args = vec!["create-api-key", "--tenant", tenant, "--role", role];
     let database = system.database_args();
     args.extend(database.iter().map(String::as_str));

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod authorization;
 mod component;
 mod corpus;
 mod determinism;

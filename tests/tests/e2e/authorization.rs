@@ -1,0 +1,310 @@
+//! The authorization matrix: every operation of the OpenAPI document, called by every kind of
+//! caller that must be refused, against a tenant's real objects (a workflow, a run, its task,
+//! an event, a schedule, a key), with the exact status each must get and nothing of the
+//! tenant's changed afterwards.
+//!
+//! The role an operation needs is read from its security scope in the document, the same
+//! annotation that sits on the handler whose signature enforces it (`Caller<ToManage>`). An
+//! `/api` operation without a scope, or a request body this file does not know, fails the test:
+//! a new route cannot escape the matrix.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::api::{Api, create_key};
+use crate::common;
+use crate::common::temporal::System;
+
+const TENANT: &str = "7b000000-0000-4000-8000-0000000000a1";
+const OTHER: &str = "7b000000-0000-4000-8000-0000000000b2";
+const WORKFLOW: &str = "7b000000-1111-4000-8000-000000000001";
+const EVENT: &str = "7b000000-2222-4000-8000-000000000001";
+const ROLES: [&str; 4] = ["read", "manage", "publish", "admin"];
+
+/// Whether `role` satisfies `needed` (the reference's rule, as the API applies it).
+fn allows(role: &str, needed: &str) -> bool {
+    role == "admin" || role == needed || needed == "read"
+}
+
+/// Every row of the tenant's, as text (the API key's `last_used_at` aside: using a key is not
+/// changing anything).
+fn fingerprint(system: &System) -> String {
+    let tables = system.database.sql(
+        "SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.columns
+         WHERE table_schema = 'public' AND column_name = 'tenant'",
+    );
+    tables
+        .split_whitespace()
+        .map(|table| {
+            let row = if table == "workflow_api_keys" {
+                "to_jsonb(t) - 'last_used_at'"
+            } else {
+                "to_jsonb(t)"
+            };
+            system.database.sql(&format!(
+                "SELECT '{table}: ' || coalesce(string_agg(({row})::text, ',' ORDER BY ({row})::text), '')
+                 FROM {table} t WHERE tenant = '{TENANT}'"
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A definition with `WORKFLOW` as its id, at `version`.
+fn definition(version: u32) -> Value {
+    let mut definition = common::definition(json!([
+        {"id": "ask", "type": "human.task", "config": {"taskType": "matrix-approval",
+            "title": {"$expr": "'Approve'"}}}
+    ]));
+    definition["id"] = json!(WORKFLOW);
+    definition["version"] = json!(version);
+    definition
+}
+
+/// The body each writing operation is sent (well-formed, so the refusal is about the caller
+/// and not the body). An operation missing here fails the test.
+fn body_for(method: &str, path: &str, schedule_at: &str) -> Option<Value> {
+    let body = match (method, path) {
+        ("POST", "/api/workflow-definitions")
+        | ("POST", "/api/workflow-definitions/publish")
+        | ("POST", "/api/workflow-definitions/validate")
+        | ("PUT", "/api/workflow-definitions/{workflow}/draft") => {
+            json!({"definition": definition(2)})
+        }
+        ("POST", "/api/workflow-definitions/{workflow}/publish") => json!({}),
+        ("POST", "/api/workflow-definitions/{workflow}/simulate") => json!({"payload": {}}),
+        ("PUT", "/api/workflow-definitions/{workflow}/metadata") => json!({"isPaused": true}),
+        ("POST", "/api/workflow-runs") => json!({"workflowId": WORKFLOW, "payload": {}}),
+        ("POST", "/api/workflow-runs/{run_id}/cancel")
+        | ("POST", "/api/workflow-runs/{run_id}/replay")
+        | ("POST", "/api/workflow-runs/{run_id}/redrive") => json!({"reason": "the matrix"}),
+        ("POST", "/api/workflow-schedules") => {
+            json!({"workflowId": WORKFLOW, "triggerType": "schedule", "runAt": schedule_at})
+        }
+        ("PUT", "/api/workflow-schedules/{id}") => json!({"name": "moved", "runAt": schedule_at}),
+        ("POST", "/api/workflow-schedules/{id}/pause")
+        | ("POST", "/api/workflow-schedules/{id}/resume")
+        | ("POST", "/api/workflow-tasks/{task_id}/claim")
+        | ("POST", "/api/workflow-tasks/{task_id}/dismiss") => json!({}),
+        ("POST", "/api/workflow-tasks/{task_id}/complete") => json!({"payload": {}}),
+        ("POST", "/api/workflow/events") => {
+            json!({"eventId": EVENT, "eventName": "MATRIX_EVENT", "payload": {}})
+        }
+        ("POST", "/api/api-keys") => json!({"name": "matrix", "role": "read"}),
+        ("DELETE", _) => return None,
+        _ => panic!("{method} {path} has no body in the authorization matrix: add one"),
+    };
+    Some(body)
+}
+
+/// What another tenant's admin gets from an operation that names no object in its path:
+/// lists answer with the caller's own (empty) data; creations that name the first tenant's
+/// workflow find nothing; the rest act on the caller's own tenant.
+fn other_tenant_expects(method: &str, path: &str) -> u16 {
+    match (method, path) {
+        ("GET", _) => 200,
+        ("POST", "/api/workflow-definitions/validate") => 200,
+        ("POST", "/api/api-keys") => 201,
+        // Event ids are unique across tenants (docs/api.md): a taken id is refused.
+        ("POST", "/api/workflow/events") => 409,
+        _ => 404,
+    }
+}
+
+#[test]
+fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    system.database.sql(
+        r#"INSERT INTO system_workflow_form_definitions (name, json_schema) VALUES ('matrix-form',
+             '{"type": "object"}');
+           INSERT INTO system_workflow_task_definitions (task_type, name, form_id)
+             VALUES ('matrix-approval', 'Approval', 'matrix-form');"#,
+    );
+    let admin = create_key(&system, TENANT, "admin");
+    let keys: BTreeMap<&str, String> = ROLES
+        .iter()
+        .map(|role| (*role, create_key(&system, TENANT, role)))
+        .collect();
+    let other = create_key(&system, OTHER, "admin");
+
+    // The tenant's objects.
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&json!({"definition": definition(1)})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (status, started) = api.call(
+        "POST",
+        "/api/workflow-runs",
+        Some(&admin),
+        Some(&json!({"workflowId": WORKFLOW, "payload": {}})),
+    );
+    assert_eq!(status, 201, "{started:#}");
+    let run = started["runId"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let task = loop {
+        let (_, listed) = api.call(
+            "GET",
+            &format!("/api/workflow-tasks?runId={run}"),
+            Some(&admin),
+            None,
+        );
+        if let Some(id) = listed["tasks"][0]["task_id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the task never opened: {listed:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow/events",
+        Some(&admin),
+        Some(&json!({"eventId": EVENT, "eventName": "MATRIX_EVENT", "payload": {}})),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    let schedule_at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let (status, schedule) = api.call(
+        "POST",
+        "/api/workflow-schedules",
+        Some(&admin),
+        Some(&json!({"workflowId": WORKFLOW, "triggerType": "schedule", "runAt": schedule_at})),
+    );
+    assert_eq!(status, 201, "{schedule:#}");
+    let schedule = schedule["id"].as_str().unwrap().to_owned();
+    let (_, listed) = api.call("GET", "/api/api-keys", Some(&admin), None);
+    let key_id = listed["keys"][0]["keyId"].as_str().unwrap().to_owned();
+
+    // Keys that must not work: revoked, expired, made up.
+    let revoked = create_key(&system, TENANT, "admin");
+    let expired = create_key(&system, TENANT, "admin");
+    let (_, listed) = api.call("GET", "/api/api-keys", Some(&admin), None);
+    let newest: Vec<String> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|k| k["keyId"].as_str().unwrap().to_owned())
+        .collect();
+    // Newest first: `expired` then `revoked`.
+    assert_eq!(
+        api.call(
+            "DELETE",
+            &format!("/api/api-keys/{}", newest[1]),
+            Some(&admin),
+            None
+        )
+        .0,
+        204
+    );
+    system.database.sql(&format!(
+        "UPDATE workflow_api_keys SET expires_at = now() - interval '1 second' WHERE key_id = '{}'",
+        newest[0]
+    ));
+    let refused: [(&str, Option<&str>); 4] = [
+        ("no key", None),
+        (
+            "a made-up key",
+            Some("awf_00000000000000000000000000000000"),
+        ),
+        ("a revoked key", Some(&revoked)),
+        ("an expired key", Some(&expired)),
+    ];
+
+    let ids = BTreeMap::from([
+        ("{workflow}", WORKFLOW.to_owned()),
+        ("{version}", "1".to_owned()),
+        ("{run_id}", run.clone()),
+        ("{id}", schedule.clone()),
+        ("{task_id}", task.clone()),
+        ("{event_id}", EVENT.to_owned()),
+        ("{key_id}", key_id.clone()),
+    ]);
+    let document: Value = serde_json::from_str(&common::alga_wf(&["openapi"]).stdout).unwrap();
+    let before = fingerprint(&system);
+    let mut operations = 0;
+    let mut cells = 0;
+    let mut failures = Vec::new();
+    for (template, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = method.to_uppercase();
+            operations += 1;
+            let mut path = template.clone();
+            for (name, id) in &ids {
+                path = path.replace(name, id);
+            }
+            assert!(
+                !path.contains('{'),
+                "{method} {template}: a path parameter has no object"
+            );
+            let body = if method == "GET" {
+                None
+            } else {
+                body_for(&method, template, &schedule_at)
+            };
+            let scope = operation["security"][0]["api_key"][0].as_str();
+            let mut check = |who: &str, key: Option<&str>, expected: u16| {
+                cells += 1;
+                let (status, answer) = api.call(&method, &path, key, body.as_ref());
+                if status != expected {
+                    failures.push(format!(
+                        "{method} {template} by {who}: {status}, not {expected}: {answer}"
+                    ));
+                }
+                answer
+            };
+            let Some(needed) = scope else {
+                assert!(
+                    !template.starts_with("/api/"),
+                    "{method} {template} has no role scope"
+                );
+                // Health and metrics: open to anyone.
+                check("no key", None, 200);
+                continue;
+            };
+            for (who, key) in refused {
+                check(who, key, 401);
+            }
+            for role in ROLES {
+                if !allows(role, needed) {
+                    check(role, Some(&keys[role]), 403);
+                } else if method == "GET" {
+                    check(role, Some(&keys[role]), 200);
+                }
+            }
+            let expected = if template.contains('{') {
+                404
+            } else {
+                other_tenant_expects(&method, template)
+            };
+            let answer = check("another tenant's admin", Some(&other), expected);
+            // What it was given back (its own lists, its own new key) holds nothing of the
+            // first tenant's; an error may only repeat the id the caller sent.
+            if (200..300).contains(&expected) {
+                let text = answer.to_string();
+                for id in [WORKFLOW, &run, &task, EVENT, &schedule, &key_id] {
+                    if text.contains(id) {
+                        failures.push(format!("{method} {template} showed {id}: {text}"));
+                    }
+                }
+            }
+        }
+    }
+    let after = fingerprint(&system);
+    assert!(
+        failures.is_empty(),
+        "{} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(before, after, "a refused call changed the tenant's rows");
+    println!("authorization matrix: {operations} operations, {cells} calls, all as expected");
+}
