@@ -1,5 +1,5 @@
 //! Logs and metrics. Logs are `tracing` events on stderr, filtered by `ALGA_WF_LOG` (default
-//! `info`), as text or, with `ALGA_WF_LOG_FORMAT=json`, one JSON object per line. Metrics are
+//! `info`, Temporal's SDK at `warn`), as text or, with `ALGA_WF_LOG_FORMAT=json`, one JSON object per line. Metrics are
 //! recorded with the `metrics` facade and rendered in Prometheus' text format at `/metrics`.
 
 use std::sync::OnceLock;
@@ -7,10 +7,15 @@ use std::sync::OnceLock;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
+/// Our `info`, and Temporal's SDK at `warn` (it is chatty at `info`).
+const DEFAULT_FILTER: &str =
+    "info,temporalio_sdk_core=warn,temporalio_client=warn,temporalio_common=warn";
+
 /// Installs the process's log subscriber.
 pub fn init_logging() {
-    let filter =
-        || EnvFilter::try_from_env("ALGA_WF_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = || {
+        EnvFilter::try_from_env("ALGA_WF_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+    };
     let json = std::env::var("ALGA_WF_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter())

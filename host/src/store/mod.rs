@@ -16,6 +16,7 @@ mod ledger;
 mod projections;
 mod runs;
 mod schedules;
+mod storable;
 mod tasks;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -30,6 +31,7 @@ pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
 pub use runs::{NewRun, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
+pub use storable::storable_batch;
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
 
 /// What can go wrong talking to the database.

@@ -75,6 +75,8 @@ impl Store {
     /// Applies one activation's records. A run with no row (one started outside the store)
     /// has no read model, and its batches are skipped.
     pub async fn apply(&self, batch: &Batch) -> Result<bool, StoreError> {
+        let storable = super::storable::storable_batch(batch);
+        let batch = storable.as_ref();
         let run = run_uuid(&batch.run_id);
         let base = DateTime::<Utc>::from_timestamp_millis(batch.at_ms).unwrap_or_else(Utc::now);
         let mut tx = self.pool().begin().await.context("projecting")?;

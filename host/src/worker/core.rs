@@ -17,7 +17,7 @@ use temporalio_common::UntypedWorkflow;
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::protos::coresdk::ActivityTaskCompletion;
 use temporalio_common::protos::coresdk::activity_task::activity_task;
-use temporalio_common::telemetry::{Logger, TelemetryOptions};
+use temporalio_common::telemetry::TelemetryOptions;
 use temporalio_common::worker::WorkerTaskTypes;
 use temporalio_sdk_core::{
     CoreRuntime, PollError, PollerBehavior, RuntimeOptions, Url, WorkerConfig,
@@ -45,12 +45,10 @@ pub struct Connected {
 
 /// Connects to the Temporal frontend of `settings`.
 pub async fn connect(settings: &WorkerSettings) -> Result<Connected> {
-    let telemetry = TelemetryOptions::builder()
-        .logging(Logger::Console {
-            filter: "warn".into(),
-            format: None,
-        })
-        .build();
+    // No logger of core's own: its events go to the process's subscriber (`ALGA_WF_LOG`,
+    // which keeps core at `warn` by default). A console logger of core's filtered our own
+    // `info` lines out once the runtime started.
+    let telemetry = TelemetryOptions::builder().build();
     let runtime = CoreRuntime::new_assume_tokio(
         RuntimeOptions::builder()
             .telemetry_options(telemetry)
@@ -248,6 +246,9 @@ pub async fn run_worker(
 /// signals runs whose wait it can already see).
 async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
     use alga_interpreter::machine::protocol::{RunEvent, WaitKind};
+    // The keys as the read model stored them (a NUL escaped): the events they match are rows.
+    let storable = crate::store::storable_batch(batch);
+    let batch = storable.as_ref();
     let run_id = &batch.run_id;
     for record in &batch.records {
         if let RunEvent::WaitOpened {

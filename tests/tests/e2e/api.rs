@@ -1053,6 +1053,16 @@ fn tenants_cannot_reach_each_other(system: &System, api: &Api, admin: &str, stra
         "the history has the run's actions"
     );
     assert!(!text.contains("hunter2"), "the history holds the plaintext");
+    // And the worker's log.
+    let log = system.worker_log();
+    assert!(
+        log.contains("worker started"),
+        "the log is the worker's: {log}"
+    );
+    assert!(
+        !log.contains("hunter2"),
+        "the worker's log holds the plaintext"
+    );
 
     // B cannot publish over A's workflow uuid: a 404, and A's catalogue is untouched.
     let owned = "0b6e2a52-5d0c-4b59-9a57-3f1d8c0f0a11";

@@ -703,6 +703,37 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
         "{view:#}"
     );
 
+    // A value with a NUL (which PostgreSQL's text and jsonb refuse) reaches the read model
+    // escaped instead of failing the projection, so the run is not wedged: here a correlation
+    // key parsed from JSON, whose wait times out and is caught.
+    let mut nul = common::definition(json!([
+        {"id": "parse", "type": "action.call", "config": {"actionId": "transform.parse_json",
+            "version": 1, "inputMapping": {"source": "\"x\\u0000y\""}, "saveAs": "vars.parsed"}},
+        {"id": "guard", "type": "control.tryCatch", "try": [
+            {"id": "wait", "type": "event.wait", "config": {"eventName": "NUL_KEY",
+                "correlationKey": {"$expr": "vars.parsed.value"}, "timeoutMs": 1000}}],
+            "catch": [{"id": "timed-out", "type": "state.set", "config": {"state": "TIMED_OUT"}}]}
+    ]));
+    nul["id"] = json!("nul-key");
+    let file = write(dir, "nul-key.json", &nul);
+    assert_eq!(with_database(system, &["publish", &file]).code, 0);
+    let outcome = start_published(system, "nul-key", &json!({}), true);
+    assert_eq!(outcome["status"], "SUCCEEDED", "{outcome:#}");
+    let run_id = outcome["runId"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let view = loop {
+        let view = show(system, run_id);
+        if view["run"]["status"] == "SUCCEEDED" {
+            break view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the read model never caught up: {view:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(view["waits"][0]["key"], "x\\u0000y", "{view:#}");
+
     // A human task opens a `workflow_tasks` row, and its response is checked against the form
     // the catalog gives its task type.
     system.database.sql(

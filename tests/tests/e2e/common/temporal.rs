@@ -47,6 +47,8 @@ pub struct System {
     /// The task queue the worker serves.
     pub task_queue: String,
     worker: Mutex<Option<Process>>,
+    /// Everything the main worker logged (at `info`), across restarts.
+    worker_log: tempfile::NamedTempFile,
     /// A second worker, serving the remote queue's activities.
     _remote: Process,
 }
@@ -107,6 +109,7 @@ impl System {
             database,
             task_queue,
             worker: Mutex::new(None),
+            worker_log: tempfile::NamedTempFile::new().expect("a log file"),
             _remote: Process(remote),
         };
         system.start_worker(definitions);
@@ -163,12 +166,22 @@ impl System {
             .args(["--shared-secret", "test-token"])
             .env(SECRET_VARIABLE, SECRET_VALUE)
             .env(TENANT_SECRET_VARIABLE, TENANT_SECRET_VALUE)
-            .env("ALGA_WF_LOG", "warn")
+            .env("ALGA_WF_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(self.worker_log.path())
+                    .expect("the worker's log file opens"),
+            )
             .spawn()
             .expect("alga-wf worker starts");
         *worker = Some(Process(child));
+    }
+
+    /// What the main worker has logged so far.
+    pub fn worker_log(&self) -> String {
+        std::fs::read_to_string(self.worker_log.path()).unwrap_or_default()
     }
 
     /// Kills the worker process with SIGKILL (no shutdown at all).
@@ -184,5 +197,13 @@ impl System {
 impl Drop for System {
     fn drop(&mut self) {
         self.kill_worker();
+        if std::thread::panicking() {
+            let log = self.worker_log();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("--- the worker's last log lines ---");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
