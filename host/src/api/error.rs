@@ -111,6 +111,7 @@ impl From<StoreError> for ApiError {
                     "DATABASE_UNAVAILABLE",
                     "the database failed; try again",
                 )
+                .with_retry_after(2)
             }
         }
     }

@@ -19,7 +19,7 @@ mod schedules;
 mod storable;
 mod tasks;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use thiserror::Error;
 
 pub use api_keys::{ApiKeyInfo, NewApiKey, Principal, Role};
@@ -33,6 +33,12 @@ pub use runs::{NewRun, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
 pub use storable::storable_batch;
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
+
+/// How long a request waits for a connection before the database counts as unavailable.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The longest any one statement may run.
+const STATEMENT_TIMEOUT: &str = "15s";
 
 /// What can go wrong talking to the database.
 #[derive(Debug, Error)]
@@ -111,11 +117,18 @@ pub struct Store {
 impl Store {
     /// Connects to `url` and applies the migrations in `migrations/`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let context = || format!("connecting to PostgreSQL at {}", redact_url(url));
+        let options: PgConnectOptions = url.parse().context(context())?;
+        // No statement may hold a connection for long, so a stuck database frees the pool.
+        let options = options.options([("statement_timeout", STATEMENT_TIMEOUT)]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .connect(url)
+            // While the database is away, callers hear so in seconds (the API's 503, a
+            // workflow task that fails and is retried) instead of sqlx's default 30 s.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
             .await
-            .context(format!("connecting to PostgreSQL at {}", redact_url(url)))?;
+            .context(context())?;
         sqlx::migrate!("../migrations").run(&pool).await?;
         Ok(Store { pool })
     }

@@ -100,6 +100,22 @@ impl Api {
         read(response.expect("the API answers"))
     }
 
+    /// A GET's status and its `Retry-After` header.
+    pub(crate) fn retry_after(&self, path: &str, key: &str) -> (u16, Option<String>) {
+        let response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("x-api-key", key)
+            .call()
+            .expect("the API answers");
+        let header = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status().as_u16(), header)
+    }
+
     fn get_text(&self, path: &str) -> String {
         let mut response = self
             .agent

@@ -11,6 +11,7 @@ mod corpus;
 mod determinism;
 mod dev;
 mod examples;
+mod faults;
 mod install;
 mod jsonata_suite;
 mod modules;
