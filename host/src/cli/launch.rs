@@ -94,6 +94,8 @@ pub async fn serve(
     temporal: &TemporalArgs,
     limits: &super::StartRateArgs,
 ) -> Result<u8, String> {
+    // Fault injection for the tests: FAILPOINTS names the points to trigger.
+    let _faults = fail::FailScenario::setup();
     let store = database.connect().await?;
     let settings = temporal.settings();
     let connected = crate::worker::connect(&settings)

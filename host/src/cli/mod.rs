@@ -88,6 +88,10 @@ enum Command {
         /// is retried after it (and its ledger claim lapses).
         #[arg(long, default_value_t = 600)]
         activity_timeout_secs: u64,
+        /// How often, in seconds, the worker sends deliveries that failed or were never made
+        /// and routes events that were never routed (with a database).
+        #[arg(long, env = "ALGA_WF_SWEEP_INTERVAL_SECS", default_value_t = 5)]
+        sweep_interval_secs: u64,
         /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
         /// $ALGA_WF_ACTION_QUEUES, comma-separated).
         #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
@@ -478,6 +482,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 max_cached_runs,
                 database_url,
                 activity_timeout_secs,
+                sweep_interval_secs,
                 action_queues,
                 scripted_actions,
                 metrics_listen,
@@ -502,6 +507,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let mut settings = temporal.settings();
                 settings.max_cached_runs = *max_cached_runs;
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
+                settings.sweep_interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
                 settings.action_queues = parse_action_queues(action_queues)?;
                 if let Some(file) = scripted_actions {
                     let value = read_json(file)?;

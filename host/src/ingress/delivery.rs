@@ -1,6 +1,6 @@
 //! Delivering an event to a run: the `(event, run)` row is claimed first and the signal sent
 //! by whoever claimed it, so ingress and the worker can both try without a run ever seeing
-//! an event twice. A failed signal gives the claim back.
+//! an event twice. A failed signal gives the claim back, and the sweeper sends it later.
 
 use serde_json::json;
 use uuid::Uuid;
@@ -31,13 +31,18 @@ pub(super) async fn deliver(
         "payload": event.payload,
         "receivedAt": event.received_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     });
-    let sent = crate::worker::signal_workflow(
-        client,
-        &run.temporal_workflow_id,
-        alga_interpreter::machine::signals::EVENT_SIGNAL,
-        &signal,
-    )
-    .await;
+    let sent = match injected_failure() {
+        Some(failure) => Err(anyhow::anyhow!(failure)),
+        None => {
+            crate::worker::signal_workflow(
+                client,
+                &run.temporal_workflow_id,
+                alga_interpreter::machine::signals::EVENT_SIGNAL,
+                &signal,
+            )
+            .await
+        }
+    };
     match sent {
         Ok(()) => {
             metrics::counter!("alga_wf_events_delivered_total").increment(1);
@@ -50,6 +55,15 @@ pub(super) async fn deliver(
             Err(format!("run {run_id}: {e:#}"))
         }
     }
+}
+
+/// The `delivery-signal` failpoint (`FAILPOINTS=delivery-signal=1*return`): a signal that
+/// fails as Temporal's would, for the tests of what happens after.
+fn injected_failure() -> Option<String> {
+    fail::fail_point!("delivery-signal", |_| Some(
+        "the delivery-signal failpoint failed this signal".to_owned()
+    ));
+    None
 }
 
 /// Called by the worker once a run's new event wait is stored: delivers every event of the

@@ -5,9 +5,11 @@
 //! `delivery` signals runs exactly once per (event, run), from either side of the race between
 //! an event and the wait it is for; `triggers` maps and launches triggered workflows.
 //! Everything here is safe to repeat, so events stored but never routed (a crash in between)
-//! are simply routed again by [`Ingress::route_unrouted`].
+//! are simply routed again by [`Ingress::route_unrouted`], and `sweeper` does that and sends
+//! every delivery that failed or was never made, on an interval, in every worker.
 
 mod delivery;
+mod sweeper;
 mod triggers;
 
 use serde::Serialize;
@@ -16,6 +18,7 @@ use uuid::Uuid;
 use crate::store::{NewEvent, Recorded, Store, StoreError, StoredEvent};
 
 pub use delivery::{deliver_to_new_wait, redeliver};
+pub use sweeper::Swept;
 pub use triggers::StartedRun;
 
 /// What ingress needs: the database, Temporal, and the queue runs start on.

@@ -234,6 +234,43 @@ impl Store {
         Ok(rows.into_iter().map(stored_event).collect())
     }
 
+    /// Deliveries that should have happened and did not: an event of a run's tenant, name and
+    /// key that arrived since the run started, while the run has that wait open, and has no
+    /// delivery row (its signal failed and was released, or the process that would have sent
+    /// it died). Oldest first, at most `limit`; the sweeper sends them.
+    pub async fn stranded_deliveries(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(RunAddress, Uuid, StoredEvent)>, StoreError> {
+        let rows: Vec<StrandedRow> = sqlx::query_as(
+            "SELECT DISTINCT ON (e.created_at, e.event_id, w.run_id)
+                    w.run_id, r.temporal_workflow_id,
+                    e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
+             FROM workflow_run_waits w
+             JOIN workflow_runs r ON r.run_id = w.run_id AND r.status = 'RUNNING'
+             JOIN workflow_runtime_events e
+               ON e.tenant = w.tenant AND e.event_name = w.event_name
+              AND e.correlation_key IS NOT DISTINCT FROM w.key AND e.created_at >= r.started_at
+             WHERE w.status = 'WAITING' AND w.wait_type = 'event'
+               AND NOT EXISTS (SELECT 1 FROM workflow_event_deliveries d
+                               WHERE d.event_id = e.event_id AND d.run_id = w.run_id)
+             ORDER BY e.created_at, e.event_id, w.run_id
+             LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("finding stranded deliveries")?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let tenant = row.event.tenant?;
+                let run = RunAddress::stored(row.run_id, row.temporal_workflow_id);
+                Some((run, tenant, stored_event(row.event)))
+            })
+            .collect())
+    }
+
     /// Events that were stored but never routed (the process stopped in between), oldest
     /// first; routing them again is safe because deliveries and launches are deduplicated.
     pub async fn unrouted_events(
@@ -309,6 +346,14 @@ impl Store {
         row.map(|Json(v)| v)
             .ok_or_else(|| StoreError::NotFound(format!("no event {event_id}")))
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct StrandedRow {
+    run_id: Uuid,
+    temporal_workflow_id: Option<String>,
+    #[sqlx(flatten)]
+    event: EventRow,
 }
 
 #[derive(sqlx::FromRow)]

@@ -230,8 +230,26 @@ pub async fn run_worker(
         })
     };
 
+    // Every worker with a database sweeps: deliveries that failed or were never made are
+    // sent, events never routed are routed.
+    let sweeper = store.clone().map(|store| {
+        let client = connected.client.clone();
+        let (task_queue, interval) = (settings.task_queue.clone(), settings.sweep_interval);
+        tokio::spawn(async move {
+            let ingress = crate::ingress::Ingress {
+                store: &store,
+                client: &client,
+                task_queue: &task_queue,
+            };
+            ingress.sweep_forever(interval).await;
+        })
+    });
+
     shutdown.await;
     tracing::info!("worker shutting down");
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     worker.initiate_shutdown();
     let workflow_result = workflows.await.context("the workflow loop panicked")?;
     let activity_result = activities.await.context("the activity loop panicked")?;

@@ -72,6 +72,8 @@ pub struct WorkerSettings {
     pub secrets: crate::secrets::Secrets,
     /// Whether the `test.*` doubles run (development and tests only).
     pub test_actions: bool,
+    /// How often the delivery sweeper looks for missed deliveries and unrouted events.
+    pub sweep_interval: std::time::Duration,
 }
 
 impl WorkerSettings {
@@ -88,6 +90,7 @@ impl WorkerSettings {
             scripted_actions: std::collections::BTreeMap::new(),
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
             test_actions: false,
+            sweep_interval: std::time::Duration::from_secs(5),
         }
     }
 }

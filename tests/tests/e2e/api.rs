@@ -24,9 +24,15 @@ impl Api {
     }
 
     fn start_with(system: &System, extra: &[&str]) -> Api {
+        Api::start_with_env(system, extra, &[])
+    }
+
+    /// `alga-wf serve` with extra arguments and environment (e.g. FAILPOINTS).
+    pub(crate) fn start_with_env(system: &System, extra: &[&str], env: &[(&str, &str)]) -> Api {
         let port = free_port();
         let child = Command::new(common::binary())
             .env("ALGA_WF_TEST_ACTIONS", "true")
+            .envs(env.iter().copied())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
             .args(system.args())

@@ -44,3 +44,76 @@ fn a_database_outage_is_a_prompt_503_and_passes() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A signal that fails during ingress gives its claim back, and the worker's sweeper delivers
+/// the event later, once: the run it was for is not left waiting forever.
+#[test]
+fn a_failed_delivery_is_sent_by_the_sweeper_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    // The API's first signal fails, as one would with Temporal briefly away.
+    let api = Api::start_with_env(&system, &[], &[("FAILPOINTS", "delivery-signal=1*return")]);
+    let admin = create_key(&system, TENANT, "admin");
+    let mut definition = crate::common::definition(serde_json::json!([
+        {"id": "wait", "type": "event.wait", "config": {"eventName": "SWEPT",
+            "correlationKey": {"$expr": "payload.k"}}}
+    ]));
+    definition["id"] = serde_json::json!("swept");
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&serde_json::json!({"definition": definition})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (_, started) = api.call(
+        "POST",
+        "/api/workflow-runs",
+        Some(&admin),
+        Some(&serde_json::json!({"workflowId": "swept", "payload": {"k": "k1"}})),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    let waits = format!("{run_path}/waits");
+    poll(&api, &admin, &waits, |w| {
+        w["waits"][0]["status"] == "WAITING"
+    });
+
+    let event = serde_json::json!({"eventName": "SWEPT", "correlationKey": "k1", "payload": {}});
+    let (status, routed) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
+    assert_eq!(status, 200, "{routed:#}");
+    assert!(
+        routed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("failpoint")),
+        "{routed:#}"
+    );
+    assert_eq!(routed["resumedRuns"], serde_json::json!([]), "{routed:#}");
+
+    // The worker's sweeper (every 5 s) sends it.
+    poll(&api, &admin, &run_path, |r| r["status"] == "SUCCEEDED");
+    let event_id = routed["eventId"].as_str().unwrap();
+    let (_, stored) = api.call(
+        "GET",
+        &format!("/api/workflow/events/{event_id}"),
+        Some(&admin),
+        None,
+    );
+    let delivered = stored["deliveredTo"].as_array().map(Vec::len);
+    assert_eq!(delivered, Some(1), "{stored:#}");
+}
+
+/// Polls a GET until `done` accepts its body (60 s at most).
+fn poll(api: &Api, key: &str, path: &str, done: impl Fn(&serde_json::Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = api.call("GET", path, Some(key), None);
+        if status == 200 && done(&body) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never got there: {body:#}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
