@@ -17,4 +17,5 @@ pub mod schedules;
 pub mod secrets;
 pub mod simulate;
 pub mod store;
+pub mod termination;
 pub mod worker;

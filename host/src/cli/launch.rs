@@ -113,11 +113,9 @@ pub async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!("serving the API on http://{listen}");
-    crate::api::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .map_err(|e| format!("serving the API: {e}"))?;
+    crate::api::serve(listener, state, crate::termination::requested())
+        .await
+        .map_err(|e| format!("serving the API: {e}"))?;
     Ok(0)
 }
 

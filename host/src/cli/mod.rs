@@ -517,9 +517,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                         format!("{}: {first}", file.display())
                     })?;
                 }
-                let shutdown = async {
-                    let _ = tokio::signal::ctrl_c().await;
-                };
+                let shutdown = crate::termination::requested();
                 settings.secrets = secrets(cli)?;
                 settings.test_actions = cli.test_actions;
                 crate::worker::run_worker(modules, settings, lookup, store, shutdown)
@@ -555,9 +553,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     },
                     secrets: secrets(cli)?,
                 };
-                crate::dev::run(modules, options, known_actions_with(cli, true)?, async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
+                crate::dev::run(modules, options, known_actions_with(cli, true)?, crate::termination::requested())
                 .await
                 .map_err(|e| e.to_string())?;
                 Ok(0)

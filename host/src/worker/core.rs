@@ -120,6 +120,8 @@ pub async fn run_worker(
         .workflow_task_poller_behavior(PollerBehavior::SimpleMaximum(4))
         .activity_task_poller_behavior(PollerBehavior::SimpleMaximum(4))
         .ignore_evicts_on_shutdown(true)
+        // At a stop, activities in flight get this long to finish before core cancels them.
+        .graceful_shutdown_period(settings.shutdown_grace)
         .build()
         .map_err(|e| anyhow!("worker configuration: {e}"))?;
     let worker = Arc::new(
@@ -245,12 +247,29 @@ pub async fn run_worker(
         })
     });
 
-    shutdown.await;
+    let (mut workflows, mut activities) = (workflows, activities);
+    // A poll loop that ends before a stop was asked for leaves a process that serves nothing:
+    // stop it all and exit non-zero, so a supervisor restarts it.
+    let ended_early = tokio::select! {
+        _ = shutdown => None,
+        ended = &mut workflows => Some(("workflow", ended)),
+        ended = &mut activities => Some(("activity", ended)),
+    };
     tracing::info!("worker shutting down");
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
     worker.initiate_shutdown();
+    if let Some((which, ended)) = ended_early {
+        let why = match ended {
+            Ok(Ok(())) => "it stopped".to_owned(),
+            Ok(Err(e)) => format!("{e:#}"),
+            Err(e) => format!("it panicked: {e}"),
+        };
+        workflows.abort();
+        activities.abort();
+        return Err(anyhow!("the {which} poll loop ended on its own: {why}"));
+    }
     let workflow_result = workflows.await.context("the workflow loop panicked")?;
     let activity_result = activities.await.context("the activity loop panicked")?;
     match Arc::try_unwrap(worker) {

@@ -74,6 +74,8 @@ pub struct WorkerSettings {
     pub test_actions: bool,
     /// How often the delivery sweeper looks for missed deliveries and unrouted events.
     pub sweep_interval: std::time::Duration,
+    /// At a stop, how long activities in flight may take to finish.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl WorkerSettings {
@@ -91,6 +93,7 @@ impl WorkerSettings {
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
             test_actions: false,
             sweep_interval: std::time::Duration::from_secs(5),
+            shutdown_grace: std::time::Duration::from_secs(20),
         }
     }
 }

@@ -117,3 +117,39 @@ fn poll(api: &Api, key: &str, path: &str, done: impl Fn(&serde_json::Value) -> b
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// SIGTERM (what a container runtime sends) stops the worker gracefully with status 0, and a
+/// run it was serving finishes on the next worker.
+#[test]
+fn sigterm_stops_the_worker_cleanly_and_runs_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let mut definition = crate::common::definition(serde_json::json!([
+        {"id": "pause", "type": "time.wait", "config": {"mode": "duration", "durationMs": 3000}},
+        {"id": "done", "type": "state.set", "config": {"state": "DONE"}}
+    ]));
+    definition["id"] = serde_json::json!("patient");
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&serde_json::json!({"definition": definition})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (_, started) = api.call(
+        "POST",
+        "/api/workflow-runs",
+        Some(&admin),
+        Some(&serde_json::json!({"workflowId": "patient", "payload": {}})),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    poll(&api, &admin, &format!("{run_path}/waits"), |w| {
+        w["waits"][0]["status"] == "WAITING"
+    });
+    let status = system.terminate_worker();
+    assert_eq!(status.code(), Some(0), "the worker's exit: {status}");
+    system.start_worker(dir.path());
+    poll(&api, &admin, &run_path, |r| r["status"] == "SUCCEEDED");
+}

@@ -184,6 +184,26 @@ impl System {
         std::fs::read_to_string(self.worker_log.path()).unwrap_or_default()
     }
 
+    /// Asks the worker to stop with SIGTERM and waits for it (60 s at most): its exit status.
+    pub fn terminate_worker(&self) -> std::process::ExitStatus {
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        let mut process = worker.take().expect("a worker is running");
+        let pid = process.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = process.0.try_wait().expect("the worker's status") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker did not stop within 60 s of SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     /// Kills the worker process with SIGKILL (no shutdown at all).
     pub fn kill_worker(&self) {
         let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
