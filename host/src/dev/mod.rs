@@ -73,14 +73,20 @@ pub async fn run(
     let data = &options.data;
     std::fs::create_dir_all(data)
         .map_err(|e| DevError::Process(format!("{}: {e}", data.display())))?;
-    let temporal = temporal::DevServer::start(
-        options.temporal_port,
-        Some(&data.join("temporal.db")),
-        false,
-    )?;
-    let cluster =
-        postgres::Cluster::start(&data.join("postgres"), options.postgres_port, "alga_wf")?;
-    let store = Store::connect(&cluster.url).await?;
+    let start_temporal = || {
+        temporal::DevServer::start(
+            options.temporal_port,
+            Some(&data.join("temporal.db")),
+            false,
+        )
+    };
+    let start_postgres =
+        || postgres::Cluster::start(&data.join("postgres"), options.postgres_port, "alga_wf");
+    let mut temporal = start_temporal()?;
+    let first_cluster = start_postgres()?;
+    let database_url = first_cluster.url.clone();
+    let mut cluster = Some(first_cluster);
+    let store = Store::connect(&database_url).await?;
     options.stand_ins.register(&store).await?;
     let mut known_actions = known_actions;
     known_actions.extend(options.stand_ins.known_actions());
@@ -128,7 +134,7 @@ pub async fn run(
             "tenant": tenant,
             "temporal": temporal.address,
             "temporalUi": temporal.ui,
-            "databaseUrl": cluster.url,
+            "databaseUrl": database_url,
             "data": data,
         })
     );
@@ -146,7 +152,34 @@ pub async fn run(
         wait_for(stopped.clone()),
     ));
     let api = tokio::spawn(crate::api::serve(listener, api_state, wait_for(stopped)));
-    shutdown.await;
+    // The children are watched: one that dies (killed, crashed) is started again on the same
+    // data and port, and the worker and API reconnect by themselves; one that cannot be
+    // started again stops the whole system with the reason.
+    let supervised = async {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            ticks.tick().await;
+            if let Some(status) = temporal.exited() {
+                eprintln!("alga-wf dev: Temporal exited ({status}); starting it again");
+                temporal = start_temporal().map_err(|e| {
+                    DevError::Process(format!("Temporal exited and did not start again: {e}"))
+                })?;
+            }
+            if let Some(status) = cluster.as_mut().and_then(postgres::Cluster::exited) {
+                eprintln!("alga-wf dev: PostgreSQL exited ({status}); starting it again");
+                // The old handle's shutdown must run before the new server owns the data
+                // directory, not after.
+                drop(cluster.take());
+                cluster = Some(start_postgres().map_err(|e| {
+                    DevError::Process(format!("PostgreSQL exited and did not start again: {e}"))
+                })?);
+            }
+        }
+    };
+    let outcome: Result<(), DevError> = tokio::select! {
+        _ = shutdown => Ok(()),
+        failed = supervised => failed,
+    };
     tracing::info!("stopping the dev system");
     let _ = stop.send(true);
     let _ = api.await;
@@ -157,5 +190,5 @@ pub async fn run(
     }
     drop(cluster);
     drop(temporal);
-    Ok(())
+    outcome
 }

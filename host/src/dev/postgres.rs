@@ -189,6 +189,18 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// How the server process ended, if it has.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.try_wait().ok().flatten()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         // A fast shutdown keeps the data directory clean for the next start.

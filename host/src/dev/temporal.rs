@@ -79,6 +79,18 @@ impl DevServer {
     }
 }
 
+impl DevServer {
+    /// How the server process ended, if it has.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.try_wait().ok().flatten()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+}
+
 impl Drop for DevServer {
     fn drop(&mut self) {
         let _ = self.process.kill();

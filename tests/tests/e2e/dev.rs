@@ -182,3 +182,79 @@ fn run_the_readme_tour(dev: &Dev, data: &std::path::Path) -> String {
         .unwrap_or_else(|| panic!("{stdout}"))
         .to_owned()
 }
+
+/// The process id of the dev system's child whose command line holds `pattern`.
+fn child_of(dev: &Dev, pattern: &str) -> String {
+    let out = Command::new("pgrep")
+        .args(["-P", &dev.child.id().to_string(), "-f", pattern])
+        .output()
+        .expect("pgrep runs");
+    let pids = String::from_utf8_lossy(&out.stdout);
+    pids.lines()
+        .next()
+        .unwrap_or_else(|| panic!("no child of alga-wf dev matches `{pattern}`"))
+        .to_owned()
+}
+
+/// Starts the hello workflow through the API and waits for it to succeed (90 s at most: the
+/// worker may still be reconnecting).
+fn hello_succeeds(dev: &Dev) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let run = loop {
+        let (status, body) = dev.call(
+            "POST",
+            "/api/workflow-runs",
+            Some(&json!({"workflowId": "hello", "payload": {"name": "Ada"}})),
+        );
+        if status == 201 {
+            break body["runId"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no run could start: {status} {body:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    loop {
+        let (_, body) = dev.call("GET", &format!("/api/workflow-runs/{run}"), None);
+        if body["status"] == "SUCCEEDED" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never finished: {body:#}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A child that dies is noticed and started again on the same data: Temporal killed, then
+/// PostgreSQL killed, and the system serves runs again each time.
+#[test]
+fn dev_starts_a_dead_child_again() {
+    let data = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port(), free_port()];
+    let dev = Dev::start(data.path(), ports);
+    let hello: Value = serde_json::from_slice(
+        &std::fs::read(common::root().join("examples/hello/definition.json")).unwrap(),
+    )
+    .unwrap();
+    let (status, body) = dev.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&json!({"definition": hello})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    hello_succeeds(&dev);
+
+    for pattern in ["start-dev", "postgres"] {
+        let pid = child_of(&dev, pattern);
+        let killed = Command::new("kill").args(["-KILL", &pid]).status();
+        assert!(killed.is_ok_and(|s| s.success()), "kill -KILL {pid}");
+        std::thread::sleep(Duration::from_secs(2));
+        let again = child_of(&dev, pattern);
+        assert_ne!(again, pid, "{pattern} was started again with a new process");
+        hello_succeeds(&dev);
+    }
+    assert!(dev.stop(), "Ctrl-C still stops the system cleanly");
+}
