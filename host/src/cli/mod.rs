@@ -92,6 +92,11 @@ enum Command {
         /// and routes events that were never routed (with a database).
         #[arg(long, env = "ALGA_WF_SWEEP_INTERVAL_SECS", default_value_t = 5)]
         sweep_interval_secs: u64,
+        /// How long, in seconds, a run's row may stay unchanged before the sweeper asks
+        /// Temporal whether the run is still open (a terminated or timed-out run's row is then
+        /// closed); each run is asked about at most every five minutes.
+        #[arg(long, env = "ALGA_WF_RECONCILE_IDLE_SECS", default_value_t = 60)]
+        reconcile_idle_secs: u64,
         /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
         /// $ALGA_WF_ACTION_QUEUES, comma-separated).
         #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
@@ -483,6 +488,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 database_url,
                 activity_timeout_secs,
                 sweep_interval_secs,
+                reconcile_idle_secs,
                 action_queues,
                 scripted_actions,
                 metrics_listen,
@@ -507,7 +513,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let mut settings = temporal.settings();
                 settings.max_cached_runs = *max_cached_runs;
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
-                settings.sweep_interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
+                settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
+                settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);
                 settings.action_queues = parse_action_queues(action_queues)?;
                 if let Some(file) = scripted_actions {
                     let value = read_json(file)?;

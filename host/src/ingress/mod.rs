@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::store::{NewEvent, Recorded, Store, StoreError, StoredEvent};
 
 pub use delivery::{deliver_to_new_wait, redeliver};
-pub use sweeper::Swept;
+pub use sweeper::{SweepSettings, Swept};
 pub use triggers::StartedRun;
 
 /// What ingress needs: the database, Temporal, and the queue runs start on.

@@ -3,15 +3,42 @@
 //! in between) and sends deliveries that should have happened and did not (a signal that
 //! failed and gave its claim back; a worker that died before delivering the events that came
 //! before a run's new wait). Deliveries are claimed per (event, run), so any number of workers
-//! may sweep at once and a run still hears each event once.
+//! may sweep at once and a run still hears each event once. It also reconciles the read model
+//! with Temporal: a run whose row has not changed for a while is looked up, and one Temporal
+//! closed without an activation (terminated, timed out) has its row, waits and tasks closed.
 
 use std::time::Duration;
 
 use super::{Ingress, delivery};
 use crate::store::StoreError;
+use crate::worker::TemporalState;
 
 /// How many events or deliveries one pass takes on (the rest wait for the next pass).
 const BATCH: i64 = 500;
+
+/// How many runs one pass asks Temporal about.
+const RECONCILE_BATCH: i64 = 50;
+
+/// When the sweeper works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepSettings {
+    /// Time between passes.
+    pub interval: Duration,
+    /// How long a run's row may stay unchanged before Temporal is asked about it.
+    pub reconcile_idle: Duration,
+    /// How long before a run found open is asked about again.
+    pub reconcile_recheck: Duration,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        SweepSettings {
+            interval: Duration::from_secs(5),
+            reconcile_idle: Duration::from_secs(60),
+            reconcile_recheck: Duration::from_secs(300),
+        }
+    }
+}
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +49,13 @@ pub struct Swept {
     pub delivered: usize,
     /// Deliveries that failed again (the next pass retries them).
     pub failed: usize,
+    /// Runs Temporal had closed without telling the worker, whose rows were closed.
+    pub reconciled: usize,
 }
 
 impl Ingress<'_> {
     /// One pass of the sweeper.
-    pub async fn sweep(&self) -> Result<Swept, StoreError> {
+    pub async fn sweep(&self, settings: &SweepSettings) -> Result<Swept, StoreError> {
         let routed = self.route_unrouted().await?;
         let mut swept = Swept {
             routed,
@@ -42,20 +71,57 @@ impl Ingress<'_> {
                 }
             }
         }
+        swept.reconciled = self.reconcile(settings).await?;
         if swept.delivered > 0 {
             metrics::counter!("alga_wf_swept_deliveries_total").increment(swept.delivered as u64);
         }
         Ok(swept)
     }
 
-    /// Sweeps every `interval` for as long as the task runs. A database or Temporal outage
-    /// only delays the next pass.
-    pub async fn sweep_forever(self, interval: Duration) {
-        let mut ticks = tokio::time::interval(interval);
+    /// Closes the rows of idle-looking runs that Temporal has closed (terminated, timed out):
+    /// their waits stop receiving events and their tasks leave the inbox. How many.
+    async fn reconcile(&self, settings: &SweepSettings) -> Result<usize, StoreError> {
+        let runs = self
+            .store
+            .runs_to_reconcile(
+                settings.reconcile_idle.as_secs_f64(),
+                settings.reconcile_recheck.as_secs_f64(),
+                RECONCILE_BATCH,
+            )
+            .await?;
+        let mut closed = 0;
+        for run in runs {
+            match crate::worker::describe_run(self.client, &run.temporal_workflow_id).await {
+                Ok(TemporalState::Closed { status, error, at }) => {
+                    if self
+                        .store
+                        .close_run_from_temporal(run.run_id, status, error.as_ref(), at)
+                        .await?
+                    {
+                        tracing::info!(run_id = %run.run_id, status, "closed a run Temporal had closed");
+                        closed += 1;
+                    }
+                }
+                // Open, or never started (the launch sweep's concern): ask again later.
+                Ok(TemporalState::Open | TemporalState::Missing) => {
+                    self.store.run_reconciled(run.run_id).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(run_id = %run.run_id, "asking Temporal about a run: {e:#}")
+                }
+            }
+        }
+        Ok(closed)
+    }
+
+    /// Sweeps every `settings.interval` for as long as the task runs. A database or Temporal
+    /// outage only delays the next pass.
+    pub async fn sweep_forever(self, settings: SweepSettings) {
+        let mut ticks = tokio::time::interval(settings.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match self.sweep().await {
+            match self.sweep(&settings).await {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(?swept, "the sweeper finished what ingress could not");
                 }

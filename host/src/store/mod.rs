@@ -14,6 +14,7 @@ mod events;
 mod ids;
 mod ledger;
 mod projections;
+mod reconcile;
 mod runs;
 mod schedules;
 mod storable;

@@ -236,14 +236,14 @@ pub async fn run_worker(
     // sent, events never routed are routed.
     let sweeper = store.clone().map(|store| {
         let client = connected.client.clone();
-        let (task_queue, interval) = (settings.task_queue.clone(), settings.sweep_interval);
+        let (task_queue, sweep) = (settings.task_queue.clone(), settings.sweep);
         tokio::spawn(async move {
             let ingress = crate::ingress::Ingress {
                 store: &store,
                 client: &client,
                 task_queue: &task_queue,
             };
-            ingress.sweep_forever(interval).await;
+            ingress.sweep_forever(sweep).await;
         })
     });
 

@@ -10,6 +10,7 @@ mod activities;
 mod convert;
 mod core;
 mod definitions;
+mod describe;
 mod payload;
 mod replay;
 mod runs;
@@ -19,6 +20,7 @@ pub use self::core::{
     run_result, run_worker, signal_run, signal_workflow, start_run, update_workflow,
 };
 pub use definitions::{DefinitionDirectory, definition_lookup};
+pub use describe::{TemporalState, describe_run};
 pub use payload::{encode as encode_payload, first as first_payload};
 pub use replay::{
     ReplayVerdict, Replayed, TracedCommand, history_json, read_history, replay, replay_traced,
@@ -72,8 +74,9 @@ pub struct WorkerSettings {
     pub secrets: crate::secrets::Secrets,
     /// Whether the `test.*` doubles run (development and tests only).
     pub test_actions: bool,
-    /// How often the delivery sweeper looks for missed deliveries and unrouted events.
-    pub sweep_interval: std::time::Duration,
+    /// How often the sweeper looks for missed deliveries, unrouted events and runs to
+    /// reconcile.
+    pub sweep: crate::ingress::SweepSettings,
     /// At a stop, how long activities in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
 }
@@ -92,7 +95,7 @@ impl WorkerSettings {
             scripted_actions: std::collections::BTreeMap::new(),
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
             test_actions: false,
-            sweep_interval: std::time::Duration::from_secs(5),
+            sweep: crate::ingress::SweepSettings::default(),
             shutdown_grace: std::time::Duration::from_secs(20),
         }
     }

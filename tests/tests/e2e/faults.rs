@@ -153,3 +153,68 @@ fn sigterm_stops_the_worker_cleanly_and_runs_go_on() {
     system.start_worker(dir.path());
     poll(&api, &admin, &run_path, |r| r["status"] == "SUCCEEDED");
 }
+
+/// A run Temporal ends without an activation (an operator's terminate) is found by the
+/// sweeper: its row fails with the reason, its wait closes, and events stop reaching it.
+#[test]
+fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("ALGA_WF_RECONCILE_IDLE_SECS", "1")]);
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let mut definition = crate::common::definition(serde_json::json!([
+        {"id": "wait", "type": "event.wait", "config": {"eventName": "NEVER",
+            "correlationKey": {"$expr": "payload.k"}}}
+    ]));
+    definition["id"] = serde_json::json!("forsaken");
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&serde_json::json!({"definition": definition})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (_, started) = api.call(
+        "POST",
+        "/api/workflow-runs",
+        Some(&admin),
+        Some(&serde_json::json!({"workflowId": "forsaken", "payload": {"k": "k9"}})),
+    );
+    let run = started["runId"].as_str().unwrap().to_owned();
+    let run_path = format!("/api/workflow-runs/{run}");
+    poll(&api, &admin, &format!("{run_path}/waits"), |w| {
+        w["waits"][0]["status"] == "WAITING"
+    });
+
+    let temporal = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+    let terminated = std::process::Command::new(temporal)
+        .args([
+            "workflow",
+            "terminate",
+            "--reason",
+            "an operator's decision",
+        ])
+        .args(["--workflow-id", &format!("workflow-runtime-v2:run:{run}")])
+        .args([
+            "--address",
+            system.server.address.trim_start_matches("http://"),
+        ])
+        .output()
+        .expect("the Temporal CLI runs");
+    assert!(
+        terminated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&terminated.stderr)
+    );
+
+    poll(&api, &admin, &run_path, |r| r["status"] == "FAILED");
+    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
+    assert_eq!(row["error_json"]["category"], "TerminatedError", "{row:#}");
+    let (_, waits) = api.call("GET", &format!("{run_path}/waits"), Some(&admin), None);
+    assert_eq!(waits["waits"][0]["status"], "CANCELED", "{waits:#}");
+    let event = serde_json::json!({"eventName": "NEVER", "correlationKey": "k9", "payload": {}});
+    let (_, routed) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
+    assert_eq!(routed["status"], "no_wait", "{routed:#}");
+}

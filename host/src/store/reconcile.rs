@@ -1,0 +1,95 @@
+//! Keeping the read model honest about runs Temporal closed without telling the worker (an
+//! operator's terminate, an execution timeout, a reset): the sweeper asks Temporal about runs
+//! that have looked idle for a while, and closes the rows of those that are gone.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{Context, RunAddress, Store, StoreError};
+
+impl Store {
+    /// `RUNNING` rows not updated for `idle_secs` and not asked about for `recheck_secs`,
+    /// least recently asked first.
+    pub async fn runs_to_reconcile(
+        &self,
+        idle_secs: f64,
+        recheck_secs: f64,
+        limit: i64,
+    ) -> Result<Vec<RunAddress>, StoreError> {
+        let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+            "SELECT run_id, temporal_workflow_id FROM workflow_runs
+             WHERE status = 'RUNNING' AND updated_at < now() - make_interval(secs => $1)
+               AND (reconciled_at IS NULL OR reconciled_at < now() - make_interval(secs => $2))
+             ORDER BY reconciled_at NULLS FIRST, updated_at LIMIT $3",
+        )
+        .bind(idle_secs)
+        .bind(recheck_secs)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("finding runs to reconcile")?;
+        Ok(rows
+            .into_iter()
+            .map(|(run_id, temporal)| RunAddress::stored(run_id, temporal))
+            .collect())
+    }
+
+    /// Temporal still has the run open: ask again later.
+    pub async fn run_reconciled(&self, run_id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("UPDATE workflow_runs SET reconciled_at = now() WHERE run_id = $1")
+            .bind(run_id)
+            .execute(self.pool())
+            .await
+            .context(format!("recording a check of run {run_id}"))?;
+        Ok(())
+    }
+
+    /// Temporal closed the run with `status` (`SUCCEEDED`, `FAILED`, `CANCELED`) at `closed_at`
+    /// and no activation told us: the row, its open waits and its open tasks are closed. Only
+    /// a row still `RUNNING` changes, so a projection that arrives meanwhile wins.
+    pub async fn close_run_from_temporal(
+        &self,
+        run_id: Uuid,
+        status: &str,
+        error: Option<&Value>,
+        closed_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.context("closing a run")?;
+        let closed = sqlx::query(
+            "UPDATE workflow_runs SET status = $2, error_json = $3, node_path = NULL,
+                 completed_at = $4, updated_at = now(), reconciled_at = now()
+             WHERE run_id = $1 AND status = 'RUNNING'",
+        )
+        .bind(run_id)
+        .bind(status)
+        .bind(error.map(Json))
+        .bind(closed_at)
+        .execute(&mut *tx)
+        .await
+        .context(format!("closing run {run_id}"))?;
+        if closed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE workflow_run_waits SET status = 'CANCELED', resolved_at = $2
+             WHERE run_id = $1 AND status = 'WAITING'",
+        )
+        .bind(run_id)
+        .bind(closed_at)
+        .execute(&mut *tx)
+        .await
+        .context(format!("closing the waits of run {run_id}"))?;
+        sqlx::query(
+            "UPDATE workflow_tasks SET status = 'canceled', updated_at = now()
+             WHERE execution_id = $1 AND status IN ('pending', 'claimed')",
+        )
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await
+        .context(format!("closing the tasks of run {run_id}"))?;
+        tx.commit().await.context("closing a run")?;
+        Ok(true)
+    }
+}
