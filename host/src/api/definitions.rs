@@ -17,6 +17,7 @@ use alga_interpreter::definition::{Issue, Severity};
 
 /// `POST /api/workflow-definitions/publish` body.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     definition: Value,
 }

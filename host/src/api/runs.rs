@@ -150,6 +150,7 @@ fn redact_invocation(invocation: &mut Value) {
 
 /// `POST /api/workflow-runs/{runId}/cancel` body.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     reason: String,
 }

@@ -106,6 +106,29 @@ impl Api {
         read(response.expect("the API answers"))
     }
 
+    /// Any method with a raw body (sent as JSON whatever it holds): the status and the body.
+    pub(crate) fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("x-api-key", key)
+            .header("content-type", "application/json");
+        let response = match body {
+            Some(body) => self
+                .agent
+                .run(builder.body(body.to_owned()).expect("a request")),
+            None => self.agent.run(builder.body(()).expect("a request")),
+        };
+        read(response.expect("the API answers"))
+    }
+
     /// A GET's status and its `Retry-After` header.
     pub(crate) fn retry_after(&self, path: &str, key: &str) -> (u16, Option<String>) {
         let response = self

@@ -93,7 +93,7 @@ fn body_for(method: &str, path: &str, schedule_at: &str) -> Option<Value> {
             json!({"eventId": EVENT, "eventName": "MATRIX_EVENT", "payload": {}})
         }
         ("POST", "/api/api-keys") => json!({"name": "matrix", "role": "read"}),
-        ("DELETE", _) => return None,
+        ("GET" | "DELETE", _) => return None,
         _ => panic!("{method} {path} has no body in the authorization matrix: add one"),
     };
     Some(body)
@@ -113,23 +113,26 @@ fn other_tenant_expects(method: &str, path: &str) -> u16 {
     }
 }
 
-#[test]
-fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    let api = Api::start(&system);
+/// The tenant's objects every operation is called against.
+pub(crate) struct Objects {
+    admin: String,
+    run: String,
+    task: String,
+    schedule: String,
+    key_id: String,
+    schedule_at: String,
+}
+
+/// Makes the tenant's objects: a published workflow, a run waiting on its human task, an
+/// event, a schedule far in the future, and an admin key.
+fn populate(system: &System, api: &Api) -> Objects {
     system.database.sql(
         r#"INSERT INTO system_workflow_form_definitions (name, json_schema) VALUES ('matrix-form',
              '{"type": "object"}');
            INSERT INTO system_workflow_task_definitions (task_type, name, form_id)
              VALUES ('matrix-approval', 'Approval', 'matrix-form');"#,
     );
-    let admin = create_key(&system, TENANT, "admin");
-    let keys: BTreeMap<&str, String> = ROLES
-        .iter()
-        .map(|role| (*role, create_key(&system, TENANT, role)))
-        .collect();
-    let other = create_key(&system, OTHER, "admin");
+    let admin = create_key(system, TENANT, "admin");
 
     // The tenant's objects.
     let (status, body) = api.call(
@@ -182,6 +185,35 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
     let schedule = schedule["id"].as_str().unwrap().to_owned();
     let (_, listed) = api.call("GET", "/api/api-keys", Some(&admin), None);
     let key_id = listed["keys"][0]["keyId"].as_str().unwrap().to_owned();
+
+    Objects {
+        admin,
+        run,
+        task,
+        schedule,
+        key_id,
+        schedule_at,
+    }
+}
+
+#[test]
+fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    let Objects {
+        admin,
+        run,
+        task,
+        schedule,
+        key_id,
+        schedule_at,
+    } = populate(&system, &api);
+    let keys: BTreeMap<&str, String> = ROLES
+        .iter()
+        .map(|role| (*role, create_key(&system, TENANT, role)))
+        .collect();
+    let other = create_key(&system, OTHER, "admin");
 
     // Keys that must not work: revoked, expired, made up.
     let revoked = create_key(&system, TENANT, "admin");
@@ -307,4 +339,92 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
     );
     assert_eq!(before, after, "a refused call changed the tenant's rows");
     println!("authorization matrix: {operations} operations, {cells} calls, all as expected");
+}
+
+/// Bad input, everywhere: every operation of the document, called by the tenant's admin with
+/// ids of the wrong shape and (where it takes a body) malformed JSON, the wrong type, a body
+/// nested ten thousand deep, one past the size limit, a lone surrogate, and an unknown field,
+/// answers with a 4xx and our error body, never a 5xx, and stores nothing.
+#[test]
+fn bad_input_is_a_4xx_everywhere_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    let objects = populate(&system, &api);
+    let ids = BTreeMap::from([
+        ("{workflow}", WORKFLOW.to_owned()),
+        ("{version}", "1".to_owned()),
+        ("{run_id}", objects.run.clone()),
+        ("{id}", objects.schedule.clone()),
+        ("{task_id}", objects.task.clone()),
+        ("{event_id}", EVENT.to_owned()),
+        ("{key_id}", objects.key_id.clone()),
+    ]);
+    let document: Value = serde_json::from_str(&common::alga_wf(&["openapi"]).stdout).unwrap();
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let huge = format!("{{\"blob\": \"{}\"}}", "x".repeat(600 * 1024));
+    let before = fingerprint(&system);
+    let (mut calls, mut failures) = (0, Vec::new());
+    for (template, item) in document["paths"].as_object().unwrap() {
+        if !template.starts_with("/api/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let method = method.to_uppercase();
+            let mut check = |what: &str, path: &str, body: Option<&str>| {
+                calls += 1;
+                let (status, answer) = api.call_raw(&method, path, &objects.admin, body);
+                let shaped = answer["error"].is_string() && answer["message"].is_string();
+                if !(400..500).contains(&status) || !shaped {
+                    failures.push(format!(
+                        "{method} {template} with {what}: {status} {answer}"
+                    ));
+                }
+            };
+            // Ids of the wrong shape, one parameter at a time.
+            for name in ids.keys().filter(|name| template.contains(*name)) {
+                let mut path = template.clone();
+                for (other, id) in &ids {
+                    let value = if other == name {
+                        "not-an-id%00"
+                    } else {
+                        id.as_str()
+                    };
+                    path = path.replace(other, value);
+                }
+                let body = body_for(&method, template, &objects.schedule_at).map(|b| b.to_string());
+                check(&format!("a malformed {name}"), &path, body.as_deref());
+            }
+            if operation.get("requestBody").is_none() {
+                continue;
+            }
+            let mut path = template.clone();
+            for (name, id) in &ids {
+                path = path.replace(name, id);
+            }
+            let valid = body_for(&method, template, &objects.schedule_at).unwrap_or(json!({}));
+            let mut surplus = valid.clone();
+            surplus["surplusField"] = json!(true);
+            let surplus = surplus.to_string();
+            for (what, body) in [
+                ("malformed JSON", "{\"a\": "),
+                ("the wrong type", "[1, 2]"),
+                ("10,000 levels of nesting", deep.as_str()),
+                ("a body past the limit", huge.as_str()),
+                ("a lone surrogate", "{\"definition\": \"\\ud800\"}"),
+                ("an unknown field", surplus.as_str()),
+            ] {
+                check(what, &path, Some(body));
+            }
+        }
+    }
+    let after = fingerprint(&system);
+    assert!(
+        failures.is_empty(),
+        "{} calls failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(before, after, "bad input changed the tenant's rows");
+    println!("bad input: {calls} calls, every one a 4xx with an error body");
 }
