@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use super::activities::{Activities, ActivitySettings};
 use super::convert::run_error_from_api;
 use super::payload;
-use super::runs::{DefinitionLookup, Runs};
+use super::runs::{Decided, DefinitionLookup, Runs, Step};
 use super::{WORKFLOW_TYPE, WorkerSettings, workflow_id};
 use crate::engine::modules::Modules;
 use crate::store::{Batch, Store, StoreError};
@@ -138,14 +138,18 @@ pub async fn run_worker(
         let (worker, store) = (worker.clone(), store.clone());
         let client = connected.client.clone();
         tracing::info!(semantics = ?modules.versions(), "interpreter modules loaded");
-        let mut runs = Runs::new(
+        let runs = Arc::new(std::sync::Mutex::new(Runs::new(
             modules,
             &settings.task_queue,
             &settings.namespace,
             definitions,
             settings.activity_timeout,
             settings.action_queues.clone(),
-        );
+        )));
+        // Activations run on blocking threads, at most one per core at once: a slow one
+        // (an expression near its fuel limit) delays its own run, not the poll loop.
+        let interpreters = Arc::new(tokio::sync::Semaphore::new(settings.activation_threads));
+        let completer = lock(&runs).completer();
         tokio::spawn(async move {
             let mut completions = JoinSet::new();
             loop {
@@ -154,20 +158,44 @@ pub async fn run_worker(
                     Err(PollError::ShutDown) => break,
                     Err(e) => return Err(anyhow!("polling workflow activations: {e}")),
                 };
-                let began = std::time::Instant::now();
-                let (mut completion, batch) = runs.complete(&activation);
-                metrics::counter!("alga_wf_activations_total").increment(1);
-                metrics::histogram!("alga_wf_activation_seconds")
-                    .record(began.elapsed().as_secs_f64());
-                metrics::gauge!("alga_wf_cached_runs").set(runs.cached() as f64);
-                if let Some(status) = &completion.status {
-                    metrics::counter!("alga_wf_commands_total")
-                        .increment(super::runs::command_count(status) as u64);
-                }
+                let step = lock(&runs).prepare(&activation);
                 // A replayed activation's records were written when it first ran.
                 let replaying = activation.is_replaying;
                 let (worker, store, client) = (worker.clone(), store.clone(), client.clone());
+                let (runs, interpreters) = (runs.clone(), interpreters.clone());
+                let completer = completer.clone();
                 completions.spawn(async move {
+                    let (mut completion, batch) = match step {
+                        Step::Done(completion, batch) => (completion, batch),
+                        Step::Activate(prepared) => {
+                            let run_id = prepared.run_id().to_owned();
+                            let permit = interpreters.acquire_owned().await;
+                            let began = std::time::Instant::now();
+                            let activated = tokio::task::spawn_blocking(move || {
+                                let _permit = permit;
+                                prepared.activate()
+                            })
+                            .await;
+                            metrics::histogram!("alga_wf_activation_seconds")
+                                .record(began.elapsed().as_secs_f64());
+                            // The cache is held only to put the run back; converting the
+                            // commands (which may look up a child's definition) happens
+                            // without it.
+                            let decided = match activated {
+                                Ok(activated) => lock(&runs).finish_activation(activated),
+                                Err(panicked) => {
+                                    Decided::Failed(Runs::panicked(&run_id, &panicked.to_string()))
+                                }
+                            };
+                            completer.complete(decided)
+                        }
+                    };
+                    metrics::counter!("alga_wf_activations_total").increment(1);
+                    metrics::gauge!("alga_wf_cached_runs").set(lock(&runs).cached() as f64);
+                    if let Some(status) = &completion.status {
+                        metrics::counter!("alga_wf_commands_total")
+                            .increment(super::runs::command_count(status) as u64);
+                    }
                     // The read model is written before the activation completes: a batch that
                     // cannot be written fails the workflow task, whose retry makes it again.
                     let mut projected = None;
@@ -277,6 +305,13 @@ pub async fn run_worker(
         Err(_) => tracing::warn!("the worker was still shared at shutdown"),
     }
     workflow_result.and(activity_result)
+}
+
+/// The run cache, even after a panic elsewhere (its state stays consistent: each step either
+/// finished or left the run out of the cache, which costs only a replay).
+fn lock(runs: &std::sync::Mutex<Runs>) -> std::sync::MutexGuard<'_, Runs> {
+    runs.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Delivers the events that arrived before the event waits this batch opened (ingress only

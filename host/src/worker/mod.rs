@@ -79,6 +79,8 @@ pub struct WorkerSettings {
     pub sweep: crate::ingress::SweepSettings,
     /// At a stop, how long activities in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
+    /// How many activations run at once, each on a blocking thread (default: the cores).
+    pub activation_threads: usize,
 }
 
 impl WorkerSettings {
@@ -97,6 +99,7 @@ impl WorkerSettings {
             test_actions: false,
             sweep: crate::ingress::SweepSettings::default(),
             shutdown_grace: std::time::Duration::from_secs(20),
+            activation_threads: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
 }

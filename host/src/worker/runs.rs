@@ -1,5 +1,7 @@
 //! One interpreter instance per cached run, tracking core's sticky cache exactly: created at
 //! the first activation of a run (or of a replay after an eviction), dropped at eviction.
+//! An activation is prepared and finished against the cache, and run in between without it,
+//! so the worker can run many runs' activations at once and a slow one delays only its own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,54 @@ struct CachedRun {
     start: Option<p::RunStart>,
 }
 
+/// What [`Runs::prepare`] made of an activation.
+// One value per activation, moved once: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Step {
+    /// Answered already (an eviction, or a workflow task that fails).
+    Done(WorkflowActivationCompletion, Option<Batch>),
+    /// The interpreter must run it: [`Prepared::activate`], anywhere, then
+    /// [`Runs::finish_activation`].
+    Activate(Prepared),
+}
+
+/// An activation with its run's instance, out of the cache.
+pub struct Prepared {
+    run_id: String,
+    jobs: p::Activation,
+    run: CachedRun,
+    started: Option<p::RunStart>,
+}
+
+impl Prepared {
+    /// Runs the interpreter: the only slow part of an activation (bounded by fuel), so the
+    /// worker runs it on a blocking thread, off the poll loop.
+    pub fn activate(mut self) -> Activated {
+        let result = self.run.instance.activate(&self.jobs);
+        Activated {
+            run_id: self.run_id,
+            workflow_time_ms: self.jobs.workflow_time_ms,
+            started: self.started,
+            run: self.run,
+            result,
+        }
+    }
+
+    /// The run this activation is for.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+}
+
+/// An activation the interpreter has run.
+pub struct Activated {
+    run_id: String,
+    workflow_time_ms: i64,
+    started: Option<p::RunStart>,
+    run: CachedRun,
+    result: Result<Vec<Command>, crate::engine::EngineError>,
+}
+
 /// Resolves a child's pinned definition by tenant, workflow id and version.
 pub type DefinitionLookup = Arc<FindDefinition>;
 
@@ -33,11 +83,7 @@ pub type FindDefinition = dyn Fn(Option<&str>, &str, u32) -> Option<Value> + Sen
 /// The runs this worker has cached.
 pub struct Runs {
     modules: Arc<Modules>,
-    task_queue: String,
-    namespace: String,
-    definitions: DefinitionLookup,
-    activity_timeout: std::time::Duration,
-    action_queues: std::collections::BTreeMap<String, String>,
+    completer: Arc<Completer>,
     cached: HashMap<String, CachedRun>,
     /// When set, the interpreter's commands of every activation, kept for `certify`.
     captured: Option<Vec<Command>>,
@@ -55,11 +101,13 @@ impl Runs {
     ) -> Self {
         Runs {
             modules,
-            task_queue: task_queue.into(),
-            namespace: namespace.into(),
-            definitions,
-            activity_timeout,
-            action_queues,
+            completer: Arc::new(Completer {
+                task_queue: task_queue.into(),
+                namespace: namespace.into(),
+                definitions,
+                activity_timeout,
+                action_queues,
+            }),
             cached: HashMap::new(),
             captured: None,
         }
@@ -83,11 +131,37 @@ impl Runs {
         self.cached.len()
     }
 
-    /// Answers one activation; every activation gets exactly one completion, evictions too.
+    /// Answers one activation here and now; every activation gets exactly one completion,
+    /// evictions too. (The worker runs the interpreter off its poll loop instead:
+    /// [`Runs::prepare`], [`Prepared::activate`], [`Runs::finish_activation`].)
     pub fn complete(
         &mut self,
         activation: &WorkflowActivation,
     ) -> (WorkflowActivationCompletion, Option<Batch>) {
+        match self.prepare(activation) {
+            Step::Done(completion, batch) => (completion, batch),
+            Step::Activate(prepared) => {
+                let decided = self.finish_activation(prepared.activate());
+                if let (Some(captured), Decided::Commands { commands, .. }) =
+                    (&mut self.captured, &decided)
+                {
+                    captured.extend(commands.iter().cloned());
+                }
+                self.completer.complete(decided)
+            }
+        }
+    }
+
+    /// What turns decided commands into completions, for use without the cache.
+    pub fn completer(&self) -> Arc<Completer> {
+        self.completer.clone()
+    }
+
+    /// The part of an activation that needs the cache: an eviction is answered at once, an
+    /// activation the worker cannot serve fails its workflow task, and any other takes its
+    /// run's instance out of the cache (core sends one activation per run at a time) so the
+    /// interpreter can run without holding the cache.
+    pub fn prepare(&mut self, activation: &WorkflowActivation) -> Step {
         let run_id = activation.run_id.clone();
         let jobs = match convert::activation(activation) {
             Ok(Some(jobs)) => jobs,
@@ -95,51 +169,16 @@ impl Runs {
                 if self.cached.remove(&run_id).is_some() {
                     metrics::counter!("alga_wf_run_evictions_total").increment(1);
                 }
-                return (WorkflowActivationCompletion::empty(run_id), None);
+                return Step::Done(WorkflowActivationCompletion::empty(run_id), None);
             }
-            Err(problem) => return (self.task_failure(&run_id, problem), None),
+            Err(problem) => return Step::Done(self.task_failure(&run_id, problem), None),
         };
-        if !self.cached.contains_key(&run_id) {
-            // An uncached run's activation replays it from its start, which names the
-            // semantics the run pinned: only that module may run it.
-            let pinned = jobs.jobs.iter().find_map(|job| match job {
-                p::Job::Start(start) => Some(start.runtime_semantics_version.as_str()),
-                _ => None,
-            });
-            let module = match pinned.map(|version| (version, self.modules.for_version(version))) {
-                Some((_, Some(module))) => module.clone(),
-                Some((version, None)) => {
-                    let message = format!(
-                        "this worker has no interpreter module for runtime semantics {version} \
-                         (it has {}); the workflow task is retried until a worker that has it \
-                         takes the run",
-                        self.modules.versions().join(", ")
-                    );
-                    return (self.task_failure(&run_id, message), None);
-                }
-                None => {
-                    let message = "the run is not cached and its activation has no start".into();
-                    return (self.task_failure(&run_id, message), None);
-                }
-            };
-            match module.instantiate() {
-                Ok(instance) => {
-                    self.cached.insert(
-                        run_id.clone(),
-                        CachedRun {
-                            instance,
-                            start: None,
-                        },
-                    );
-                }
-                Err(e) => return (self.task_failure(&run_id, e.to_string()), None),
-            }
-        }
-        let Some(run) = self.cached.get_mut(&run_id) else {
-            return (
-                self.task_failure(&run_id, "the run's instance vanished".into()),
-                None,
-            );
+        let mut run = match self.cached.remove(&run_id) {
+            Some(run) => run,
+            None => match self.instantiate_for(&jobs) {
+                Ok(run) => run,
+                Err(message) => return Step::Done(self.task_failure(&run_id, message), None),
+            },
         };
         let started = jobs.jobs.iter().find_map(|job| match job {
             p::Job::Start(start) => Some((**start).clone()),
@@ -148,35 +187,89 @@ impl Runs {
         if started.is_some() {
             run.start = started.clone();
         }
+        Step::Activate(Prepared {
+            run_id,
+            jobs,
+            run,
+            started,
+        })
+    }
+
+    /// A fresh instance for an uncached run, whose activation replays it from its start: the
+    /// start names the semantics the run pinned, and only that module may run it.
+    fn instantiate_for(&self, jobs: &p::Activation) -> Result<CachedRun, String> {
+        let pinned = jobs.jobs.iter().find_map(|job| match job {
+            p::Job::Start(start) => Some(start.runtime_semantics_version.as_str()),
+            _ => None,
+        });
+        let module = match pinned.map(|version| (version, self.modules.for_version(version))) {
+            Some((_, Some(module))) => module.clone(),
+            Some((version, None)) => {
+                return Err(format!(
+                    "this worker has no interpreter module for runtime semantics {version} \
+                     (it has {}); the workflow task is retried until a worker that has it \
+                     takes the run",
+                    self.modules.versions().join(", ")
+                ));
+            }
+            None => return Err("the run is not cached and its activation has no start".into()),
+        };
+        let instance = module.instantiate().map_err(|e| e.to_string())?;
+        Ok(CachedRun {
+            instance,
+            start: None,
+        })
+    }
+
+    /// The rest of an activation: the run goes back into the cache (unless its instance
+    /// trapped or failed) and its commands become the completion and the projection batch.
+    pub fn finish_activation(&mut self, activated: Activated) -> Decided {
+        let Activated {
+            run_id,
+            workflow_time_ms,
+            started,
+            run,
+            result,
+        } = activated;
         let start = run.start.clone();
-        let commands = match run.instance.activate(&jobs) {
-            Ok(commands) => commands,
+        let commands = match result {
+            Ok(commands) => {
+                self.cached.insert(run_id.clone(), run);
+                commands
+            }
             Err(e) if e.is_guest_trap() => {
                 // Deterministic: the same history traps at the same point, so the run fails
                 // instead of retrying its workflow task forever. The poisoned instance goes.
-                self.cached.remove(&run_id);
                 let error = RuntimeError {
                     failure: Failure::new(INTERPRETER_TRAP, e.to_string()),
                     node_path: "root".into(),
-                    at: alga_interpreter::expr::now_iso(jobs.workflow_time_ms),
+                    at: alga_interpreter::expr::now_iso(workflow_time_ms),
                 };
-                return self.finish(
-                    &run_id,
-                    vec![Command::FailRun { error }],
-                    start.as_ref(),
-                    (jobs.workflow_time_ms, started),
-                );
+                vec![Command::FailRun { error }]
             }
-            Err(e) => {
-                self.cached.remove(&run_id);
-                return (self.task_failure(&run_id, e.to_string()), None);
-            }
+            Err(e) => return Decided::Failed(self.task_failure(&run_id, e.to_string())),
         };
-        self.finish(
-            &run_id,
+        Decided::Commands {
+            run_id,
             commands,
-            start.as_ref(),
-            (jobs.workflow_time_ms, started),
+            start,
+            at_ms: workflow_time_ms,
+            started,
+        }
+    }
+
+    /// The completion of an activation whose interpreter thread panicked: the workflow task
+    /// fails and is retried (the run, out of the cache, is rebuilt by replay).
+    pub fn panicked(run_id: &str, panic: &str) -> WorkflowActivationCompletion {
+        tracing::error!(run_id, panic, "the interpreter's thread panicked");
+        WorkflowActivationCompletion::fail(
+            run_id.to_owned(),
+            ApiFailure {
+                message: format!("the activation panicked: {panic}"),
+                source: "alga-wf".into(),
+                ..Default::default()
+            },
+            None,
         )
     }
 
@@ -195,46 +288,6 @@ impl Runs {
         )
     }
 
-    fn finish(
-        &mut self,
-        run_id: &str,
-        commands: Vec<Command>,
-        start: Option<&p::RunStart>,
-        (at_ms, started): (i64, Option<p::RunStart>),
-    ) -> (WorkflowActivationCompletion, Option<Batch>) {
-        let end = commands.iter().find_map(|command| match command {
-            Command::CompleteRun { .. } => Some(RunEnd::Succeeded),
-            Command::FailRun { error } => Some(RunEnd::Failed(
-                serde_json::to_value(error).unwrap_or(Value::Null),
-            )),
-            Command::CancelRun => Some(RunEnd::Canceled),
-            _ => None,
-        });
-        let ctx = CommandContext {
-            task_queue: &self.task_queue,
-            namespace: &self.namespace,
-            start,
-            definitions: &*self.definitions,
-            activity_timeout: self.activity_timeout,
-            action_queues: &self.action_queues,
-        };
-        if let Some(captured) = &mut self.captured {
-            captured.extend(commands.iter().cloned());
-        }
-        let (variants, records) = convert::commands(commands, &ctx);
-        let batch = start.map(|start| Batch {
-            run_id: start.run_id.clone(),
-            at_ms,
-            records,
-            end,
-            started,
-        });
-        (
-            WorkflowActivationCompletion::from_cmds(run_id.to_owned(), variants),
-            batch,
-        )
-    }
-
     /// Fails the workflow task (Temporal retries it) and drops the instance.
     fn task_failure(&mut self, run_id: &str, message: String) -> WorkflowActivationCompletion {
         tracing::error!(run_id, %message, "workflow task failed");
@@ -247,6 +300,81 @@ impl Runs {
                 ..Default::default()
             },
             None,
+        )
+    }
+}
+
+/// What the interpreter decided for one activation.
+// One value per activation, moved a few times: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Decided {
+    /// The workflow task fails (Temporal retries it).
+    Failed(WorkflowActivationCompletion),
+    /// Commands for core, and the projection's records.
+    Commands {
+        /// The run.
+        run_id: String,
+        /// The interpreter's commands.
+        commands: Vec<Command>,
+        /// The run's start input.
+        start: Option<p::RunStart>,
+        /// Workflow time of the activation.
+        at_ms: i64,
+        /// The start input, on the activation that started the run.
+        started: Option<p::RunStart>,
+    },
+}
+
+/// Turns decided commands into core's completion and the read model's batch: conversion
+/// needs the worker's settings and child definitions, never the run cache.
+pub struct Completer {
+    task_queue: String,
+    namespace: String,
+    definitions: DefinitionLookup,
+    activity_timeout: std::time::Duration,
+    action_queues: std::collections::BTreeMap<String, String>,
+}
+
+impl Completer {
+    /// The completion and batch of `decided`.
+    pub fn complete(&self, decided: Decided) -> (WorkflowActivationCompletion, Option<Batch>) {
+        let (run_id, commands, start, at_ms, started) = match decided {
+            Decided::Failed(completion) => return (completion, None),
+            Decided::Commands {
+                run_id,
+                commands,
+                start,
+                at_ms,
+                started,
+            } => (run_id, commands, start, at_ms, started),
+        };
+        let end = commands.iter().find_map(|command| match command {
+            Command::CompleteRun { .. } => Some(RunEnd::Succeeded),
+            Command::FailRun { error } => Some(RunEnd::Failed(
+                serde_json::to_value(error).unwrap_or(Value::Null),
+            )),
+            Command::CancelRun => Some(RunEnd::Canceled),
+            _ => None,
+        });
+        let ctx = CommandContext {
+            task_queue: &self.task_queue,
+            namespace: &self.namespace,
+            start: start.as_ref(),
+            definitions: &*self.definitions,
+            activity_timeout: self.activity_timeout,
+            action_queues: &self.action_queues,
+        };
+        let (variants, records) = convert::commands(commands, &ctx);
+        let batch = start.as_ref().map(|start| Batch {
+            run_id: start.run_id.clone(),
+            at_ms,
+            records,
+            end,
+            started,
+        });
+        (
+            WorkflowActivationCompletion::from_cmds(run_id, variants),
+            batch,
         )
     }
 }
