@@ -49,6 +49,9 @@ pub struct ApiState {
     pub known_actions: Vec<KnownAction>,
     /// Per-tenant start-rate limits.
     pub start_limiter: StartLimiter,
+    /// Whether `/metrics` and `/openapi.json` need an API key (any role): for an API whose
+    /// address is reachable beyond the operator's network.
+    pub keyed_operations_pages: bool,
 }
 
 /// The OpenAPI document's root: the routes add themselves to it.
@@ -136,10 +139,16 @@ pub fn router(state: Arc<ApiState>) -> Router {
     router
         .route(
             "/openapi.json",
-            get(move || {
-                let document = document.clone();
-                async move { Json(document.as_ref().clone()) }
-            }),
+            get(
+                move |State(state): State<Arc<ApiState>>,
+                      caller: Result<auth::Caller, error::ApiError>| {
+                    let document = document.clone();
+                    async move {
+                        operations_page_allowed(&state, caller)?;
+                        Ok::<_, error::ApiError>(Json(document.as_ref().clone()))
+                    }
+                },
+            ),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -151,11 +160,28 @@ async fn health() -> Json<Value> {
     Json(json!({"ok": true}))
 }
 
-/// Prometheus metrics of this process (unauthenticated, like `/healthz`: scrape it on a
-/// private network).
+/// Prometheus metrics of this process: open like `/healthz` (scrape it on a private
+/// network), or behind a key with `--keyed-operations-pages`, or on their own address with
+/// `serve --metrics-listen`.
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Success", body = String)))]
-async fn metrics() -> String {
-    crate::observability::metrics().render()
+async fn metrics(
+    State(state): State<Arc<ApiState>>,
+    caller: Result<auth::Caller, error::ApiError>,
+) -> Result<String, error::ApiError> {
+    operations_page_allowed(&state, caller)?;
+    Ok(crate::observability::metrics().render())
+}
+
+/// `/metrics` and `/openapi.json` are open, unless the API was started with
+/// `--keyed-operations-pages`; then they need a live key of any role.
+fn operations_page_allowed(
+    state: &ApiState,
+    caller: Result<auth::Caller, error::ApiError>,
+) -> Result<(), error::ApiError> {
+    match caller {
+        Err(refused) if state.keyed_operations_pages => Err(refused),
+        _ => Ok(()),
+    }
 }
 
 /// Ready when the database answers.

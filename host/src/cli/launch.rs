@@ -93,6 +93,7 @@ pub async fn serve(
     database: &DatabaseArgs,
     temporal: &TemporalArgs,
     limits: &super::StartRateArgs,
+    pages: &super::OperationsPagesArgs,
 ) -> Result<u8, String> {
     // Fault injection for the tests: FAILPOINTS names the points to trigger.
     let _faults = fail::FailScenario::setup();
@@ -108,7 +109,11 @@ pub async fn serve(
         engine: std::sync::Arc::new(super::load_engine(cli)?),
         known_actions: super::known_actions(cli)?,
         start_limiter: crate::api::StartLimiter::new(limits.rate()),
+        keyed_operations_pages: pages.keyed_operations_pages,
     });
+    if let Some(listen) = &pages.metrics_listen {
+        crate::observability::serve_metrics(listen).await?;
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

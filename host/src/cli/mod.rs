@@ -152,6 +152,8 @@ enum Command {
         temporal: TemporalArgs,
         #[command(flatten)]
         limits: StartRateArgs,
+        #[command(flatten)]
+        pages: OperationsPagesArgs,
     },
     /// Print the HTTP API's OpenAPI document (generated from the routes, as `/openapi.json`).
     Openapi,
@@ -360,6 +362,18 @@ struct TemporalArgs {
     task_queue: String,
 }
 
+/// Who may read the API's `/metrics` and `/openapi.json`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OperationsPagesArgs {
+    /// `/metrics` and `/openapi.json` need an API key (any role).
+    #[arg(long, env = "ALGA_WF_KEYED_OPERATIONS_PAGES")]
+    keyed_operations_pages: bool,
+    /// Also serve Prometheus metrics on this address (e.g. a private interface), apart from
+    /// the API.
+    #[arg(long, env = "ALGA_WF_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+}
+
 /// Per-tenant limits on starting runs through the API.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StartRateArgs {
@@ -565,8 +579,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 .map_err(|e| e.to_string())?;
                 Ok(0)
             }
-            Command::Serve { listen, database, temporal, limits } => {
-                launch::serve(cli, listen, database, temporal, limits).await
+            Command::Serve { listen, database, temporal, limits, pages } => {
+                launch::serve(cli, listen, database, temporal, limits, pages).await
             }
             Command::CreateApiKey(args) => keys::create(args).await,
             Command::ApiKeys { action } => keys::run(action).await,

@@ -120,6 +120,7 @@ pub async fn run(
         engine: modules.current().clone(),
         known_actions,
         start_limiter: crate::api::StartLimiter::new(options.start_rate),
+        keyed_operations_pages: false,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
         .await

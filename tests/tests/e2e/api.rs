@@ -23,7 +23,7 @@ impl Api {
         Api::start_with(system, &[])
     }
 
-    fn start_with(system: &System, extra: &[&str]) -> Api {
+    pub(crate) fn start_with(system: &System, extra: &[&str]) -> Api {
         Api::start_with_env(system, extra, &[])
     }
 

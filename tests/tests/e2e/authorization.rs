@@ -428,3 +428,47 @@ fn bad_input_is_a_4xx_everywhere_and_stores_nothing() {
     assert_eq!(before, after, "bad input changed the tenant's rows");
     println!("bad input: {calls} calls, every one a 4xx with an error body");
 }
+
+/// `/metrics` and `/openapi.json` can be put behind a key, and metrics on an address of their
+/// own, for an API reachable beyond the operator's network.
+#[test]
+fn operations_pages_can_need_a_key_and_metrics_an_address_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let metrics_port = crate::common::temporal::free_port();
+    let metrics_listen = format!("127.0.0.1:{metrics_port}");
+    let api = Api::start_with(
+        &system,
+        &[
+            "--keyed-operations-pages",
+            "--metrics-listen",
+            &metrics_listen,
+        ],
+    );
+    let reader = create_key(&system, TENANT, "read");
+    for page in ["/metrics", "/openapi.json"] {
+        assert_eq!(
+            api.call("GET", page, None, None).0,
+            401,
+            "{page} without a key"
+        );
+        assert_eq!(
+            api.call("GET", page, Some("awf_made_up"), None).0,
+            401,
+            "{page}"
+        );
+        assert_eq!(
+            api.call("GET", page, Some(&reader), None).0,
+            200,
+            "{page} with a key"
+        );
+    }
+    // Prometheus' text format, without a key (the address is the operator's to keep private).
+    let scraped = ureq::get(format!("http://{metrics_listen}/metrics"))
+        .call()
+        .expect("the metrics address answers");
+    assert_eq!(scraped.status().as_u16(), 200);
+    // The default stays open, as `/healthz` is.
+    let open = Api::start(&system);
+    assert_eq!(open.call("GET", "/metrics", None, None).0, 200);
+}
