@@ -52,6 +52,21 @@ fn fingerprint(system: &System) -> String {
         .join("\n")
 }
 
+/// No call failed its expectation, and the tenant's rows are as they were `before`.
+fn assert_held(system: &System, before: &str, failures: &[String], what: &str) {
+    assert!(
+        failures.is_empty(),
+        "{} calls failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(
+        before,
+        fingerprint(system),
+        "{what} changed the tenant's rows"
+    );
+}
+
 /// A definition with `WORKFLOW` as its id, at `version`.
 fn definition(version: u32) -> Value {
     let mut definition = common::definition(json!([
@@ -330,14 +345,7 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
             }
         }
     }
-    let after = fingerprint(&system);
-    assert!(
-        failures.is_empty(),
-        "{} cells failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert_eq!(before, after, "a refused call changed the tenant's rows");
+    assert_held(&system, &before, &failures, "a refused call");
     println!("authorization matrix: {operations} operations, {cells} calls, all as expected");
 }
 
@@ -418,14 +426,7 @@ fn bad_input_is_a_4xx_everywhere_and_stores_nothing() {
             }
         }
     }
-    let after = fingerprint(&system);
-    assert!(
-        failures.is_empty(),
-        "{} calls failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert_eq!(before, after, "bad input changed the tenant's rows");
+    assert_held(&system, &before, &failures, "bad input");
     println!("bad input: {calls} calls, every one a 4xx with an error body");
 }
 

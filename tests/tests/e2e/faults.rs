@@ -54,23 +54,15 @@ fn a_failed_delivery_is_sent_by_the_sweeper_once() {
     // The API's first signal fails, as one would with Temporal briefly away.
     let api = Api::start_with_env(&system, &[], &[("FAILPOINTS", "delivery-signal=1*return")]);
     let admin = create_key(&system, TENANT, "admin");
-    let mut definition = crate::common::definition(serde_json::json!([
-        {"id": "wait", "type": "event.wait", "config": {"eventName": "SWEPT",
-            "correlationKey": {"$expr": "payload.k"}}}
-    ]));
-    definition["id"] = serde_json::json!("swept");
-    let (status, body) = api.call(
-        "POST",
-        "/api/workflow-definitions/publish",
-        Some(&admin),
-        Some(&serde_json::json!({"definition": definition})),
-    );
-    assert_eq!(status, 201, "{body:#}");
-    let (_, started) = api.call(
-        "POST",
-        "/api/workflow-runs",
-        Some(&admin),
-        Some(&serde_json::json!({"workflowId": "swept", "payload": {"k": "k1"}})),
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "swept",
+        serde_json::json!([
+            {"id": "wait", "type": "event.wait", "config": {"eventName": "SWEPT",
+                "correlationKey": {"$expr": "payload.k"}}}
+        ]),
+        serde_json::json!({"k": "k1"}),
     );
     let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
     let waits = format!("{run_path}/waits");
@@ -126,23 +118,15 @@ fn sigterm_stops_the_worker_cleanly_and_runs_go_on() {
     let system = System::start(dir.path());
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
-    let mut definition = crate::common::definition(serde_json::json!([
-        {"id": "pause", "type": "time.wait", "config": {"mode": "duration", "durationMs": 3000}},
-        {"id": "done", "type": "state.set", "config": {"state": "DONE"}}
-    ]));
-    definition["id"] = serde_json::json!("patient");
-    let (status, body) = api.call(
-        "POST",
-        "/api/workflow-definitions/publish",
-        Some(&admin),
-        Some(&serde_json::json!({"definition": definition})),
-    );
-    assert_eq!(status, 201, "{body:#}");
-    let (_, started) = api.call(
-        "POST",
-        "/api/workflow-runs",
-        Some(&admin),
-        Some(&serde_json::json!({"workflowId": "patient", "payload": {}})),
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "patient",
+        serde_json::json!([
+            {"id": "pause", "type": "time.wait", "config": {"mode": "duration", "durationMs": 3000}},
+            {"id": "done", "type": "state.set", "config": {"state": "DONE"}}
+        ]),
+        serde_json::json!({}),
     );
     let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
     poll(&api, &admin, &format!("{run_path}/waits"), |w| {
@@ -164,23 +148,15 @@ fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
     system.start_worker_with(dir.path(), &[("ALGA_WF_RECONCILE_IDLE_SECS", "1")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
-    let mut definition = crate::common::definition(serde_json::json!([
-        {"id": "wait", "type": "event.wait", "config": {"eventName": "NEVER",
-            "correlationKey": {"$expr": "payload.k"}}}
-    ]));
-    definition["id"] = serde_json::json!("forsaken");
-    let (status, body) = api.call(
-        "POST",
-        "/api/workflow-definitions/publish",
-        Some(&admin),
-        Some(&serde_json::json!({"definition": definition})),
-    );
-    assert_eq!(status, 201, "{body:#}");
-    let (_, started) = api.call(
-        "POST",
-        "/api/workflow-runs",
-        Some(&admin),
-        Some(&serde_json::json!({"workflowId": "forsaken", "payload": {"k": "k9"}})),
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "forsaken",
+        serde_json::json!([
+            {"id": "wait", "type": "event.wait", "config": {"eventName": "NEVER",
+                "correlationKey": {"$expr": "payload.k"}}}
+        ]),
+        serde_json::json!({"k": "k9"}),
     );
     let run = started["runId"].as_str().unwrap().to_owned();
     let run_path = format!("/api/workflow-runs/{run}");
@@ -217,4 +193,28 @@ fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
     let event = serde_json::json!({"eventName": "NEVER", "correlationKey": "k9", "payload": {}});
     let (_, routed) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
     assert_eq!(routed["status"], "no_wait", "{routed:#}");
+}
+
+/// Publishes `steps` as workflow `id` and starts a run of it with `payload`: the start's answer.
+fn publish_and_start(
+    api: &Api,
+    key: &str,
+    id: &str,
+    steps: serde_json::Value,
+    payload: serde_json::Value,
+) -> serde_json::Value {
+    let mut definition = crate::common::definition(steps);
+    definition["id"] = serde_json::json!(id);
+    let publish = serde_json::json!({"definition": definition});
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(key),
+        Some(&publish),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let start = serde_json::json!({"workflowId": id, "payload": payload});
+    let (status, started) = api.call("POST", "/api/workflow-runs", Some(key), Some(&start));
+    assert_eq!(status, 201, "{started:#}");
+    started
 }
