@@ -94,7 +94,7 @@ impl Activities {
         let argument = facts.as_ref().ok().map(|(argument, _)| argument);
         let attempt = Self::attempt(start, argument, delegated.is_some());
         let result = match &facts {
-            Ok((argument, facts)) => self.run(start, argument, facts, attempt).await,
+            Ok((argument, facts)) => self.run_patiently(start, argument, facts, attempt).await,
             Err(failure) => Err(ActivityError::Action(failure.clone())),
         };
         let outcome = match &result {
@@ -174,6 +174,35 @@ impl Activities {
         }
     }
 
+    /// [`Activities::run`], with the worker's own failures (the database away, a claim held
+    /// elsewhere) retried inside this attempt for up to half its start-to-close timeout, with
+    /// backoff: under an authored policy Temporal counts every failed attempt, and the
+    /// worker's failures must not use up the action's attempts.
+    async fn run_patiently(
+        &self,
+        start: &Start,
+        argument: &Value,
+        facts: &RunFacts,
+        attempt: u32,
+    ) -> Result<Value, ActivityError> {
+        let patience = std::time::Duration::from_millis(self.lease_ms / 2);
+        let began = std::time::Instant::now();
+        let mut delay = std::time::Duration::from_millis(250);
+        loop {
+            let result = self.run(start, argument, facts, attempt).await;
+            let Err(ActivityError::Infrastructure(failure)) = &result else {
+                return result;
+            };
+            if began.elapsed() + delay > patience {
+                return result;
+            }
+            tracing::warn!(message = %failure.message, ?delay, "the worker failed an activity; trying again");
+            metrics::counter!("alga_wf_activity_infrastructure_retries_total").increment(1);
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(30));
+        }
+    }
+
     /// Opens a human task: its `workflow_tasks` row and form schema when there is a store,
     /// else only an id (and no form: any response is accepted).
     async fn open_task(
@@ -237,6 +266,13 @@ impl Activities {
             owner: format!("{}:{}:{}", self.identity, start.activity_id, start.attempt),
             lease_ms: self.lease_ms,
         };
+        // A test's fault point: the database fails the claim, as in an outage.
+        fail::fail_point!("ledger-claim", |_| Err(ActivityError::Infrastructure(
+            Failure::new(
+                category::TRANSIENT,
+                "the ledger-claim failpoint failed the claim"
+            )
+        )));
         match store.claim(&entry).await.map_err(infrastructure)? {
             Claim::Reuse(output) => {
                 metrics::counter!("alga_wf_ledger_hits_total").increment(1);

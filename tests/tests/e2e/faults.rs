@@ -218,3 +218,35 @@ fn publish_and_start(
     assert_eq!(status, 201, "{started:#}");
     started
 }
+
+/// The worker's own failures (here the ledger's claim failing twice, as in a database blip)
+/// are retried inside the attempt: an action allowed two attempts, run by Temporal's retry
+/// policy, still runs once, as its first attempt.
+#[test]
+fn infrastructure_failures_do_not_use_up_authored_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("FAILPOINTS", "ledger-claim=2*return")]);
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "patiently",
+        serde_json::json!([
+            {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo",
+                "version": 1, "inputMapping": {"value": "once"}, "saveAs": "vars.echo"},
+                "retry": {"maxAttempts": 2, "backoffMs": 100}}
+        ]),
+        serde_json::json!({}),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    poll(&api, &admin, &run_path, |r| {
+        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
+    });
+    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
+    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
+    let (_, steps) = api.call("GET", &format!("{run_path}/steps"), Some(&admin), None);
+    assert_eq!(steps["invocations"][0]["attempt"], 1, "{steps:#}");
+}
