@@ -127,9 +127,27 @@ impl Scheduler<'_> {
             updated_at: now,
         };
         apply(&mut row, input)?;
-        self.register(&row, true).await?;
-        self.store.save_schedule(&row).await?;
+        // The row first: a Temporal Schedule without its row would fire for ever, unseen and
+        // undeletable through the API; a row whose registration failed is taken back.
+        self.save(&row).await?;
+        if let Err(e) = self.register(&row, true).await {
+            if let Err(undo) = self.store.delete_schedule(tenant, id).await {
+                tracing::error!(%id, "taking back a schedule Temporal refused: {undo}");
+            }
+            return Err(e);
+        }
         Ok(row)
+    }
+
+    /// Stores a schedule's row (`schedule-save` is a test's fault point here).
+    async fn save(&self, row: &ScheduleRow) -> Result<(), ScheduleError> {
+        fail::fail_point!("schedule-save", |_| Err(ScheduleError::Store(
+            StoreError::Database {
+                context: "the schedule-save failpoint".into(),
+                source: sqlx::Error::PoolTimedOut,
+            }
+        )));
+        Ok(self.store.save_schedule(row).await?)
     }
 
     /// Changes a schedule's name, timing or payload.

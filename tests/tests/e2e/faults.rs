@@ -250,3 +250,79 @@ fn infrastructure_failures_do_not_use_up_authored_attempts() {
     let (_, steps) = api.call("GET", &format!("{run_path}/steps"), Some(&admin), None);
     assert_eq!(steps["invocations"][0]["attempt"], 1, "{steps:#}");
 }
+
+/// A schedule whose row cannot be stored leaves no Temporal Schedule behind (one would fire
+/// for ever, unseen by the API): the row is written first.
+#[test]
+fn a_schedule_that_cannot_be_stored_leaves_no_temporal_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start_with_env(&system, &[], &[("FAILPOINTS", "schedule-save=1*return")]);
+    let admin = create_key(&system, TENANT, "admin");
+    publish_and_start(
+        &api,
+        &admin,
+        "scheduled",
+        serde_json::json!([{"id": "s", "type": "state.set", "config": {"state": "X"}}]),
+        serde_json::json!({}),
+    );
+    let run_at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let schedule =
+        serde_json::json!({"workflowId": "scheduled", "triggerType": "schedule", "runAt": run_at});
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-schedules",
+        Some(&admin),
+        Some(&schedule),
+    );
+    assert_eq!(status, 503, "{body:#}");
+    let temporal_schedules = || {
+        let temporal = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+        let out = std::process::Command::new(temporal)
+            .args(["schedule", "list", "--output", "json"])
+            .args([
+                "--address",
+                system.server.address.trim_start_matches("http://"),
+            ])
+            .output()
+            .expect("the Temporal CLI runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .matches("alga-wf-schedule:")
+            .count()
+    };
+    assert_eq!(temporal_schedules(), 0, "an orphan Temporal Schedule");
+    let (_, listed) = api.call("GET", "/api/workflow-schedules", Some(&admin), None);
+    assert_eq!(
+        listed["schedules"].as_array().map(Vec::len),
+        Some(0),
+        "{listed:#}"
+    );
+    // The next one (the fault spent) is stored and registered.
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-schedules",
+        Some(&admin),
+        Some(&schedule),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while temporal_schedules() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "Temporal never listed the schedule"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Temporal's listing has caught up with the second: it holds that one only.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        temporal_schedules(),
+        1,
+        "an orphan besides the stored schedule"
+    );
+}
