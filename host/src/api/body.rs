@@ -93,3 +93,29 @@ pub fn object_or_empty(
         ))),
     }
 }
+
+/// Reads a request's whole body before anything answers it. An answer given while the client
+/// is still sending (a 401 or 403 from the key check, which comes before the body is parsed)
+/// would make the server close a socket with unread data, which resets the connection, and the
+/// client can lose the answer with it. Bodies are bounded by `limit` (past it: 413, the one
+/// answer that cannot wait for the whole body).
+pub async fn read_first(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: usize,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+            next.run(request).await
+        }
+        Err(_) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is larger than the API accepts",
+        )
+        .into_response(),
+    }
+}

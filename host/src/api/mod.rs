@@ -151,6 +151,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
             ),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(|request, next| {
+            body::read_first(request, next, MAX_BODY_BYTES)
+        }))
         .with_state(state)
 }
 

@@ -473,3 +473,21 @@ fn operations_pages_can_need_a_key_and_metrics_an_address_of_their_own() {
     let open = Api::start(&system);
     assert_eq!(open.call("GET", "/metrics", None, None).0, 200);
 }
+
+/// A request refused before its body is parsed (no key, or too small a role) still gets its
+/// answer when the body is large: the API reads the whole body first, so it never closes a
+/// connection with data unread (which resets it and can lose the answer).
+#[test]
+fn a_refused_request_with_a_large_body_gets_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    let reader = create_key(&system, TENANT, "read");
+    let large = json!({"workflowId": WORKFLOW, "payload": {"blob": "x".repeat(400 * 1024)}});
+    for _ in 0..10 {
+        let (status, body) = api.call("POST", "/api/workflow-runs", None, Some(&large));
+        assert_eq!(status, 401, "{body:#}");
+        let (status, body) = api.call("POST", "/api/workflow-runs", Some(&reader), Some(&large));
+        assert_eq!(status, 403, "{body:#}");
+    }
+}
