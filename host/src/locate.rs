@@ -62,10 +62,7 @@ impl InterpreterSource {
             InterpreterSource::File(path) => {
                 cache_dir_in(path.parent().unwrap_or_else(|| Path::new(".")))
             }
-            InterpreterSource::Embedded(_) => match std::env::var_os(CACHE_ENV) {
-                Some(cache) => PathBuf::from(cache),
-                None => user_cache_dir(),
-            },
+            InterpreterSource::Embedded(_) => cache_dir_or(user_cache_dir),
         }
     }
 
@@ -111,10 +108,12 @@ pub fn interpreter_source(flag: Option<&Path>) -> InterpreterSource {
 /// Where compiled components of a directory of modules are cached: `$ALGA_WF_CACHE_DIR`,
 /// else `DIR/cache`.
 pub fn cache_dir_in(dir: &Path) -> PathBuf {
-    match std::env::var_os(CACHE_ENV) {
-        Some(cache) => PathBuf::from(cache),
-        None => dir.join("cache"),
-    }
+    cache_dir_or(|| dir.join("cache"))
+}
+
+/// `$ALGA_WF_CACHE_DIR`, else `default`.
+fn cache_dir_or(default: impl FnOnce() -> PathBuf) -> PathBuf {
+    std::env::var_os(CACHE_ENV).map_or_else(default, PathBuf::from)
 }
 
 /// `alga-wf` under the user's cache directory (`$XDG_CACHE_HOME`, `~/.cache` on Linux), or

@@ -2,7 +2,6 @@
 //! message and position, 413 past the size limit), query strings and path parameters (400
 //! naming the parameter).
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -20,22 +19,13 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The body is already read and within the limit (`read_first`), so a rejection is
+        // about its content.
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(rejected(rejection)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
         }
     }
-}
-
-fn rejected(rejection: JsonRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            "the request body is larger than the API accepts",
-        );
-    }
-    ApiError::bad_request(rejection.body_text())
 }
 
 /// A query string of type `T`.

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use alga_interpreter::validate::KnownAction;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -150,7 +150,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
                 },
             ),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Every body is read whole (up to the limit, past it 413) before anything answers.
         .layer(axum::middleware::from_fn(|request, next| {
             body::read_first(request, next, MAX_BODY_BYTES)
         }))

@@ -32,7 +32,7 @@ pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
 pub use runs::{NewRun, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
-pub use storable::storable_batch;
+pub use storable::storable_text;
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
 
 /// How long a request waits for a connection before the database counts as unavailable.

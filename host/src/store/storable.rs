@@ -15,11 +15,20 @@ use super::Batch;
 /// The text NUL becomes in the read model.
 const ESCAPED_NUL: &str = "\\u0000";
 
+/// `text` as the read model stores it.
+pub fn storable_text(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', ESCAPED_NUL))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Rewrites NUL in every string and object key of `value`; whether anything changed.
 pub fn escape_nul(value: &mut Value) -> bool {
     match value {
         Value::String(s) if s.contains('\0') => {
-            *s = s.replace('\0', ESCAPED_NUL);
+            *s = storable_text(s).into_owned();
             true
         }
         Value::Array(items) => items
@@ -31,7 +40,7 @@ pub fn escape_nul(value: &mut Value) -> bool {
                 let entries = std::mem::take(map);
                 *map = entries
                     .into_iter()
-                    .map(|(k, v)| (k.replace('\0', ESCAPED_NUL), v))
+                    .map(|(k, v)| (storable_text(&k).into_owned(), v))
                     .collect();
                 changed = true;
             }

@@ -318,9 +318,6 @@ fn lock(runs: &std::sync::Mutex<Runs>) -> std::sync::MutexGuard<'_, Runs> {
 /// signals runs whose wait it can already see).
 async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
     use alga_interpreter::machine::protocol::{RunEvent, WaitKind};
-    // The keys as the read model stored them (a NUL escaped): the events they match are rows.
-    let storable = crate::store::storable_batch(batch);
-    let batch = storable.as_ref();
     let run_id = &batch.run_id;
     for record in &batch.records {
         if let RunEvent::WaitOpened {
@@ -334,7 +331,11 @@ async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
                 client,
                 run_id,
                 event_name,
-                correlation_key.as_deref(),
+                // The key as the read model stored it (a NUL escaped): events are rows too.
+                correlation_key
+                    .as_deref()
+                    .map(crate::store::storable_text)
+                    .as_deref(),
             )
             .await
         {

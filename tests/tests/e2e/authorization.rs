@@ -52,6 +52,19 @@ fn fingerprint(system: &System) -> String {
         .join("\n")
 }
 
+/// The value of each path parameter of the document: the tenant's objects.
+fn path_ids(objects: &Objects) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("{workflow}", WORKFLOW.to_owned()),
+        ("{version}", "1".to_owned()),
+        ("{run_id}", objects.run.clone()),
+        ("{id}", objects.schedule.clone()),
+        ("{task_id}", objects.task.clone()),
+        ("{event_id}", EVENT.to_owned()),
+        ("{key_id}", objects.key_id.clone()),
+    ])
+}
+
 /// No call failed its expectation, and the tenant's rows are as they were `before`.
 fn assert_held(system: &System, before: &str, failures: &[String], what: &str) {
     assert!(
@@ -216,6 +229,8 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let system = System::start(dir.path());
     let api = Api::start(&system);
+    let objects = populate(&system, &api);
+    let ids = path_ids(&objects);
     let Objects {
         admin,
         run,
@@ -223,7 +238,7 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
         schedule,
         key_id,
         schedule_at,
-    } = populate(&system, &api);
+    } = objects;
     let keys: BTreeMap<&str, String> = ROLES
         .iter()
         .map(|role| (*role, create_key(&system, TENANT, role)))
@@ -266,15 +281,6 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
         ("an expired key", Some(&expired)),
     ];
 
-    let ids = BTreeMap::from([
-        ("{workflow}", WORKFLOW.to_owned()),
-        ("{version}", "1".to_owned()),
-        ("{run_id}", run.clone()),
-        ("{id}", schedule.clone()),
-        ("{task_id}", task.clone()),
-        ("{event_id}", EVENT.to_owned()),
-        ("{key_id}", key_id.clone()),
-    ]);
     let document: Value = serde_json::from_str(&common::alga_wf(&["openapi"]).stdout).unwrap();
     let before = fingerprint(&system);
     let mut operations = 0;
@@ -359,15 +365,7 @@ fn bad_input_is_a_4xx_everywhere_and_stores_nothing() {
     let system = System::start(dir.path());
     let api = Api::start(&system);
     let objects = populate(&system, &api);
-    let ids = BTreeMap::from([
-        ("{workflow}", WORKFLOW.to_owned()),
-        ("{version}", "1".to_owned()),
-        ("{run_id}", objects.run.clone()),
-        ("{id}", objects.schedule.clone()),
-        ("{task_id}", objects.task.clone()),
-        ("{event_id}", EVENT.to_owned()),
-        ("{key_id}", objects.key_id.clone()),
-    ]);
+    let ids = path_ids(&objects);
     let document: Value = serde_json::from_str(&common::alga_wf(&["openapi"]).stdout).unwrap();
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let huge = format!("{{\"blob\": \"{}\"}}", "x".repeat(600 * 1024));

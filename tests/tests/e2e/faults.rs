@@ -31,18 +31,8 @@ fn a_database_outage_is_a_prompt_503_and_passes() {
     let (status, retry_after) = api.retry_after("/api/workflow-runs", &admin);
     assert_eq!((status, retry_after.as_deref()), (503, Some("2")));
     system.database.start_again();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _) = api.call("GET", "/api/workflow-runs", Some(&admin), None);
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the API never recovered: {status}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let within = Duration::from_secs(30);
+    poll_within(&api, &admin, "/api/workflow-runs", within, |_| true);
 }
 
 /// A signal that fails during ingress gives its claim back, and the worker's sweeper delivers
@@ -94,9 +84,20 @@ fn a_failed_delivery_is_sent_by_the_sweeper_once() {
     assert_eq!(delivered, Some(1), "{stored:#}");
 }
 
-/// Polls a GET until `done` accepts its body (60 s at most).
+/// Polls a GET until it answers 200 with a body `done` accepts (60 s at most).
 fn poll(api: &Api, key: &str, path: &str, done: impl Fn(&serde_json::Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    poll_within(api, key, path, Duration::from_secs(60), done);
+}
+
+/// [`poll`], for at most `within`.
+fn poll_within(
+    api: &Api,
+    key: &str,
+    path: &str,
+    within: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) {
+    let deadline = Instant::now() + within;
     loop {
         let (status, body) = api.call("GET", path, Some(key), None);
         if status == 200 && done(&body) {
