@@ -125,7 +125,7 @@ pub async fn launch(
         return Err(LaunchError::PayloadNotObject);
     }
     if let Some(existing) = match &request.fire_key {
-        Some(key) => store.run_by_fire_key(key).await?,
+        Some(key) => store.run_by_fire_key(request.tenant, key).await?,
         None => None,
     } {
         return Ok(existing);
@@ -168,13 +168,15 @@ pub async fn launch(
         Ok(id) => id,
         Err(e) => {
             let message = format!("{e:#}");
-            if let Err(recorded) = store.launch_failed(run_id, &message).await {
+            if let Err(recorded) = store.launch_failed(request.tenant, run_id, &message).await {
                 tracing::error!("recording the failed launch of run {run_id}: {recorded}");
             }
             return Err(LaunchError::Temporal(message));
         }
     };
-    store.run_started(run_id, &temporal_run_id).await?;
+    store
+        .run_started(request.tenant, run_id, &temporal_run_id)
+        .await?;
     metrics::counter!("alga_wf_runs_started_total").increment(1);
     Ok(Launched {
         run_id,

@@ -78,7 +78,7 @@ pub async fn relaunch(
     }
     let launched = launch(ingress.store, ingress.client, ingress.task_queue, request).await?;
     if kind == Relaunch::Redrive {
-        let events = ingress.store.delivered_events(run_id).await?;
+        let events = ingress.store.delivered_events(tenant, run_id).await?;
         for failure in crate::ingress::redeliver(
             ingress.store,
             ingress.client,

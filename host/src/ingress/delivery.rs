@@ -12,13 +12,12 @@ use crate::store::{RunAddress, Store, StoreError, StoredEvent};
 pub(super) async fn deliver(
     store: &Store,
     client: &temporalio_client::Client,
-    tenant: Option<Uuid>,
     event: &StoredEvent,
     run: &RunAddress,
 ) -> Result<bool, String> {
     let run_id = run.run_id;
     let claimed = store
-        .claim_delivery(event.event_id, run_id, tenant)
+        .claim_delivery(event, run_id)
         .await
         .map_err(|e| format!("run {run_id}: {e}"))?;
     if !claimed {
@@ -49,7 +48,7 @@ pub(super) async fn deliver(
             Ok(true)
         }
         Err(e) => {
-            if let Err(released) = store.release_delivery(event.event_id, run_id).await {
+            if let Err(released) = store.release_delivery(event, run_id).await {
                 tracing::error!(%run_id, "releasing a failed delivery: {released}");
             }
             Err(format!("run {run_id}: {e:#}"))
@@ -72,17 +71,18 @@ fn injected_failure() -> Option<String> {
 pub async fn deliver_to_new_wait(
     store: &Store,
     client: &temporalio_client::Client,
+    tenant: Uuid,
     run_id: &str,
     event_name: &str,
     correlation_key: Option<&str>,
 ) -> Result<usize, StoreError> {
     let run = RunAddress::of(run_id);
     let events = store
-        .undelivered_events(run.run_id, event_name, correlation_key)
+        .undelivered_events(tenant, run.run_id, event_name, correlation_key)
         .await?;
     let mut delivered = 0;
     for event in &events {
-        match deliver(store, client, None, event, &run).await {
+        match deliver(store, client, event, &run).await {
             Ok(true) => delivered += 1,
             Ok(false) => {}
             Err(e) => tracing::warn!(run_id, event_id = %event.event_id, "late delivery: {e}"),
@@ -101,7 +101,7 @@ pub async fn redeliver(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for event in events {
-        if let Err(e) = deliver(store, client, None, event, run).await {
+        if let Err(e) = deliver(store, client, event, run).await {
             failures.push(e);
         }
     }

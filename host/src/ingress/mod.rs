@@ -68,19 +68,21 @@ impl Ingress<'_> {
             });
         }
         let stored = StoredEvent {
+            tenant: event.tenant,
             event_id: event.event_id,
             event_name: event.event_name,
             correlation_key: event.correlation_key,
             payload: event.payload,
             received_at: chrono::Utc::now(),
         };
-        self.route(event.tenant, &stored).await
+        self.route(&stored).await
     }
 
     /// Delivers a stored event to the runs waiting for it and launches the workflows it
     /// triggers, then records the outcome on the event row. One failing run or workflow never
     /// stops the others.
-    pub async fn route(&self, tenant: Uuid, event: &StoredEvent) -> Result<Routed, StoreError> {
+    pub async fn route(&self, event: &StoredEvent) -> Result<Routed, StoreError> {
+        let tenant = event.tenant;
         let mut errors = Vec::new();
         let mut resumed = Vec::new();
         let waiting = self
@@ -88,7 +90,7 @@ impl Ingress<'_> {
             .waiting_runs(tenant, &event.event_name, event.correlation_key.as_deref())
             .await?;
         for run in waiting {
-            match delivery::deliver(self.store, self.client, Some(tenant), event, &run).await {
+            match delivery::deliver(self.store, self.client, event, &run).await {
                 Ok(_) => resumed.push(run.run_id),
                 Err(e) => errors.push(e),
             }
@@ -100,7 +102,7 @@ impl Ingress<'_> {
             .copied()
             .or_else(|| started.first().map(|s| s.run_id));
         self.store
-            .event_routed(event.event_id, run_id, error.as_deref())
+            .event_routed(tenant, event.event_id, run_id, error.as_deref())
             .await?;
         let status = match (resumed.is_empty(), started.is_empty()) {
             (false, _) => "resumed",
@@ -121,8 +123,8 @@ impl Ingress<'_> {
     /// many. Deliveries and launches are deduplicated, so nothing happens twice.
     pub async fn route_unrouted(&self) -> Result<usize, StoreError> {
         let pending = self.store.unrouted_events(1000).await?;
-        for (tenant, event) in &pending {
-            self.route(*tenant, event).await?;
+        for event in &pending {
+            self.route(event).await?;
         }
         Ok(pending.len())
     }

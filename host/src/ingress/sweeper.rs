@@ -61,8 +61,8 @@ impl Ingress<'_> {
             routed,
             ..Swept::default()
         };
-        for (run, tenant, event) in self.store.stranded_deliveries(BATCH).await? {
-            match delivery::deliver(self.store, self.client, Some(tenant), &event, &run).await {
+        for (run, event) in self.store.stranded_deliveries(BATCH).await? {
+            match delivery::deliver(self.store, self.client, &event, &run).await {
                 Ok(true) => swept.delivered += 1,
                 Ok(false) => {}
                 Err(e) => {

@@ -1,5 +1,7 @@
-//! Event ingress: each event stored once by its id (`workflow_runtime_events`), the waiting
-//! runs it may resume found through the wait projection, and the routing outcome recorded.
+//! Event ingress: each event stored once by its tenant and id (`workflow_runtime_events`), the
+//! waiting runs it may resume found through the wait projection, and the routing outcome
+//! recorded. Every statement names the event's tenant: event ids are unique per tenant, so an
+//! id alone does not name an event.
 
 use serde_json::Value;
 use sqlx::types::Json;
@@ -40,7 +42,9 @@ pub enum Recorded {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredEvent {
-    /// The dedupe key.
+    /// Its tenant.
+    pub tenant: Uuid,
+    /// The dedupe key, unique within the tenant.
     pub event_id: Uuid,
     /// Event name.
     pub event_name: String,
@@ -83,13 +87,14 @@ impl RunAddress {
 }
 
 impl Store {
-    /// Stores an event once; a second submission of the same id is a duplicate.
+    /// Stores an event once; a second submission of the same id by the same tenant is a
+    /// duplicate. Another tenant's use of the id is another event.
     pub async fn record_event(&self, event: &NewEvent) -> Result<Recorded, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO workflow_runtime_events
                  (event_id, tenant, event_name, correlation_key, payload)
              VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (event_id) DO NOTHING",
+             ON CONFLICT (tenant, event_id) DO NOTHING",
         )
         .bind(event.event_id)
         .bind(event.tenant)
@@ -111,14 +116,8 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context(format!("reading event {}", event.event_id))?
-        .ok_or_else(|| {
-            // Event ids are unique across the database; this one is not the caller's to use.
-            // Saying whose it is would tell one tenant about another's events.
-            StoreError::Invalid(format!(
-                "event id {} cannot be used; send the event with another id",
-                event.event_id
-            ))
-        })?;
+        // The conflict was on this tenant's row; only a retention purge in between removes it.
+        .ok_or_else(|| StoreError::NotFound(format!("no event {}", event.event_id)))?;
         Ok(Recorded::Duplicate {
             matched_run_id,
             error_message,
@@ -153,33 +152,38 @@ impl Store {
     /// Records where an event went.
     pub async fn event_routed(
         &self,
+        tenant: Uuid,
         event_id: Uuid,
         matched_run_id: Option<Uuid>,
         error_message: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE workflow_runtime_events SET processed_at = now(), matched_run_id = $2,
-                 error_message = $3 WHERE event_id = $1",
+                 error_message = $3 WHERE event_id = $1 AND tenant = $4",
         )
         .bind(event_id)
         .bind(matched_run_id)
         .bind(error_message)
+        .bind(tenant)
         .execute(self.pool())
         .await
         .context(format!("recording where event {event_id} went"))?;
         Ok(())
     }
 
-    /// Claims the delivery of an event to a run: true for the first claimant only, who then
-    /// signals the run.
+    /// Claims the delivery of an event to a run of its tenant: true for the first claimant
+    /// only, who then signals the run.
     pub async fn claim_delivery(
         &self,
-        event_id: Uuid,
+        event: &StoredEvent,
         run_id: Uuid,
-        tenant: Option<Uuid>,
     ) -> Result<bool, StoreError> {
+        let (tenant, event_id) = (event.tenant, event.event_id);
         let inserted = sqlx::query(
-            "INSERT INTO workflow_event_deliveries (event_id, run_id, tenant) VALUES ($1, $2, $3)
+            // Only a run of the event's own tenant can be claimed, whoever asks.
+            "INSERT INTO workflow_event_deliveries (event_id, run_id, tenant)
+             SELECT $1, $2, $3
+             WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE run_id = $2 AND tenant = $3)
              ON CONFLICT DO NOTHING",
         )
         .bind(event_id)
@@ -194,22 +198,32 @@ impl Store {
     }
 
     /// Gives a delivery back after its signal failed, so a later attempt may deliver it.
-    pub async fn release_delivery(&self, event_id: Uuid, run_id: Uuid) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM workflow_event_deliveries WHERE event_id = $1 AND run_id = $2")
-            .bind(event_id)
-            .bind(run_id)
-            .execute(self.pool())
-            .await
-            .context(format!(
-                "releasing delivery of event {event_id} to run {run_id}"
-            ))?;
+    pub async fn release_delivery(
+        &self,
+        event: &StoredEvent,
+        run_id: Uuid,
+    ) -> Result<(), StoreError> {
+        let event_id = event.event_id;
+        sqlx::query(
+            "DELETE FROM workflow_event_deliveries
+             WHERE event_id = $1 AND run_id = $2 AND tenant = $3",
+        )
+        .bind(event_id)
+        .bind(run_id)
+        .bind(event.tenant)
+        .execute(self.pool())
+        .await
+        .context(format!(
+            "releasing delivery of event {event_id} to run {run_id}"
+        ))?;
         Ok(())
     }
 
-    /// Events a newly opened wait may still need: same tenant, name and key, received since
-    /// the run started, and not yet delivered to it; oldest first.
+    /// Events a newly opened wait may still need: the run's tenant, the wait's name and key,
+    /// received since the run started, and not yet delivered to it; oldest first.
     pub async fn undelivered_events(
         &self,
+        tenant: Uuid,
         run_id: Uuid,
         event_name: &str,
         correlation_key: Option<&str>,
@@ -218,20 +232,22 @@ impl Store {
             "SELECT e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
                  FROM workflow_runs r
                  JOIN workflow_runtime_events e
-                   ON e.tenant IS NOT DISTINCT FROM r.tenant AND e.event_name = $2
+                   ON e.tenant = r.tenant AND e.event_name = $2
                   AND e.correlation_key IS NOT DISTINCT FROM $3 AND e.created_at >= r.started_at
-                 WHERE r.run_id = $1
+                 WHERE r.run_id = $1 AND r.tenant = $4
                    AND NOT EXISTS (SELECT 1 FROM workflow_event_deliveries d
-                                   WHERE d.event_id = e.event_id AND d.run_id = r.run_id)
+                                   WHERE d.event_id = e.event_id AND d.run_id = r.run_id
+                                     AND d.tenant = e.tenant)
                  ORDER BY e.created_at, e.event_id",
         )
         .bind(run_id)
         .bind(event_name)
         .bind(correlation_key)
+        .bind(tenant)
         .fetch_all(self.pool())
         .await
         .context(format!("finding events for the new wait of run {run_id}"))?;
-        Ok(rows.into_iter().map(stored_event).collect())
+        Ok(rows.into_iter().filter_map(stored_event).collect())
     }
 
     /// Deliveries that should have happened and did not: an event of a run's tenant, name and
@@ -241,7 +257,7 @@ impl Store {
     pub async fn stranded_deliveries(
         &self,
         limit: i64,
-    ) -> Result<Vec<(RunAddress, Uuid, StoredEvent)>, StoreError> {
+    ) -> Result<Vec<(RunAddress, StoredEvent)>, StoreError> {
         let rows: Vec<StrandedRow> = sqlx::query_as(
             "SELECT DISTINCT ON (e.created_at, e.event_id, w.run_id)
                     w.run_id, r.temporal_workflow_id,
@@ -253,7 +269,8 @@ impl Store {
               AND e.correlation_key IS NOT DISTINCT FROM w.key AND e.created_at >= r.started_at
              WHERE w.status = 'WAITING' AND w.wait_type = 'event'
                AND NOT EXISTS (SELECT 1 FROM workflow_event_deliveries d
-                               WHERE d.event_id = e.event_id AND d.run_id = w.run_id)
+                               WHERE d.event_id = e.event_id AND d.run_id = w.run_id
+                                 AND d.tenant = e.tenant)
              ORDER BY e.created_at, e.event_id, w.run_id
              LIMIT $1",
         )
@@ -264,19 +281,15 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter_map(|row| {
-                let tenant = row.event.tenant?;
                 let run = RunAddress::stored(row.run_id, row.temporal_workflow_id);
-                Some((run, tenant, stored_event(row.event)))
+                Some((run, stored_event(row.event)?))
             })
             .collect())
     }
 
     /// Events that were stored but never routed (the process stopped in between), oldest
     /// first; routing them again is safe because deliveries and launches are deduplicated.
-    pub async fn unrouted_events(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<(Uuid, StoredEvent)>, StoreError> {
+    pub async fn unrouted_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT tenant, event_id, event_name, correlation_key, payload, created_at
                  FROM workflow_runtime_events WHERE processed_at IS NULL AND tenant IS NOT NULL
@@ -286,25 +299,28 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("finding unrouted events")?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| Some((row.tenant?, stored_event(row))))
-            .collect())
+        Ok(rows.into_iter().filter_map(stored_event).collect())
     }
 
-    /// Events delivered to a run, oldest first (a redrive hands them to its new run).
-    pub async fn delivered_events(&self, run_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+    /// Events delivered to a run of the tenant, oldest first (a redrive hands them to its new
+    /// run).
+    pub async fn delivered_events(
+        &self,
+        tenant: Uuid,
+        run_id: Uuid,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
              FROM workflow_event_deliveries d
-             JOIN workflow_runtime_events e ON e.event_id = d.event_id
-             WHERE d.run_id = $1 ORDER BY d.delivered_at, e.created_at",
+             JOIN workflow_runtime_events e ON e.event_id = d.event_id AND e.tenant = d.tenant
+             WHERE d.run_id = $1 AND d.tenant = $2 ORDER BY d.delivered_at, e.created_at",
         )
         .bind(run_id)
+        .bind(tenant)
         .fetch_all(self.pool())
         .await
         .context(format!("reading the events delivered to run {run_id}"))?;
-        Ok(rows.into_iter().map(stored_event).collect())
+        Ok(rows.into_iter().filter_map(stored_event).collect())
     }
 
     /// A tenant's events, newest first, optionally of one name: `(events, next cursor)`.
@@ -335,7 +351,8 @@ impl Store {
         let row: Option<Json<Value>> = sqlx::query_scalar(
             "SELECT to_jsonb(e) || jsonb_build_object('deliveredTo', COALESCE(
                  (SELECT jsonb_agg(d.run_id ORDER BY d.delivered_at)
-                  FROM workflow_event_deliveries d WHERE d.event_id = e.event_id), '[]'::jsonb))
+                  FROM workflow_event_deliveries d
+                  WHERE d.event_id = e.event_id AND d.tenant = e.tenant), '[]'::jsonb))
              FROM workflow_runtime_events e WHERE tenant = $1 AND event_id = $2",
         )
         .bind(tenant)
@@ -366,8 +383,11 @@ struct EventRow {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn stored_event(row: EventRow) -> StoredEvent {
-    StoredEvent {
+/// The event of a row; `None` for a row without a tenant, which nothing routes (the API and
+/// the sweeper never store one).
+fn stored_event(row: EventRow) -> Option<StoredEvent> {
+    Some(StoredEvent {
+        tenant: row.tenant?,
         event_id: row.event_id,
         event_name: row.event_name,
         correlation_key: row.correlation_key,
@@ -376,5 +396,5 @@ fn stored_event(row: EventRow) -> StoredEvent {
             .map(|Json(v)| v)
             .unwrap_or_else(|| serde_json::json!({})),
         received_at: row.created_at,
-    }
+    })
 }

@@ -66,8 +66,9 @@ impl Store {
                   started_at)
              SELECT $1, $2, $3, $4, $5, $6, $7, 'STARTED', 1, $8,
                     now() + $9 * interval '1 millisecond', $10, now()
-             WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE run_id = $3)
-             ON CONFLICT (action_id, action_version, idempotency_key) DO UPDATE SET
+             WHERE EXISTS (SELECT 1 FROM workflow_runs
+                           WHERE run_id = $3 AND tenant IS NOT DISTINCT FROM $2)
+             ON CONFLICT (tenant, action_id, action_version, idempotency_key) DO UPDATE SET
                  status = 'STARTED', attempt = workflow_action_invocations.attempt + 1,
                  lease_owner = EXCLUDED.lease_owner, lease_expires_at = EXCLUDED.lease_expires_at,
                  input_json = EXCLUDED.input_json, started_at = now(), completed_at = NULL,
@@ -79,6 +80,7 @@ impl Store {
         )
         .bind(derived_uuid(&[
             "invocation",
+            &entry.tenant.map(|t| t.to_string()).unwrap_or_default(),
             &entry.action_id,
             &version.to_string(),
             &entry.idempotency_key,
@@ -100,11 +102,13 @@ impl Store {
         }
         let row: Option<(String, Option<Json<Value>>, Option<String>)> = sqlx::query_as(
             "SELECT status, output_json, lease_owner FROM workflow_action_invocations
-                 WHERE action_id = $1 AND action_version = $2 AND idempotency_key = $3",
+                 WHERE tenant IS NOT DISTINCT FROM $4
+                   AND action_id = $1 AND action_version = $2 AND idempotency_key = $3",
         )
         .bind(&entry.action_id)
         .bind(version)
         .bind(&entry.idempotency_key)
+        .bind(entry.tenant)
         .fetch_optional(self.pool())
         .await
         .context(format!("reading `{}`", entry.idempotency_key))?;
@@ -134,7 +138,8 @@ impl Store {
             "UPDATE workflow_action_invocations SET status = $4, output_json = $5,
                  error_json = $6, error_message = $6 ->> 'message', completed_at = now(),
                  lease_expires_at = NULL
-             WHERE action_id = $1 AND action_version = $2 AND idempotency_key = $3
+             WHERE tenant IS NOT DISTINCT FROM $8
+               AND action_id = $1 AND action_version = $2 AND idempotency_key = $3
                AND lease_owner = $7 AND status = 'STARTED'",
         )
         .bind(&entry.action_id)
@@ -144,6 +149,7 @@ impl Store {
         .bind(output)
         .bind(error)
         .bind(&entry.owner)
+        .bind(entry.tenant)
         .execute(self.pool())
         .await
         .context(format!("settling `{}`", entry.idempotency_key))?;

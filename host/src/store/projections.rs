@@ -72,9 +72,9 @@ fn step_row_id(run: Uuid, path: &str, execution: u32) -> Uuid {
 }
 
 impl Store {
-    /// Applies one activation's records. A run with no row (one started outside the store)
-    /// has no read model, and its batches are skipped.
-    pub async fn apply(&self, batch: &Batch) -> Result<bool, StoreError> {
+    /// Applies one activation's records; returns the run's tenant. A run with no row (one
+    /// started outside the store) has no read model, and its batches are skipped (`None`).
+    pub async fn apply(&self, batch: &Batch) -> Result<Option<Uuid>, StoreError> {
         let storable = super::storable::storable_batch(batch);
         let batch = storable.as_ref();
         let run = run_uuid(&batch.run_id);
@@ -90,9 +90,9 @@ impl Store {
             (Some(tenant), _) => tenant,
             (None, Some(start)) => match create_started_run(&mut tx, run, start).await? {
                 Some(tenant) => tenant,
-                None => return Ok(false),
+                None => return Ok(None),
             },
-            (None, None) => return Ok(false),
+            (None, None) => return Ok(None),
         };
         for (i, record) in batch.records.iter().enumerate() {
             // Records of one activation share its time; a microsecond apiece keeps their order.
@@ -122,7 +122,7 @@ impl Store {
             .context(format!("ending run {}", batch.run_id))?;
         }
         tx.commit().await.context("projecting")?;
-        Ok(true)
+        Ok(tenant)
     }
 }
 
@@ -145,7 +145,8 @@ async fn create_started_run(
               temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
               trigger_metadata_json, started_at)
          SELECT $1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, now()
-         WHERE EXISTS (SELECT 1 FROM workflow_definitions WHERE workflow_id = $3)
+         WHERE EXISTS (SELECT 1 FROM workflow_definitions
+                       WHERE workflow_id = $3 AND tenant IS NOT DISTINCT FROM $2)
          ON CONFLICT (run_id) DO NOTHING",
     )
     .bind(run)
@@ -197,10 +198,11 @@ async fn apply_record(
             .await?;
             sqlx::query(
                 "UPDATE workflow_runs SET node_path = $2, updated_at = now()
-                 WHERE run_id = $1 AND completed_at IS NULL",
+                 WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3 AND completed_at IS NULL",
             )
             .bind(run)
             .bind(path)
+            .bind(tenant)
             .execute(&mut **tx)
             .await?;
         }
@@ -220,12 +222,13 @@ async fn apply_record(
             sqlx::query(
                 "UPDATE workflow_run_steps SET status = $2, completed_at = $3, error_json = $4,
                      duration_ms = GREATEST(0, (extract(epoch FROM ($3 - started_at)) * 1000)::int)
-                 WHERE step_id = $1",
+                 WHERE step_id = $1 AND tenant IS NOT DISTINCT FROM $5",
             )
             .bind(step_row_id(run, path, *execution))
             .bind(step_status(*status))
             .bind(at)
             .bind(error)
+            .bind(tenant)
             .execute(&mut **tx)
             .await?;
         }
@@ -284,7 +287,7 @@ async fn apply_record(
             sqlx::query(
                 "UPDATE workflow_run_waits SET status = $2, resolved_at = $3,
                      payload = coalesce(payload, '{}'::jsonb) || $4
-                 WHERE wait_id = $1",
+                 WHERE wait_id = $1 AND tenant IS NOT DISTINCT FROM $5",
             )
             .bind(wait_id(run, path, *execution, *kind))
             .bind(status)
@@ -292,6 +295,7 @@ async fn apply_record(
             .bind(Json(
                 json!({"resolvedAt": at.to_rfc3339(), "timedOut": timed_out}),
             ))
+            .bind(tenant)
             .execute(&mut **tx)
             .await?;
             if *kind == WaitKind::Human && status == "RESOLVED" {
@@ -300,11 +304,12 @@ async fn apply_record(
                     "UPDATE workflow_tasks t SET status = 'completed',
                          completed_at = coalesce(t.completed_at, $2), updated_at = now()
                      FROM workflow_run_waits w
-                     WHERE w.wait_id = $1 AND t.task_id::text = w.key
-                       AND t.status <> 'completed'",
+                     WHERE w.wait_id = $1 AND t.task_id::text = w.key AND t.tenant = w.tenant
+                       AND t.tenant IS NOT DISTINCT FROM $3 AND t.status <> 'completed'",
                 )
                 .bind(wait_id(run, path, *execution, *kind))
                 .bind(at)
+                .bind(tenant)
                 .execute(&mut **tx)
                 .await?;
             }
@@ -326,7 +331,7 @@ async fn apply_record(
                       idempotency_key, status, attempt, input_json, error_message, error_json,
                       created_at, started_at, completed_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)
-                 ON CONFLICT (action_id, action_version, idempotency_key) DO UPDATE SET
+                 ON CONFLICT (tenant, action_id, action_version, idempotency_key) DO UPDATE SET
                      status = EXCLUDED.status, attempt = EXCLUDED.attempt,
                      error_message = EXCLUDED.error_message, error_json = EXCLUDED.error_json,
                      completed_at = EXCLUDED.completed_at",

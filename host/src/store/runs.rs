@@ -122,16 +122,18 @@ impl Store {
         Ok(())
     }
 
-    /// The run launched with a fire key, if any.
+    /// The tenant's run launched with a fire key, if any.
     pub async fn run_by_fire_key(
         &self,
+        tenant: Option<Uuid>,
         fire_key: &str,
     ) -> Result<Option<crate::launch::Launched>, StoreError> {
         let row: Option<(Uuid, String, Option<String>, i32)> = sqlx::query_as(
             "SELECT run_id, temporal_workflow_id, temporal_run_id, workflow_version
-             FROM workflow_runs WHERE trigger_fire_key = $1",
+             FROM workflow_runs WHERE trigger_fire_key = $1 AND tenant IS NOT DISTINCT FROM $2",
         )
         .bind(fire_key)
+        .bind(tenant)
         .fetch_optional(self.pool())
         .await
         .context(format!("looking up the run of fire key {fire_key}"))?;
@@ -194,12 +196,19 @@ impl Store {
     }
 
     /// Records the Temporal run id once the workflow started.
-    pub async fn run_started(&self, run_id: Uuid, temporal_run_id: &str) -> Result<(), StoreError> {
+    pub async fn run_started(
+        &self,
+        tenant: Option<Uuid>,
+        run_id: Uuid,
+        temporal_run_id: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE workflow_runs SET temporal_run_id = $2, updated_at = now() WHERE run_id = $1",
+            "UPDATE workflow_runs SET temporal_run_id = $2, updated_at = now()
+             WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3",
         )
         .bind(run_id)
         .bind(temporal_run_id)
+        .bind(tenant)
         .execute(self.pool())
         .await
         .context(format!("recording the start of run {run_id}"))?;
@@ -207,13 +216,19 @@ impl Store {
     }
 
     /// Marks a run whose workflow could not be started (`error_json.stage = 'launch'`).
-    pub async fn launch_failed(&self, run_id: Uuid, message: &str) -> Result<(), StoreError> {
+    pub async fn launch_failed(
+        &self,
+        tenant: Option<Uuid>,
+        run_id: Uuid,
+        message: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE workflow_runs SET status = 'FAILED', completed_at = now(), updated_at = now(),
-                 error_json = $2 WHERE run_id = $1",
+                 error_json = $2 WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3",
         )
         .bind(run_id)
         .bind(Json(json!({"message": message, "stage": "launch"})))
+        .bind(tenant)
         .execute(self.pool())
         .await
         .context(format!("recording the failed launch of run {run_id}"))?;

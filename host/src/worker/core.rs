@@ -24,6 +24,7 @@ use temporalio_sdk_core::{
     WorkerVersioningStrategy, init_worker,
 };
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use super::activities::{Activities, ActivitySettings};
 use super::convert::run_error_from_api;
@@ -201,15 +202,15 @@ pub async fn run_worker(
                     let mut projected = None;
                     if let (Some(store), Some(batch), false) = (store, batch, replaying) {
                         match project(&store, &batch).await {
-                            Ok(()) => projected = Some((store, batch)),
+                            Ok(tenant) => projected = tenant.map(|tenant| (store, tenant, batch)),
                             Err(e) => completion = Runs::projection_failure(&completion.run_id, &e),
                         }
                     }
                     if let Err(e) = worker.complete_workflow_activation(completion).await {
                         tracing::error!("completing an activation: {e}");
                     }
-                    if let Some((store, batch)) = projected {
-                        deliver_missed_events(&store, &client, &batch).await;
+                    if let Some((store, tenant, batch)) = projected {
+                        deliver_missed_events(&store, &client, tenant, &batch).await;
                     }
                 });
                 while completions.try_join_next().is_some() {}
@@ -316,7 +317,7 @@ fn lock(runs: &std::sync::Mutex<Runs>) -> std::sync::MutexGuard<'_, Runs> {
 
 /// Delivers the events that arrived before the event waits this batch opened (ingress only
 /// signals runs whose wait it can already see).
-async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
+async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, batch: &Batch) {
     use alga_interpreter::machine::protocol::{RunEvent, WaitKind};
     let run_id = &batch.run_id;
     for record in &batch.records {
@@ -329,6 +330,7 @@ async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
             && let Err(e) = crate::ingress::deliver_to_new_wait(
                 store,
                 client,
+                tenant,
                 run_id,
                 event_name,
                 // The key as the read model stored it (a NUL escaped): events are rows too.
@@ -345,11 +347,12 @@ async fn deliver_missed_events(store: &Store, client: &Client, batch: &Batch) {
 }
 
 /// Writes one batch, retrying briefly: a database hiccup should not cost a workflow task.
-async fn project(store: &Store, batch: &Batch) -> Result<(), StoreError> {
+/// Returns the run's tenant when it has a read model.
+async fn project(store: &Store, batch: &Batch) -> Result<Option<Uuid>, StoreError> {
     let mut delay = std::time::Duration::from_millis(100);
     for _ in 0..3 {
         match store.apply(batch).await {
-            Ok(_) => return Ok(()),
+            Ok(tenant) => return Ok(tenant),
             Err(e) => {
                 tracing::warn!(run_id = %batch.run_id, "projection failed, retrying: {e}");
                 tokio::time::sleep(delay).await;
@@ -357,7 +360,7 @@ async fn project(store: &Store, batch: &Batch) -> Result<(), StoreError> {
             }
         }
     }
-    store.apply(batch).await.map(|_| ())
+    store.apply(batch).await
 }
 
 /// Starts the Temporal workflow of a run; returns Temporal's run id of the first execution.

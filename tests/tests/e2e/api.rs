@@ -324,9 +324,12 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     assert_eq!(listed["runs"].as_array().unwrap().len(), 1, "{listed:#}");
     let (_, foreign) = api.get("/api/workflow-runs", Some(&stranger));
     let foreign = foreign["runs"].as_array().unwrap();
-    // The stranger's own run (the `mailer` of the isolation scenario) only.
-    assert_eq!(foreign.len(), 1, "{foreign:#?}");
-    assert_ne!(foreign[0]["run_id"], run.as_str());
+    // The stranger's own runs (`mailer` and `b-shipped` of the isolation scenario) only.
+    assert_eq!(foreign.len(), 2, "{foreign:#?}");
+    assert!(
+        foreign.iter().all(|r| r["run_id"] != run.as_str()),
+        "{foreign:#?}"
+    );
 
     // Errors: unknown workflow, bad bodies, oversized bodies.
     let (status, body) = api.post(
@@ -1150,6 +1153,48 @@ fn tenants_cannot_reach_each_other(system: &System, api: &Api, admin: &str, stra
         .0,
         404
     );
+
+    // Event ids are per tenant: B sends the id A used (above) to its own waiting run, which it
+    // resumes; A's event, its deliveries and its deduplication are untouched.
+    let shared_id = "0c9b1f7e-1111-4a4a-8888-000000000001";
+    let event_path = format!("/api/workflow/events/{shared_id}");
+    let (status, a_event) = api.get(&event_path, Some(admin));
+    assert_eq!(status, 200, "{a_event:#}");
+    publish(
+        api,
+        stranger,
+        "b-shipped",
+        None,
+        json!([{"id": "wait", "type": "event.wait", "config": {"eventName": "ORDER_SHIPPED",
+            "correlationKey": {"$expr": "payload.order"}}}]),
+    );
+    let (_, started) = api.post(
+        "/api/workflow-runs",
+        Some(stranger),
+        &json!({"workflowId": "b-shipped", "payload": {"order": "O-7"}}),
+    );
+    let b_run = started["runId"].as_str().unwrap().to_owned();
+    let b_run_path = format!("/api/workflow-runs/{b_run}");
+    wait_for_run(api, stranger, &format!("{b_run_path}/steps"), |steps| {
+        steps["waits"][0]["status"] == "WAITING"
+    });
+    let event = json!({"eventId": shared_id, "eventName": "ORDER_SHIPPED",
+        "correlationKey": "O-7", "payload": {"carrier": "UPS"}});
+    let (status, routed) = api.post("/api/workflow/events", Some(stranger), &event);
+    assert_eq!(status, 200, "{routed:#}");
+    assert_eq!(routed["status"], "resumed", "{routed:#}");
+    assert_eq!(routed["runId"], b_run.as_str(), "{routed:#}");
+    wait_for_run(api, stranger, &b_run_path, |r| r["status"] == "SUCCEEDED");
+    let (_, b_event) = api.get(&event_path, Some(stranger));
+    assert_eq!(b_event["deliveredTo"], json!([b_run]), "{b_event:#}");
+    assert_eq!(b_event["payload"]["carrier"], "UPS", "{b_event:#}");
+    assert_eq!(
+        api.get(&event_path, Some(admin)).1,
+        a_event,
+        "A's event changed"
+    );
+    let (_, again) = api.post("/api/workflow/events", Some(admin), &event);
+    assert_eq!(again["status"], "duplicate", "{again:#}");
 }
 
 /// Every string of `value`, and every payload's bytes decoded (base64 strings and byte arrays

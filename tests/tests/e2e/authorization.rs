@@ -117,9 +117,9 @@ fn body_for(method: &str, path: &str, schedule_at: &str) -> Option<Value> {
         | ("POST", "/api/workflow-tasks/{task_id}/claim")
         | ("POST", "/api/workflow-tasks/{task_id}/dismiss") => json!({}),
         ("POST", "/api/workflow-tasks/{task_id}/complete") => json!({"payload": {}}),
-        ("POST", "/api/workflow/events") => {
-            json!({"eventId": EVENT, "eventName": "MATRIX_EVENT", "payload": {}})
-        }
+        // No id: the server makes one, so another tenant's accepted event is a new one of its
+        // own (event ids are per tenant) and never the tenant's `EVENT`.
+        ("POST", "/api/workflow/events") => json!({"eventName": "MATRIX_EVENT", "payload": {}}),
         ("POST", "/api/api-keys") => json!({"name": "matrix", "role": "read"}),
         ("GET" | "DELETE", _) => return None,
         _ => panic!("{method} {path} has no body in the authorization matrix: add one"),
@@ -135,8 +135,8 @@ fn other_tenant_expects(method: &str, path: &str) -> u16 {
         ("GET", _) => 200,
         ("POST", "/api/workflow-definitions/validate") => 200,
         ("POST", "/api/api-keys") => 201,
-        // Event ids are unique across tenants (docs/api.md): a taken id is refused.
-        ("POST", "/api/workflow/events") => 409,
+        // Event ids are unique per tenant (docs/api.md): the same id is the caller's own event.
+        ("POST", "/api/workflow/events") => 200,
         _ => 404,
     }
 }
