@@ -1,6 +1,8 @@
 //! The interpreter's cost per step inside the wasm component against the same library compiled
-//! natively, measured in one run and printed as a ratio, plus the cost of instantiating a run.
-//! Run it with `scripts/bench`; numbers are noisy on shared machines, ratios less so.
+//! natively, measured in one run and printed as a ratio, plus the cost of instantiating a run,
+//! and how the cost of a step grows with the data: fuel per step (deterministic, so exact on a
+//! noisy machine) at 100, 1,000 and 10,000 loop items and beside payloads of 10 KiB to 10 MiB.
+//! Run it with `scripts/bench`; times are noisy on shared machines, ratios less so.
 
 use std::time::{Duration, Instant};
 
@@ -32,10 +34,33 @@ fn definition() -> Value {
 }
 
 fn start() -> Activation {
-    let definition = definition();
     let items: Vec<Value> = (0..ITEMS)
         .map(|n| json!({"n": n, "tag": format!("t{n}")}))
         .collect();
+    activation(definition(), json!({"items": items}))
+}
+
+/// The loop: one `transform.assign` per item, over `items` items, beside a payload
+/// field of `blob` bytes that no expression reads.
+fn summing(items: usize, blob: usize) -> Activation {
+    let definition = json!({
+        "id": "sum", "version": 1, "name": "sum", "payloadSchemaRef": "payload.Sum.v1",
+        "steps": [
+            {"id": "init", "type": "transform.assign", "config": {"assign": {"vars.sum": {"$expr": "0"}}}},
+            {"id": "loop", "type": "control.forEach", "items": {"$expr": "payload.items"}, "itemVar": "it", "body": [
+                {"id": "add", "type": "transform.assign", "config": {"assign": {
+                    "vars.sum": {"$expr": "vars.sum + vars.it.n"}}}}
+            ]}
+        ]
+    });
+    let items: Vec<Value> = (0..items).map(|n| json!({"n": n})).collect();
+    activation(
+        definition,
+        json!({"items": items, "blob": "x".repeat(blob)}),
+    )
+}
+
+fn activation(definition: Value, payload: Value) -> Activation {
     Activation {
         workflow_time_ms: 1_767_225_600_000,
         is_replaying: false,
@@ -50,7 +75,7 @@ fn start() -> Activation {
             definition_hash: definition_hash(&definition),
             definition,
             runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-            payload: json!({"items": items}),
+            payload,
             trigger_type: None,
             execution_key: "bench".into(),
             meta: None,
@@ -128,4 +153,44 @@ fn main() {
         "  instantiate: {:>10.1} us per run (pre-instantiated component, pooling allocator)",
         median(instantiate).as_nanos() as f64 / 1000.0
     );
+    slopes(&engine);
+}
+
+/// Fuel one activation of `activation` uses inside wasm, and the steps it ran.
+fn fuel_of(engine: &alga_wf::engine::InterpreterEngine, activation: &Activation) -> (u64, usize) {
+    let mut instance = engine.instantiate().expect("instance");
+    let commands = instance.activate(activation).expect("wasm run");
+    (instance.fuel_used(), steps_in(&commands))
+}
+
+/// The marginal fuel of a step: two runs that differ only in their loop's length, so what
+/// every activation pays once (the definition, the payload) cancels out.
+fn fuel_per_step(engine: &alga_wf::engine::InterpreterEngine, items: usize, blob: usize) -> f64 {
+    let (long, long_steps) = fuel_of(engine, &summing(items, blob));
+    let (short, short_steps) = fuel_of(engine, &summing(items / 2, blob));
+    (long - short) as f64 / (long_steps - short_steps) as f64
+}
+
+fn slopes(engine: &alga_wf::engine::InterpreterEngine) {
+    println!("step cost against data size (fuel per step, a loop of one transform.assign):");
+    let at_100 = fuel_per_step(engine, 100, 0);
+    for items in [100, 1_000, 10_000] {
+        let fuel = fuel_per_step(engine, items, 0);
+        println!(
+            "  {items:>6} items:         {fuel:>10.0} units/step  {:>5.2} x the 100-item step",
+            fuel / at_100
+        );
+    }
+    let small = fuel_per_step(engine, 200, 10 << 10);
+    for (label, blob) in [
+        ("10 KiB", 10 << 10),
+        ("1 MiB", 1 << 20),
+        ("10 MiB", 10 << 20),
+    ] {
+        let fuel = fuel_per_step(engine, 200, blob);
+        println!(
+            "  {label:>6} payload:       {fuel:>10.0} units/step  {:>5.2} x the 10 KiB step",
+            fuel / small
+        );
+    }
 }

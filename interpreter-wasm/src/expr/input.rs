@@ -4,13 +4,23 @@
 use jlens_core::input::{Sink, Source};
 use serde_json::{Map, Value};
 
-/// A borrowed JSON value: a whole value, or an object held as its map.
+/// A borrowed JSON value: a whole value, an object held as its map, or one assembled from
+/// borrowed parts (so a context such as `meta` merged with the run's identity is never built
+/// as a new map for each evaluation).
 #[derive(Debug, Clone, Copy)]
 pub enum Node<'a> {
     /// A JSON value.
     Value(&'a Value),
     /// A JSON object given by its fields.
     Object(&'a Map<String, Value>),
+    /// A string.
+    Str(&'a str),
+    /// A number.
+    Number(f64),
+    /// `null`.
+    Null,
+    /// An object assembled from borrowed fields, with the rule of [`Input::Fields`].
+    Fields(&'a [(&'a str, Node<'a>)]),
 }
 
 /// What an expression is evaluated against.
@@ -106,6 +116,10 @@ fn write_node<'a>(node: Node<'a>, sink: &mut Sink<'_, 'a>) {
     match node {
         Node::Value(value) => write_value(value, sink),
         Node::Object(map) => sink.object(ObjectSource(map)),
+        Node::Str(text) => sink.string(text),
+        Node::Number(number) => sink.number(number),
+        Node::Null => sink.null(),
+        Node::Fields(fields) => sink.object(Fields(fields)),
     }
 }
 

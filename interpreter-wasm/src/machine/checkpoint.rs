@@ -32,15 +32,26 @@ pub struct Checkpoint {
     pub continued: u32,
 }
 
+/// Steps one execution runs before it continues as new, whatever its history holds. Steps that
+/// wait for nothing (a loop of assignments) add no history, so without this bound a long loop
+/// ran in one activation until the activation's fuel ran out and the run failed; and a worker
+/// that lost the run from its cache would replay every step of the execution to rebuild it.
+/// With it, an activation runs at most this many steps (about a second of a core inside wasm,
+/// well inside the default fuel) and a replay re-runs at most as many. Continuing as new, not a
+/// short timer, because it also bounds what a replay re-runs, at the same few history events.
+pub const STEPS_PER_EXECUTION: u64 = 10_000;
+
 impl Run {
     /// At a step boundary: has this execution's history grown past the threshold (or does
-    /// Temporal suggest it), after the run made progress in this execution?
+    /// Temporal suggest it, or has it run [`STEPS_PER_EXECUTION`] steps), after the run made
+    /// progress in this execution?
     pub(super) fn should_continue_as_new(&self) -> bool {
         let events = self.start.continue_as_new_after_events;
         let bytes = self.start.continue_as_new_after_bytes;
         self.steps_this_run > 0
             && self.state.pending.is_none()
             && (self.facts.continue_as_new_suggested
+                || self.steps_this_run >= STEPS_PER_EXECUTION
                 || events > 0 && self.facts.history_length >= events
                 || bytes > 0 && self.facts.history_size_bytes >= bytes)
     }

@@ -20,7 +20,7 @@ mod state;
 mod steps;
 mod waits;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, STEPS_PER_EXECUTION};
 pub use human::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
 pub use protocol::*;
 pub use state::{Frame, FrameKind, Pending, RunState};

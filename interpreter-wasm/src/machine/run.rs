@@ -10,7 +10,7 @@ use super::{ActivationError, ActivationFacts};
 use crate::definition::{BlockAddr, Definition, Step};
 use crate::error::{Failure, RuntimeError, category};
 use crate::expr::{Evaluator, now_iso};
-use crate::scope::InterpreterTarget;
+use crate::scope::{InterpreterTarget, Scopes};
 
 /// What a step did.
 pub(super) enum Flow {
@@ -236,8 +236,9 @@ impl Run {
             {
                 state.index += 1;
                 top.next = 0;
-                let state = state.clone();
-                self.enter_item(&state, true);
+                // Borrowed, not cloned: the items are the loop's whole input, and copying them
+                // per iteration made a loop quadratic in its length.
+                bind_item(&mut self.state.scopes, state, true);
                 return;
             }
             if let Some(Frame {
@@ -266,25 +267,7 @@ impl Run {
 
     /// Binds the loop's current item: `vars.<itemVar>` and the loop scope.
     pub fn enter_item(&mut self, state: &LoopState, replace_scope: bool) {
-        let item = state.items.get(state.index).cloned().unwrap_or(Value::Null);
-        if let Ok(target) = InterpreterTarget::parse(&state.item_var) {
-            self.state.scopes.assign(&target, item.clone());
-        }
-        let mut local = serde_json::Map::new();
-        local.insert("__loopId".into(), Value::String(state.step_id.clone()));
-        local.insert(state.item_var.clone(), item.clone());
-        local.insert("item".into(), item);
-        local.insert("index".into(), Value::from(state.index));
-        local.insert("length".into(), Value::from(state.items.len()));
-        local.insert("isFirst".into(), Value::Bool(state.index == 0));
-        local.insert(
-            "isLast".into(),
-            Value::Bool(state.index + 1 == state.items.len()),
-        );
-        if replace_scope {
-            self.state.scopes.lexical.pop();
-        }
-        self.state.scopes.lexical.push(local);
+        bind_item(&mut self.state.scopes, state, replace_scope);
     }
 
     /// Restores the item variable and drops the loop scope.
@@ -368,4 +351,28 @@ impl Run {
         self.out.push(Command::CancelRun);
         self.finished = true;
     }
+}
+
+/// Binds the loop's current item in `scopes`: `vars.<itemVar>` and the loop scope (a new one,
+/// or in place of the previous item's).
+fn bind_item(scopes: &mut Scopes, state: &LoopState, replace_scope: bool) {
+    let item = state.items.get(state.index).cloned().unwrap_or(Value::Null);
+    if let Ok(target) = InterpreterTarget::parse(&state.item_var) {
+        scopes.assign(&target, item.clone());
+    }
+    let mut local = serde_json::Map::new();
+    local.insert("__loopId".into(), Value::String(state.step_id.clone()));
+    local.insert(state.item_var.clone(), item.clone());
+    local.insert("item".into(), item);
+    local.insert("index".into(), Value::from(state.index));
+    local.insert("length".into(), Value::from(state.items.len()));
+    local.insert("isFirst".into(), Value::Bool(state.index == 0));
+    local.insert(
+        "isLast".into(),
+        Value::Bool(state.index + 1 == state.items.len()),
+    );
+    if replace_scope {
+        scopes.lexical.pop();
+    }
+    scopes.lexical.push(local);
 }

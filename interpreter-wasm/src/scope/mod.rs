@@ -30,11 +30,26 @@ pub struct SystemFields {
 }
 
 impl SystemFields {
-    fn to_map(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
+    /// The fields as expressions see them, borrowed (the names and order of the serialized
+    /// form).
+    fn fields(&self) -> [(&str, Node<'_>); 6] {
+        [
+            ("runId", Node::Str(&self.run_id)),
+            ("workflowId", Node::Str(&self.workflow_id)),
+            (
+                "workflowVersion",
+                Node::Number(f64::from(self.workflow_version)),
+            ),
+            (
+                "tenantId",
+                self.tenant_id.as_deref().map_or(Node::Null, Node::Str),
+            ),
+            ("definitionHash", Node::Str(&self.definition_hash)),
+            (
+                "runtimeSemanticsVersion",
+                Node::Str(&self.runtime_semantics_version),
+            ),
+        ]
     }
 }
 
@@ -74,8 +89,8 @@ impl Scopes {
 
     /// Calls `f` with the rich interpreter context (dsl-semantics §5.4): vars and the top loop
     /// scope spread as bare names, then `payload`, `vars`, `local`, `system`, `meta` (with the
-    /// system fields) and `error`, and any `extra` fields last. Nothing is cloned but the small
-    /// `system` and `meta` objects.
+    /// system fields) and `error`, and any `extra` fields last. Nothing is cloned: every field
+    /// is borrowed, `meta` merged with the system fields included.
     pub fn with_rich_context<R>(
         &self,
         extra: &[(&str, &Value)],
@@ -83,11 +98,10 @@ impl Scopes {
     ) -> R {
         let empty = Map::new();
         let local = self.lexical.last().unwrap_or(&empty);
-        let system = self.system.to_map();
-        let mut meta = self.meta.clone();
-        for (k, v) in &system {
-            meta.insert(k.clone(), v.clone());
-        }
+        let system = self.system.fields();
+        let mut meta: Vec<(&str, Node<'_>)> = Vec::with_capacity(self.meta.len() + system.len());
+        meta.extend(self.meta.iter().map(|(k, v)| (k.as_str(), Node::Value(v))));
+        meta.extend(system);
         let mut fields: Vec<(&str, Node<'_>)> =
             Vec::with_capacity(self.vars.len() + local.len() + 6 + extra.len());
         fields.extend(self.vars.iter().map(|(k, v)| (k.as_str(), Node::Value(v))));
@@ -95,8 +109,8 @@ impl Scopes {
         fields.push(("payload", Node::Object(&self.payload)));
         fields.push(("vars", Node::Object(&self.vars)));
         fields.push(("local", Node::Object(local)));
-        fields.push(("system", Node::Object(&system)));
-        fields.push(("meta", Node::Object(&meta)));
+        fields.push(("system", Node::Fields(&system)));
+        fields.push(("meta", Node::Fields(&meta)));
         fields.push(("error", Node::Value(&self.error)));
         fields.extend(extra.iter().map(|(k, v)| (*k, Node::Value(v))));
         f(Input::Fields(&fields))

@@ -207,6 +207,71 @@ fn continue_as_new_carries_a_long_loop_to_the_same_end() {
     assert_eq!(continued["virtualElapsedMs"], plain["virtualElapsedMs"]);
 }
 
+/// Alga's loops run over a ticket's comments or an invoice's lines: ten thousand items with a
+/// few steps each. Each step costs the same whatever the length of the loop (a step used to
+/// copy the loop's items, and a thousand items ran out of fuel), and an execution runs at most
+/// `STEPS_PER_EXECUTION` steps before it continues as new, so no activation comes near the
+/// default fuel and the run ends as a short loop would.
+#[test]
+fn a_ten_thousand_item_loop_completes_within_the_default_fuel() {
+    let items: Vec<Value> = (0..10_000).map(|n| json!({"n": n})).collect();
+    let steps = json!([
+        assign("init", "vars.sum", "0"),
+        {"id": "each", "type": "control.forEach", "items": {"$expr": "payload.items"},
+            "itemVar": "it", "body": [
+            assign("add", "vars.sum", "vars.sum + vars.it.n"),
+            {"id": "parity", "type": "control.if", "condition": {"$expr": "it.n % 2 = 0"},
+                "then": [assign("count", "vars.even", "coalesce(vars.even, 0) + 1")]},
+            {"id": "mark", "type": "state.set", "config": {"state": "SUMMING"}}
+        ]}
+    ]);
+    let payload = json!({"items": items});
+
+    // The first activation: exactly the bound's worth of steps, then continue-as-new, on a
+    // fraction of the fuel.
+    let mut instance = common::engine().instantiate().unwrap();
+    let commands = instance
+        .activate(&activation(vec![Job::Start(Box::new(common::run_start(
+            definition(steps.clone()),
+            payload.clone(),
+        )))]))
+        .unwrap();
+    let started = commands
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Command::Record(alga_interpreter::machine::protocol::RunEvent::StepStarted { .. })
+            )
+        })
+        .count() as u64;
+    assert_eq!(
+        started,
+        alga_interpreter::machine::STEPS_PER_EXECUTION,
+        "{:?}",
+        &commands[..commands.len().min(12)]
+    );
+    assert!(
+        matches!(commands.last(), Some(Command::ContinueAsNew(_))),
+        "{:?}",
+        commands.last()
+    );
+    let budget = alga_wf::engine::EngineConfig::default().fuel_per_activation;
+    assert!(
+        instance.fuel_used() < budget / 2,
+        "{} of {budget} fuel for one execution's steps",
+        instance.fuel_used()
+    );
+
+    // The whole run, continued as new three times, ends as a short loop would.
+    let report = simulate(json!({"definition": definition(steps), "payload": payload}));
+    assert_eq!(report["status"], "SUCCEEDED", "{}", report["error"]);
+    assert_eq!(report["continuedAsNew"], 3);
+    assert_eq!(report["scopes"]["vars"]["sum"], 49_995_000);
+    assert_eq!(report["scopes"]["vars"]["even"], 5_000);
+    assert_eq!(report["scopes"]["meta"]["state"], "SUMMING");
+}
+
 fn start_job(steps: Value) -> Job {
     Job::Start(Box::new(common::run_start(definition(steps), json!({}))))
 }
