@@ -114,7 +114,9 @@ pub fn pinned_start(
     }
 }
 
-/// Launches a run.
+/// Launches a run. A fire key names at most one run: a launch with a key already used returns
+/// that run, and starts its workflow first if it never started (its launcher died, or Temporal
+/// was away), so an event's launch is never blocked by a row that never ran.
 pub async fn launch(
     store: &Store,
     client: &temporalio_client::Client,
@@ -124,34 +126,29 @@ pub async fn launch(
     if !request.payload.is_object() {
         return Err(LaunchError::PayloadNotObject);
     }
-    if let Some(existing) = match &request.fire_key {
+    if let Some((mut existing, pending)) = match &request.fire_key {
         Some(key) => store.run_by_fire_key(request.tenant, key).await?,
         None => None,
     } {
+        if let Some(start) = pending {
+            existing.temporal_run_id = start_pending(
+                store,
+                client,
+                task_queue,
+                request.tenant,
+                existing.run_id,
+                start,
+            )
+            .await?;
+        }
         return Ok(existing);
     }
     let pinned = store
         .pinned(request.tenant, request.workflow, request.version)
         .await?;
     let run_id = Uuid::new_v4();
-    let hash = alga_interpreter::canonical::definition_hash(&pinned.definition);
     let workflow_id = crate::worker::workflow_id(&run_id.to_string());
-    store
-        .create_run(&NewRun {
-            run_id,
-            tenant: request.tenant,
-            workflow_id: pinned.workflow_id,
-            workflow_version: pinned.version,
-            input: request.payload.clone(),
-            definition_hash: hash.clone(),
-            runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-            trigger_type: request.trigger_type.clone(),
-            trigger_metadata: request.trigger_metadata.clone(),
-            fire_key: request.fire_key.clone(),
-            temporal_workflow_id: workflow_id.clone(),
-        })
-        .await?;
-    let version = pinned.version;
+    let (pinned_workflow, version) = (pinned.workflow_id, pinned.version);
     let start = RunStart {
         execution_key: format!("launch:{run_id}"),
         meta: request.meta,
@@ -160,12 +157,43 @@ pub async fn launch(
             run_id.to_string(),
             request.tenant,
             pinned,
-            request.payload,
-            request.trigger_type,
+            request.payload.clone(),
+            request.trigger_type.clone(),
         )
     };
-    let temporal_run_id = match crate::worker::start_run(client, task_queue, &start).await {
+    store
+        .create_run(&NewRun {
+            run_id,
+            tenant: request.tenant,
+            workflow_id: pinned_workflow,
+            workflow_version: version,
+            input: request.payload,
+            definition_hash: start.definition_hash.clone(),
+            runtime_semantics_version: start.runtime_semantics_version.clone(),
+            trigger_type: request.trigger_type,
+            trigger_metadata: request.trigger_metadata,
+            fire_key: request.fire_key.clone(),
+            temporal_workflow_id: workflow_id.clone(),
+            start: serde_json::to_value(&start).map_err(|e| {
+                StoreError::Invalid(format!("encoding the start of run {run_id}: {e}"))
+            })?,
+        })
+        .await?;
+    let started = match injected_start_failure() {
+        Some(failure) => Err(anyhow::anyhow!(failure)),
+        None => crate::worker::start_run(client, task_queue, &start).await,
+    };
+    let temporal_run_id = match started {
         Ok(id) => id,
+        Err(e) if request.fire_key.is_some() => {
+            // A trigger's launch belongs to the event that fired it, which was accepted: the
+            // row keeps the start and the sweeper starts it once Temporal answers.
+            let message = format!("{e:#}");
+            tracing::warn!(%run_id, "starting a triggered run failed; the sweeper retries it: {message}");
+            return Err(LaunchError::Temporal(format!(
+                "{message} (run {run_id} is started once Temporal answers)"
+            )));
+        }
         Err(e) => {
             let message = format!("{e:#}");
             if let Err(recorded) = store.launch_failed(request.tenant, run_id, &message).await {
@@ -185,4 +213,37 @@ pub async fn launch(
         version,
         created: true,
     })
+}
+
+/// Starts the workflow of a run whose row holds its start input (its launcher died, or
+/// Temporal was away) and records the start; returns Temporal's run id. Safe to repeat: a
+/// workflow that did start is found, not started again.
+pub async fn start_pending(
+    store: &Store,
+    client: &temporalio_client::Client,
+    task_queue: &str,
+    tenant: Option<Uuid>,
+    run_id: Uuid,
+    start: Value,
+) -> Result<String, LaunchError> {
+    let start: RunStart = serde_json::from_value(start).map_err(|e| {
+        StoreError::Invalid(format!(
+            "the stored start of run {run_id} is unreadable: {e}"
+        ))
+    })?;
+    let temporal_run_id = crate::worker::start_run(client, task_queue, &start)
+        .await
+        .map_err(|e| LaunchError::Temporal(format!("{e:#}")))?;
+    store.run_started(tenant, run_id, &temporal_run_id).await?;
+    metrics::counter!("alga_wf_runs_started_total").increment(1);
+    Ok(temporal_run_id)
+}
+
+/// The `launch-start` failpoint (`FAILPOINTS=launch-start=1*return`): a workflow start that
+/// fails after the run row is written, as a launcher that died or a Temporal outage leaves it.
+fn injected_start_failure() -> Option<String> {
+    fail::fail_point!("launch-start", |_| Some(
+        "the launch-start failpoint failed this start".to_owned()
+    ));
+    None
 }

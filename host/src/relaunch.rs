@@ -3,7 +3,8 @@
 //! action ledger keys, so every action the failed run completed is answered from the ledger
 //! instead of running again, and hands it the events the failed run had received, so its
 //! event waits are met again. The run then re-runs its pure steps deterministically and
-//! carries on from the step that failed.
+//! carries on from the step that failed. A run is redriven at most once: asking again returns
+//! the same redrive.
 
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -75,6 +76,10 @@ pub async fn relaunch(
     });
     if kind == Relaunch::Redrive {
         request.ledger_scope = Some(source.ledger_scope);
+        // A failed run is redriven once: a second redrive (a retried request, two operators)
+        // returns the first one's run instead of running the rest of the work twice. A
+        // redrive that fails is itself redriven to go on.
+        request.fire_key = Some(format!("redrive:{run_id}"));
     }
     let launched = launch(ingress.store, ingress.client, ingress.task_queue, request).await?;
     if kind == Relaunch::Redrive {

@@ -202,7 +202,7 @@ pub async fn replay(
 
 /// A failed run resumed with its ledger and events (admin): 201 `{runId, redriveOf}`; 409
 /// when the run did not fail.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 200, description = "The run was redriven before: that redrive", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
 pub async fn redrive(
     state: State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -247,9 +247,15 @@ async fn relaunch(
         Relaunch::Replay => "replayOf",
         Relaunch::Redrive => "redriveOf",
     };
+    // A run already redriven answers with that redrive, as it was made.
+    let status = if launched.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
-        StatusCode::CREATED,
+        status,
         Json(json!({"ok": true, "runId": launched.run_id, of: run_id,
-            "workflowVersion": launched.version})),
+            "workflowVersion": launched.version, "created": launched.created})),
     ))
 }

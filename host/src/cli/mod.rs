@@ -97,6 +97,11 @@ enum Command {
         /// closed); each run is asked about at most every five minutes.
         #[arg(long, env = "ALGA_WF_RECONCILE_IDLE_SECS", default_value_t = 60)]
         reconcile_idle_secs: u64,
+        /// How long, in seconds, a run's workflow may take to start before the sweeper
+        /// finishes its launch: a run an event triggered is started, a manual one is failed
+        /// with the reason (its caller was told the start failed).
+        #[arg(long, env = "ALGA_WF_LAUNCH_GRACE_SECS", default_value_t = 60)]
+        launch_grace_secs: u64,
         /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
         /// $ALGA_WF_ACTION_QUEUES, comma-separated).
         #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
@@ -503,6 +508,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 activity_timeout_secs,
                 sweep_interval_secs,
                 reconcile_idle_secs,
+                launch_grace_secs,
                 action_queues,
                 scripted_actions,
                 metrics_listen,
@@ -529,6 +535,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
                 settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
                 settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);
+                settings.sweep.launch_grace = std::time::Duration::from_secs(*launch_grace_secs);
                 settings.action_queues = parse_action_queues(action_queues)?;
                 if let Some(file) = scripted_actions {
                     let value = read_json(file)?;

@@ -6,6 +6,10 @@
 //! may sweep at once and a run still hears each event once. It also reconciles the read model
 //! with Temporal: a run whose row has not changed for a while is looked up, and one Temporal
 //! closed without an activation (terminated, timed out) has its row, waits and tasks closed.
+//! And it finishes launches: a run whose row was written but whose workflow is not known to
+//! have started (the launcher died, or Temporal was away) is started if a trigger made it (the
+//! event was accepted, so its run must happen) and failed with the reason if a caller asked
+//! for it (that caller was answered with an error and may have tried again).
 
 use std::time::Duration;
 
@@ -28,6 +32,9 @@ pub struct SweepSettings {
     pub reconcile_idle: Duration,
     /// How long before a run found open is asked about again.
     pub reconcile_recheck: Duration,
+    /// How long a run's workflow may take to start before the sweeper finishes its launch
+    /// (longer than any start takes, so a launch in progress is left alone).
+    pub launch_grace: Duration,
 }
 
 impl Default for SweepSettings {
@@ -36,6 +43,7 @@ impl Default for SweepSettings {
             interval: Duration::from_secs(5),
             reconcile_idle: Duration::from_secs(60),
             reconcile_recheck: Duration::from_secs(300),
+            launch_grace: Duration::from_secs(60),
         }
     }
 }
@@ -51,6 +59,10 @@ pub struct Swept {
     pub failed: usize,
     /// Runs Temporal had closed without telling the worker, whose rows were closed.
     pub reconciled: usize,
+    /// Triggered runs whose workflow the sweeper started (their launch had failed).
+    pub launched: usize,
+    /// Manual runs whose launch had stopped before the workflow started, now failed.
+    pub abandoned: usize,
 }
 
 impl Ingress<'_> {
@@ -71,11 +83,51 @@ impl Ingress<'_> {
                 }
             }
         }
+        (swept.launched, swept.abandoned) = self.finish_launches(settings).await?;
         swept.reconciled = self.reconcile(settings).await?;
         if swept.delivered > 0 {
             metrics::counter!("alga_wf_swept_deliveries_total").increment(swept.delivered as u64);
         }
         Ok(swept)
+    }
+
+    /// Finishes launches that stopped between the run's row and its workflow's start: starts
+    /// triggered runs, fails manual ones. `(started, failed)`.
+    async fn finish_launches(
+        &self,
+        settings: &SweepSettings,
+    ) -> Result<(usize, usize), StoreError> {
+        let pending = self
+            .store
+            .pending_starts(settings.launch_grace.as_secs_f64(), RECONCILE_BATCH)
+            .await?;
+        let (mut started, mut failed) = (0, 0);
+        for run in pending {
+            let run_id = run.run_id;
+            if !run.fired {
+                let reason = "the launch stopped before the workflow started; start the run again";
+                self.store.launch_failed(run.tenant, run_id, reason).await?;
+                failed += 1;
+                continue;
+            }
+            match crate::launch::start_pending(
+                self.store,
+                self.client,
+                self.task_queue,
+                run.tenant,
+                run_id,
+                run.start,
+            )
+            .await
+            {
+                Ok(_) => {
+                    tracing::info!(%run_id, "started a triggered run whose launch had failed");
+                    started += 1;
+                }
+                Err(e) => tracing::warn!(%run_id, "starting a triggered run failed again: {e}"),
+            }
+        }
+        Ok((started, failed))
     }
 
     /// Closes the rows of idle-looking runs that Temporal has closed (terminated, timed out):

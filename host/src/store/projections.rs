@@ -94,6 +94,17 @@ impl Store {
             },
             (None, None) => return Ok(None),
         };
+        if batch.started.is_some() {
+            // The workflow is running: the launcher's copy of its start is no longer needed.
+            sqlx::query(
+                "UPDATE workflow_runs SET pending_start_json = NULL
+                 WHERE run_id = $1 AND pending_start_json IS NOT NULL",
+            )
+            .bind(run)
+            .execute(&mut *tx)
+            .await
+            .context(format!("clearing the start of run {}", batch.run_id))?;
+        }
         for (i, record) in batch.records.iter().enumerate() {
             // Records of one activation share its time; a microsecond apiece keeps their order.
             let at = base + Duration::microseconds(i as i64);

@@ -32,6 +32,23 @@ pub struct NewRun {
     pub fire_key: Option<String>,
     /// The Temporal workflow id.
     pub temporal_workflow_id: String,
+    /// The start input the workflow is started with, kept until Temporal confirms the start
+    /// (the sweeper starts it from the row if the launcher cannot).
+    pub start: Value,
+}
+
+/// A run whose workflow is not known to have started (its launcher died, or Temporal was away).
+#[derive(Debug, Clone)]
+pub struct PendingStart {
+    /// Tenant.
+    pub tenant: Option<Uuid>,
+    /// The run.
+    pub run_id: Uuid,
+    /// Whether a trigger fire (an event) made it: such a launch is the event's, and must
+    /// happen; a manual launch's caller was told it failed.
+    pub fired: bool,
+    /// The start input.
+    pub start: Value,
 }
 
 /// A run as `alga-wf show` prints it: the run row, its steps, waits and invocations.
@@ -80,7 +97,7 @@ impl Store {
         cursor: i64,
     ) -> Result<Vec<Value>, StoreError> {
         let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(r) FROM workflow_runs r
+            "SELECT to_jsonb(r) - 'pending_start_json' FROM workflow_runs r
              WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)
                AND ($3::uuid IS NULL OR workflow_id = $3)
              ORDER BY started_at DESC, run_id LIMIT $4 OFFSET $5",
@@ -102,8 +119,8 @@ impl Store {
             "INSERT INTO workflow_runs
                  (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
                   temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
-                  trigger_metadata_json, trigger_fire_key)
-             VALUES ($1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, $11)",
+                  trigger_metadata_json, trigger_fire_key, pending_start_json)
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(run.run_id)
         .bind(run.tenant)
@@ -116,20 +133,24 @@ impl Store {
         .bind(&run.trigger_type)
         .bind(run.trigger_metadata.as_ref().map(Json))
         .bind(&run.fire_key)
+        .bind(Json(&run.start))
         .execute(self.pool())
         .await
         .context(format!("creating run {}", run.run_id))?;
         Ok(())
     }
 
-    /// The tenant's run launched with a fire key, if any.
+    /// The tenant's run launched with a fire key, if any, with its start input while its
+    /// workflow is not known to have started.
     pub async fn run_by_fire_key(
         &self,
         tenant: Option<Uuid>,
         fire_key: &str,
-    ) -> Result<Option<crate::launch::Launched>, StoreError> {
-        let row: Option<(Uuid, String, Option<String>, i32)> = sqlx::query_as(
-            "SELECT run_id, temporal_workflow_id, temporal_run_id, workflow_version
+    ) -> Result<Option<(crate::launch::Launched, Option<Value>)>, StoreError> {
+        type Row = (Uuid, String, Option<String>, i32, Option<Json<Value>>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT run_id, temporal_workflow_id, temporal_run_id, workflow_version,
+                    pending_start_json
              FROM workflow_runs WHERE trigger_fire_key = $1 AND tenant IS NOT DISTINCT FROM $2",
         )
         .bind(fire_key)
@@ -137,15 +158,18 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context(format!("looking up the run of fire key {fire_key}"))?;
-        Ok(row.map(
-            |(run_id, workflow_id, temporal_run_id, version)| crate::launch::Launched {
-                run_id,
-                workflow_id,
-                temporal_run_id: temporal_run_id.unwrap_or_default(),
-                version,
-                created: false,
-            },
-        ))
+        Ok(
+            row.map(|(run_id, workflow_id, temporal_run_id, version, pending)| {
+                let launched = crate::launch::Launched {
+                    run_id,
+                    workflow_id,
+                    temporal_run_id: temporal_run_id.unwrap_or_default(),
+                    version,
+                    created: false,
+                };
+                (launched, pending.map(|Json(start)| start))
+            }),
+        )
     }
 
     /// What relaunching a run needs: its pinned workflow and version, input, status, and the
@@ -203,7 +227,8 @@ impl Store {
         temporal_run_id: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE workflow_runs SET temporal_run_id = $2, updated_at = now()
+            "UPDATE workflow_runs SET temporal_run_id = $2, pending_start_json = NULL,
+                 updated_at = now()
              WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3",
         )
         .bind(run_id)
@@ -215,6 +240,37 @@ impl Store {
         Ok(())
     }
 
+    /// Runs whose workflow is not known to have started although their row is older than
+    /// `grace_secs` (longer than any start takes), oldest first.
+    pub async fn pending_starts(
+        &self,
+        grace_secs: f64,
+        limit: i64,
+    ) -> Result<Vec<PendingStart>, StoreError> {
+        type Row = (Option<Uuid>, Uuid, bool, Json<Value>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT tenant, run_id, trigger_fire_key IS NOT NULL, pending_start_json
+             FROM workflow_runs
+             WHERE pending_start_json IS NOT NULL AND status = 'RUNNING'
+               AND started_at < now() - make_interval(secs => $1)
+             ORDER BY started_at LIMIT $2",
+        )
+        .bind(grace_secs)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("finding runs whose workflow never started")?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, run_id, fired, Json(start))| PendingStart {
+                tenant,
+                run_id,
+                fired,
+                start,
+            })
+            .collect())
+    }
+
     /// Marks a run whose workflow could not be started (`error_json.stage = 'launch'`).
     pub async fn launch_failed(
         &self,
@@ -224,7 +280,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE workflow_runs SET status = 'FAILED', completed_at = now(), updated_at = now(),
-                 error_json = $2 WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3",
+                 error_json = $2, pending_start_json = NULL
+             WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3 AND status = 'RUNNING'",
         )
         .bind(run_id)
         .bind(Json(json!({"message": message, "stage": "launch"})))
@@ -244,7 +301,7 @@ impl Store {
     ) -> Result<RunView, StoreError> {
         let id = run_uuid(run_id);
         let run: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(r) FROM workflow_runs r
+            "SELECT to_jsonb(r) - 'pending_start_json' FROM workflow_runs r
              WHERE run_id = $1 AND ($2::uuid IS NULL OR tenant = $2)",
         )
         .bind(id)

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use alga_interpreter::machine::protocol::RunStart;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
-use temporalio_client::errors::{WorkflowGetResultError, WorkflowUpdateError};
+use temporalio_client::errors::{WorkflowGetResultError, WorkflowStartError, WorkflowUpdateError};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, UntypedQuery, UntypedSignal,
     UntypedUpdate, WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions,
-    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions,
+    WorkflowStartOptions,
 };
 use temporalio_common::UntypedWorkflow;
 use temporalio_common::data_converters::RawValue;
@@ -364,14 +365,19 @@ async fn project(store: &Store, batch: &Batch) -> Result<Option<Uuid>, StoreErro
 }
 
 /// Starts the Temporal workflow of a run; returns Temporal's run id of the first execution.
+/// A run's workflow id is its own and is never reused, so a start repeated after one that
+/// happened (a launcher that died before recording it) finds that workflow instead of starting
+/// another, whether it is still running or already closed.
 pub async fn start_run(client: &Client, task_queue: &str, start: &RunStart) -> Result<String> {
     let id = workflow_id(&start.run_id);
     let input = RawValue::new(vec![payload::encode(&serde_json::to_value(start)?)]);
-    let handle = client
+    let started = client
         .start_workflow(
             UntypedWorkflow::new(WORKFLOW_TYPE),
             input,
             WorkflowStartOptions::new(task_queue.to_owned(), id.clone())
+                .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+                .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
                 .memo(run_memo(start))
                 .static_summary(format!(
                     "{} v{} ({})",
@@ -381,9 +387,12 @@ pub async fn start_run(client: &Client, task_queue: &str, start: &RunStart) -> R
                 ))
                 .build(),
         )
-        .await
-        .with_context(|| format!("starting workflow {id}"))?;
-    Ok(handle.run_id().unwrap_or_default().to_owned())
+        .await;
+    match started {
+        Ok(handle) => Ok(handle.run_id().unwrap_or_default().to_owned()),
+        Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(run_id.unwrap_or_default()),
+        Err(e) => Err(e).with_context(|| format!("starting workflow {id}")),
+    }
 }
 
 /// What the Temporal UI shows of a run: its tenant, workflow, version and trigger, so runs are

@@ -649,6 +649,11 @@ fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
     );
     let (status, body) = api.post(&format!("{redriven_path}/redrive"), Some(admin), &fixed);
     assert_eq!(status, 409, "only failed runs are redriven: {body:#}");
+    // A failed run is redriven once: asking again answers with the same redrive.
+    let (status, again) = api.post(&format!("{failed_path}/redrive"), Some(admin), &fixed);
+    assert_eq!(status, 200, "{again:#}");
+    assert_eq!(again["runId"], redriven.as_str(), "{again:#}");
+    assert_eq!(again["created"], false, "{again:#}");
 
     let (_, summary) = api.get(&format!("{redriven_path}/summary"), Some(reader));
     assert_eq!(summary["status"], "SUCCEEDED", "{summary:#}");

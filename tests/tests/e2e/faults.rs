@@ -220,6 +220,62 @@ fn publish_and_start(
     started
 }
 
+/// An event's triggered run whose workflow start failed after its row was written (Temporal
+/// away, or the launcher died) is not lost, and its row does not block the event's launch: the
+/// sweeper starts it once, and the event sent again is a duplicate that starts nothing more.
+#[test]
+fn a_triggered_launch_that_failed_is_started_by_the_sweeper() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("ALGA_WF_LAUNCH_GRACE_SECS", "1")]);
+    let api = Api::start_with_env(&system, &[], &[("FAILPOINTS", "launch-start=1*return")]);
+    let admin = create_key(&system, TENANT, "admin");
+    let mut definition = crate::common::definition(serde_json::json!([
+        {"id": "s", "type": "state.set", "config": {"state": "LAUNCHED"}}
+    ]));
+    definition["id"] = serde_json::json!("launched");
+    definition["trigger"] = serde_json::json!({"type": "event", "eventName": "LAUNCH_ME"});
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&serde_json::json!({"definition": definition})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+
+    let event = serde_json::json!({"eventId": "5a1e0000-0000-4000-8000-000000000001",
+        "eventName": "LAUNCH_ME", "payload": {}});
+    let (status, routed) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
+    assert_eq!(status, 200, "{routed:#}");
+    assert!(
+        routed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("failpoint")),
+        "{routed:#}"
+    );
+    assert_eq!(routed["startedRuns"], serde_json::json!([]), "{routed:#}");
+
+    // The sweeper (every 5 s, for rows older than the 1 s grace) starts it.
+    let runs = "/api/workflow-runs";
+    poll(&api, &admin, runs, |r| {
+        r["runs"][0]["status"] == "SUCCEEDED"
+    });
+    let (status, again) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
+    assert_eq!(status, 200, "{again:#}");
+    assert_eq!(again["status"], "duplicate", "{again:#}");
+    let (_, listed) = api.call("GET", runs, Some(&admin), None);
+    let listed = listed["runs"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    assert_eq!(listed[0]["trigger_type"], "event", "{listed:#?}");
+    assert!(listed[0].get("pending_start_json").is_none(), "{listed:#?}");
+    let log = system.worker_log();
+    assert!(
+        log.contains("started a triggered run whose launch had failed"),
+        "{log}"
+    );
+}
+
 /// The worker's own failures (here the ledger's claim failing twice, as in a database blip)
 /// are retried inside the attempt: an action allowed two attempts, run by Temporal's retry
 /// policy, still runs once, as its first attempt.
