@@ -123,18 +123,20 @@ impl Store {
         })
     }
 
-    /// Records a claimed invocation's end: its output, or its (redacted) failure.
+    /// Records a claimed invocation's end: its output, or its (redacted) failure. `false` when
+    /// the claim had lapsed and another attempt took the invocation over: this attempt's outcome
+    /// is then not the ledger's, and nothing is written.
     pub async fn settle(
         &self,
         entry: &LedgerEntry,
         outcome: Result<&Value, &Value>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let version = i32::try_from(entry.action_version).unwrap_or(i32::MAX);
         let (status, output, error) = match outcome {
             Ok(output) => ("SUCCEEDED", Some(Json(output)), None),
             Err(error) => ("FAILED", None, Some(Json(error))),
         };
-        sqlx::query(
+        let settled = sqlx::query(
             "UPDATE workflow_action_invocations SET status = $4, output_json = $5,
                  error_json = $6, error_message = $6 ->> 'message', completed_at = now(),
                  lease_expires_at = NULL
@@ -153,6 +155,6 @@ impl Store {
         .execute(self.pool())
         .await
         .context(format!("settling `{}`", entry.idempotency_key))?;
-        Ok(())
+        Ok(settled.rows_affected() == 1)
     }
 }

@@ -295,7 +295,19 @@ impl Activities {
                         store.settle(&entry, Err(&error)).await
                     }
                 };
-                recorded.map_err(infrastructure)?;
+                if !recorded.map_err(infrastructure)? {
+                    // The action outlived its claim and another attempt owns the invocation
+                    // now: this attempt's outcome is not the ledger's, so it is not reported
+                    // as the invocation's either (Temporal has already given up on it).
+                    metrics::counter!("alga_wf_ledger_lost_claims_total").increment(1);
+                    return Err(ActivityError::Infrastructure(Failure::new(
+                        category::TRANSIENT,
+                        format!(
+                            "invocation `{}` outlived its claim and was taken over",
+                            invocation.idempotency_key
+                        ),
+                    )));
+                }
                 // A crash test's fault point: the side effect is recorded, Temporal has not
                 // heard of it yet.
                 fail::fail_point!("ledger-after-settle", |_| std::process::abort());

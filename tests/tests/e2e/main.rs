@@ -14,6 +14,7 @@ mod examples;
 mod faults;
 mod install;
 mod jsonata_suite;
+mod ledger;
 mod modules;
 mod property;
 mod simulate_control;
