@@ -149,8 +149,9 @@ pub async fn run_worker(
             settings.action_queues.clone(),
         )));
         // Activations run on blocking threads, at most one per core at once: a slow one
-        // (an expression near its fuel limit) delays its own run, not the poll loop.
-        let interpreters = Arc::new(tokio::sync::Semaphore::new(settings.activation_threads));
+        // (an expression near its fuel limit) delays its own run, not the poll loop; and the
+        // slots go round the tenants, so one tenant's backlog never queues another's runs.
+        let interpreters = super::fair::FairSlots::new(settings.activation_threads);
         let completer = lock(&runs).completer();
         tokio::spawn(async move {
             let mut completions = JoinSet::new();
@@ -171,7 +172,9 @@ pub async fn run_worker(
                         Step::Done(completion, batch) => (completion, batch),
                         Step::Activate(prepared) => {
                             let run_id = prepared.run_id().to_owned();
-                            let permit = interpreters.acquire_owned().await;
+                            let permit = interpreters.acquire(prepared.tenant()).await;
+                            metrics::gauge!("alga_wf_interpreter_slots_free")
+                                .set(interpreters.available() as f64);
                             let began = std::time::Instant::now();
                             let activated = tokio::task::spawn_blocking(move || {
                                 let _permit = permit;

@@ -11,6 +11,7 @@ mod convert;
 mod core;
 mod definitions;
 mod describe;
+mod fair;
 mod payload;
 mod replay;
 mod runs;

@@ -63,6 +63,16 @@ impl Prepared {
     pub fn run_id(&self) -> &str {
         &self.run_id
     }
+
+    /// The run's tenant (empty for a run without one), which shares the interpreter's slots
+    /// fairly with the others.
+    pub fn tenant(&self) -> &str {
+        self.run
+            .start
+            .as_ref()
+            .and_then(|start| start.tenant_id.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// An activation the interpreter has run.
