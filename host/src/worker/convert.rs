@@ -284,7 +284,7 @@ fn duration(ms: u64) -> Option<prost_wkt_types::Duration> {
 pub fn commands(
     commands: Vec<p::Command>,
     ctx: &CommandContext<'_>,
-) -> (Vec<workflow_command::Variant>, Vec<p::RunEvent>) {
+) -> Result<(Vec<workflow_command::Variant>, Vec<p::RunEvent>), String> {
     use workflow_command::Variant as C;
     let mut out = Vec::new();
     let mut records = Vec::new();
@@ -305,7 +305,7 @@ pub fn commands(
                 out.push(C::RequestCancelActivity(wc::RequestCancelActivity { seq }))
             }
             p::Command::StartChild(request) => {
-                out.push(C::StartChildWorkflowExecution(start_child(request, ctx)))
+                out.push(C::StartChildWorkflowExecution(start_child(request, ctx)?))
             }
             p::Command::CancelChild { seq } => out.push(C::CancelChildWorkflowExecution(
                 wc::CancelChildWorkflowExecution {
@@ -366,7 +366,7 @@ pub fn commands(
             )),
         }
     }
-    (out, records)
+    Ok((out, records))
 }
 
 fn schedule_activity(
@@ -438,12 +438,15 @@ fn retry_policy(authored: Option<&alga_interpreter::definition::RetryPolicy>) ->
     }
 }
 
+/// The child's start command, with its pinned definition (`Err` when the definition cannot be
+/// read now: the workflow task is retried rather than the child started without it).
 fn start_child(
     request: p::ChildRequest,
     ctx: &CommandContext<'_>,
-) -> wc::StartChildWorkflowExecution {
+) -> Result<wc::StartChildWorkflowExecution, String> {
     let tenant = ctx.start.and_then(|s| s.tenant_id.as_deref());
-    let definition = (ctx.definitions)(tenant, &request.workflow_id, request.workflow_version);
+    let definition = (ctx.definitions)(tenant, &request.workflow_id, request.workflow_version)
+        .map_err(|e| format!("reading child workflow `{}`: {e}", request.workflow_id))?;
     let parent = ctx.start;
     let start = p::RunStart {
         run_id: request.child_key.clone(),
@@ -477,7 +480,7 @@ fn start_child(
             Some(request.child_key.replacen(&s.run_id, scope, 1))
         }),
     };
-    wc::StartChildWorkflowExecution {
+    Ok(wc::StartChildWorkflowExecution {
         seq: request.seq,
         namespace: ctx.namespace.into(),
         workflow_id: workflow_id(&request.child_key),
@@ -487,5 +490,5 @@ fn start_child(
             &serde_json::to_value(&start).unwrap_or(Value::Null),
         )],
         ..Default::default()
-    }
+    })
 }

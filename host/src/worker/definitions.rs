@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::runs::DefinitionLookup;
-use crate::store::{Store, tenant_uuid};
+use crate::store::{Store, StoreError, tenant_uuid};
 
 /// Definitions by `(workflow id, version)`.
 #[derive(Debug, Default, Clone)]
@@ -51,16 +51,29 @@ pub fn definition_lookup(directory: DefinitionDirectory, store: Option<Store>) -
             && let Ok(tenant) = tenant_uuid(tenant)
             && let Ok(handle) = tokio::runtime::Handle::try_current()
         {
-            let version = i32::try_from(version).ok();
+            let pinned_version = i32::try_from(version).ok();
             // Building a command is synchronous; the lookup is one indexed read.
-            let found =
-                tokio::task::block_in_place(|| handle.block_on(store.pinned(tenant, id, version)));
+            let found = tokio::task::block_in_place(|| {
+                handle.block_on(async {
+                    fail::fail_point!("child-definition", |_| Err(StoreError::Database {
+                        context: "the child-definition failpoint".into(),
+                        source: sqlx::Error::PoolTimedOut,
+                    }));
+                    store.pinned(tenant, id, pinned_version).await
+                })
+            });
             match found {
-                Ok(pinned) => return Some(pinned.definition),
-                Err(crate::store::StoreError::NotFound(_)) => {}
-                Err(e) => tracing::warn!("looking up child workflow {id}: {e}"),
+                Ok(pinned) => return Ok(Some(pinned.definition)),
+                Err(StoreError::NotFound(_)) => {}
+                // Unknown now, not missing: a directory copy serves, else the task is retried.
+                Err(e) => {
+                    return directory
+                        .get(id, version)
+                        .map(Some)
+                        .ok_or_else(|| e.to_string());
+                }
             }
         }
-        directory.get(id, version)
+        Ok(directory.get(id, version))
     })
 }

@@ -145,7 +145,7 @@ pub async fn replay_traced(
         futures_util::stream::iter(inputs),
     ))
     .context("starting the replay worker")?;
-    let lookup: DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
+    let lookup: DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
     // Command attributes such as timeouts are not compared on replay.
     let timeout = std::time::Duration::from_secs(600);
     let queues = Default::default();

@@ -87,8 +87,11 @@ pub struct Activated {
 /// Resolves a child's pinned definition by tenant, workflow id and version.
 pub type DefinitionLookup = Arc<FindDefinition>;
 
-/// Finds a pinned definition by tenant, workflow id and version.
-pub type FindDefinition = dyn Fn(Option<&str>, &str, u32) -> Option<Value> + Send + Sync;
+/// Finds a pinned definition by tenant, workflow id and version: `Ok(None)` when there is none,
+/// `Err` when it cannot be known now (the database is away), so the workflow task fails and is
+/// retried instead of a child starting without its definition.
+pub type FindDefinition =
+    dyn Fn(Option<&str>, &str, u32) -> Result<Option<Value>, String> + Send + Sync;
 
 /// The runs this worker has cached.
 pub struct Runs {
@@ -374,7 +377,25 @@ impl Completer {
             activity_timeout: self.activity_timeout,
             action_queues: &self.action_queues,
         };
-        let (variants, records) = convert::commands(commands, &ctx);
+        let (variants, records) = match convert::commands(commands, &ctx) {
+            Ok(converted) => converted,
+            // Nothing of the activation is completed or projected: its retry makes it again.
+            Err(message) => {
+                tracing::error!(run_id, %message, "workflow task failed");
+                return (
+                    WorkflowActivationCompletion::fail(
+                        run_id,
+                        ApiFailure {
+                            message,
+                            source: "alga-wf".into(),
+                            ..Default::default()
+                        },
+                        None,
+                    ),
+                    None,
+                );
+            }
+        };
         let batch = start.as_ref().map(|start| Batch {
             run_id: start.run_id.clone(),
             at_ms,

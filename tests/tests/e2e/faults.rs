@@ -276,6 +276,49 @@ fn a_triggered_launch_that_failed_is_started_by_the_sweeper() {
     );
 }
 
+/// A parent whose child's definition cannot be read (the database away for a moment) retries
+/// its workflow task; the child is not started without its definition and does not fail.
+#[test]
+fn a_child_definition_unreadable_for_a_moment_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("FAILPOINTS", "child-definition=1*return")]);
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let mut child = crate::common::definition(serde_json::json!([
+        {"id": "double", "type": "transform.assign", "config": {"assign": {
+            "vars.doubled": {"$expr": "payload.n * 2"}}}}
+    ]));
+    child["id"] = serde_json::json!("doubling");
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&serde_json::json!({"definition": child})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "parenting",
+        serde_json::json!([
+            {"id": "call", "type": "control.callWorkflow", "workflowId": "doubling",
+                "workflowVersion": 1, "inputMapping": {"n": {"$expr": "payload.n"}},
+                "outputMapping": {"vars.doubled": {"$expr": "childRun.vars.doubled"}}}
+        ]),
+        serde_json::json!({"n": 21}),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    poll(&api, &admin, &run_path, |r| {
+        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
+    });
+    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
+    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
+    let log = system.worker_log();
+    assert!(log.contains("the child-definition failpoint"), "{log}");
+}
+
 /// The worker's own failures (here the ledger's claim failing twice, as in a database blip)
 /// are retried inside the attempt: an action allowed two attempts, run by Temporal's retry
 /// policy, still runs once, as its first attempt.
