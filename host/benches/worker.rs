@@ -239,7 +239,7 @@ async fn measure(address: String) -> Result<()> {
     settings.task_queue = WASM_QUEUE.into();
     settings.max_cached_runs = PARKED + 2 * WORKFLOWS;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let lookup: worker::DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| None);
+    let lookup: worker::DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
     let our_worker = tokio::spawn(worker::run_worker(
         Arc::new(alga_wf::engine::modules::Modules::single(engine)),
         settings.clone(),
