@@ -253,8 +253,9 @@ impl Scheduler<'_> {
         Ok(body)
     }
 
-    /// Moves the tenant's schedules of `workflow_id` onto its latest published version;
-    /// returns the problems (a schedule that cannot move is marked `failed`).
+    /// Moves the tenant's schedules of `workflow_id` onto its latest published version and
+    /// pauses or resumes them with the workflow; returns the problems (a schedule that cannot
+    /// move is marked `failed`). Every path that publishes or pauses a workflow calls it.
     pub async fn reconcile(&self, tenant: Uuid, workflow_id: Uuid) -> Vec<String> {
         let rows = match self.store.list_schedules(tenant, Some(workflow_id)).await {
             Ok(rows) => rows,
@@ -286,8 +287,14 @@ impl Scheduler<'_> {
         problems
     }
 
-    /// Creates (`new`) or replaces the Temporal Schedule of `row`.
+    /// Creates (`new`) or replaces the Temporal Schedule of `row`: paused when the schedule is
+    /// disabled or its workflow is paused (a paused workflow is not started by schedules).
     async fn register(&self, row: &ScheduleRow, new: bool) -> Result<(), ScheduleError> {
+        let workflow_paused = self
+            .store
+            .workflow_paused(row.tenant, row.workflow_id)
+            .await?;
+        let paused = !row.enabled || workflow_paused;
         let pinned = self
             .store
             .pinned(
@@ -323,12 +330,11 @@ impl Scheduler<'_> {
             let options = CreateScheduleOptions::builder()
                 .action(action)
                 .spec(spec)
-                .paused(!row.enabled)
+                .paused(paused)
                 .note(format!("alga-wf schedule `{}`", row.name))
                 .build();
             self.client.create_schedule(id, options).await?;
         } else {
-            let paused = !row.enabled;
             self.client
                 .get_schedule_handle(id)
                 .update(

@@ -275,7 +275,7 @@ pub struct MetadataRequest {
 }
 
 /// Pauses or resumes a workflow (manage): paused workflows are not started by events or
-/// schedules; manual starts still work.
+/// schedules (their Temporal Schedules are paused with them); manual starts still work.
 #[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/metadata", tag = "definitions", request_body = MetadataRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
 pub async fn metadata(
     State(state): State<Arc<ApiState>>,
@@ -283,9 +283,16 @@ pub async fn metadata(
     PathParams(workflow): PathParams<String>,
     Body(request): Body<MetadataRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    state
+    let workflow_id = state
         .store
         .set_paused(caller.0.tenant, &workflow, request.is_paused)
         .await?;
-    Ok(Json(json!({"ok": true, "isPaused": request.is_paused})))
+    // Its schedules pause and resume with it (Temporal fires them otherwise).
+    let schedule_problems = state
+        .scheduler()
+        .reconcile(caller.0.tenant, workflow_id)
+        .await;
+    Ok(Json(
+        json!({"ok": true, "isPaused": request.is_paused, "scheduleProblems": schedule_problems}),
+    ))
 }

@@ -8,11 +8,13 @@ use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json};
 use crate::launch::{Launch, launch};
 use crate::store::{Store, tenant_uuid};
 
-/// `alga-wf publish FILE`.
+/// `alga-wf publish FILE`: the API's publish, schedules included (a new version moves the
+/// workflow's schedules onto it).
 pub async fn publish(
     cli: &Cli,
     file: &std::path::Path,
     database: &DatabaseArgs,
+    temporal: &TemporalArgs,
     tenant: Option<&str>,
 ) -> Result<u8, String> {
     let (definition, errors, warnings) = super::check_definition(cli, file)?;
@@ -26,8 +28,15 @@ pub async fn publish(
         .publish(tenant, &definition)
         .await
         .map_err(|e| format!("{}: {e}", file.display()))?;
+    let schedule_problems = match tenant {
+        Some(tenant) if published.created => {
+            move_schedules(&store, temporal, tenant, published.workflow_id).await?
+        }
+        _ => Vec::new(),
+    };
     print_json(&json!({
         "ok": true,
+        "scheduleProblems": schedule_problems,
         "workflowId": published.workflow_id,
         "key": published.key,
         "version": published.version,
@@ -36,6 +45,33 @@ pub async fn publish(
         "warnings": warnings,
     }));
     Ok(0)
+}
+
+/// Moves a newly published workflow's schedules onto its new version, as the API's publish
+/// does; Temporal is contacted only when there are schedules to move.
+async fn move_schedules(
+    store: &Store,
+    temporal: &TemporalArgs,
+    tenant: uuid::Uuid,
+    workflow_id: uuid::Uuid,
+) -> Result<Vec<String>, String> {
+    let schedules = store
+        .list_schedules(tenant, Some(workflow_id))
+        .await
+        .map_err(|e| e.to_string())?;
+    if schedules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let settings = temporal.settings();
+    let connected = crate::worker::connect(&settings)
+        .await
+        .map_err(|e| format!("moving the workflow's schedules: {e:#}"))?;
+    let scheduler = crate::schedules::Scheduler {
+        store,
+        client: &connected.client,
+        task_queue: &settings.task_queue,
+    };
+    Ok(scheduler.reconcile(tenant, workflow_id).await)
 }
 
 /// What `alga-wf start` was asked.

@@ -121,6 +121,10 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
+        /// Temporal, for moving the workflow's schedules onto the new version (only contacted
+        /// when it has schedules).
+        #[command(flatten)]
+        temporal: TemporalArgs,
         /// Tenant (a uuid).
         #[arg(long)]
         tenant: Option<String>,
@@ -553,8 +557,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     .map_err(|e| format!("{e:#}"))?;
                 Ok(0)
             }
-            Command::Publish { file, database, tenant } => {
-                launch::publish(cli, file, database, tenant.as_deref()).await
+            Command::Publish { file, database, temporal, tenant } => {
+                launch::publish(cli, file, database, temporal, tenant.as_deref()).await
             }
             Command::Start { workflow, version, payload, tenant, wait, database, temporal } => {
                 let request = launch::StartRequest {

@@ -152,7 +152,7 @@ impl Store {
         tenant: Uuid,
         reference: &str,
         paused: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Uuid, StoreError> {
         let (workflow_id, _) = identity(Some(tenant), reference);
         let updated = sqlx::query(
             "UPDATE workflow_definitions SET is_paused = $3, updated_at = now()
@@ -167,6 +167,24 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("no workflow `{reference}`")));
         }
-        Ok(())
+        Ok(workflow_id)
+    }
+
+    /// Whether the tenant's workflow is paused (a workflow that is not there is not).
+    pub async fn workflow_paused(
+        &self,
+        tenant: Option<Uuid>,
+        workflow_id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let paused: Option<bool> = sqlx::query_scalar(
+            "SELECT is_paused FROM workflow_definitions
+             WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2",
+        )
+        .bind(workflow_id)
+        .bind(tenant)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("reading whether workflow {workflow_id} is paused"))?;
+        Ok(paused.unwrap_or(false))
     }
 }

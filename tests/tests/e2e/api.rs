@@ -294,7 +294,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     replay_and_redrive(system, &api, &admin, &reader);
     the_document_and_metrics_describe_the_api(&api);
     drafts_and_the_catalogue(&api, &admin, &reader, &stranger);
-    schedules_fire_runs(&api, &admin, &reader, &stranger);
+    schedules_fire_runs(system, tenant, &api, &admin, &reader, &stranger);
     starts_past_the_tenant_rate_are_refused(system, &admin);
 
     // Cancellation (admin only) ends a waiting run CANCELED.
@@ -801,9 +801,17 @@ fn starts_past_the_tenant_rate_are_refused(system: &System, admin: &str) {
 }
 
 /// A recurring schedule (Temporal Schedule, `@every 2s`) fires runs with its payload, moves to
-/// a newly published version, pauses and goes away; a one-time schedule fires once; bad
-/// timing is a 400 that names the field.
-fn schedules_fire_runs(api: &Api, admin: &str, reader: &str, stranger: &str) {
+/// a newly published version (through the API and the CLI alike), pauses with its workflow and
+/// on its own, and goes away; a one-time schedule fires once; bad timing is a 400 that names
+/// the field.
+fn schedules_fire_runs(
+    system: &System,
+    tenant: &str,
+    api: &Api,
+    admin: &str,
+    reader: &str,
+    stranger: &str,
+) {
     let steps = json!([{"id": "tick", "type": "state.set", "config": {"state": "TICKED"}}]);
     publish(api, admin, "ticking", None, steps.clone());
     let (status, created) = api.post(
@@ -839,7 +847,7 @@ fn schedules_fire_runs(api: &Api, admin: &str, reader: &str, stranger: &str) {
     assert_eq!(api.get(&schedule_path, Some(stranger)).0, 404);
 
     // Publishing version 2 moves the schedule onto it.
-    let mut next = common::definition(steps);
+    let mut next = common::definition(steps.clone());
     next["id"] = json!("ticking");
     next["version"] = json!(2);
     let (status, body) = api.post(
@@ -852,6 +860,43 @@ fn schedules_fire_runs(api: &Api, admin: &str, reader: &str, stranger: &str) {
     assert_eq!(
         api.get(&schedule_path, Some(reader)).1["workflow_version"],
         2
+    );
+
+    // The CLI's publish moves it too.
+    let mut third = common::definition(steps);
+    third["id"] = json!("ticking");
+    third["version"] = json!(3);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), third.to_string()).unwrap();
+    let mut args = vec![
+        "publish".to_owned(),
+        file.path().to_str().unwrap().to_owned(),
+        "--tenant".to_owned(),
+        tenant.to_owned(),
+    ];
+    args.extend(system.database_args());
+    let out = system.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["scheduleProblems"], json!([]), "{}", out.stdout);
+    assert_eq!(
+        api.get(&schedule_path, Some(reader)).1["workflow_version"],
+        3
+    );
+
+    // Pausing the workflow pauses its schedule in Temporal; resuming it resumes the schedule.
+    let metadata = "/api/workflow-definitions/ticking/metadata";
+    let (status, body) = api.put(metadata, admin, &json!({"isPaused": true}));
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["scheduleProblems"], json!([]), "{body:#}");
+    assert_eq!(
+        api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
+        true
+    );
+    let (status, body) = api.put(metadata, admin, &json!({"isPaused": false}));
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(
+        api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
+        false
     );
 
     let (status, paused) = api.post(&format!("{schedule_path}/pause"), Some(admin), &json!({}));
