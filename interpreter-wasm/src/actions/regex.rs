@@ -1,4 +1,10 @@
 //! Regular-expression transforms with JavaScript semantics (the `regress` engine).
+//!
+//! A pattern such as `^(a+)+$` backtracks exponentially on some texts. Each transform's search
+//! is bounded by a count of backtracking steps of its own, so such a pattern fails its step
+//! with a catchable `ActionError` (`REGEX_BACKTRACK_LIMIT`) in a fraction of a second, instead
+//! of burning the whole activation's fuel and failing the run with an `InterpreterTrap` while
+//! the worker's thread is held.
 
 use regress::{Match, Regex};
 use serde_json::{Map, Value, json};
@@ -8,6 +14,48 @@ use crate::error::Failure;
 
 const MAX_TEXT_CHARS: usize = 100_000;
 const MAX_PATTERN_CHARS: usize = 2_000;
+
+/// Backtracking steps one transform may take, in the engine's intervals of
+/// [`regress::INTERRUPT_INTERVAL`] steps: about two million steps, more than a sensible
+/// pattern needs on the largest text allowed (100,000 characters), and about a fifth of the
+/// default activation fuel inside wasm (a step costs about 200 units).
+const BACKTRACK_INTERVALS: u32 = 2_000;
+
+/// The matches of `regex` in `text`, left to right (as `find_iter` finds them), at most `max`,
+/// within one backtracking budget.
+fn find_bounded(regex: &Regex, text: &str, max: usize) -> Result<Vec<Match>, Failure> {
+    let mut left = BACKTRACK_INTERVALS;
+    let mut matches = Vec::new();
+    let mut start = 0;
+    while matches.len() < max && start <= text.len() {
+        let found = regex
+            .find_from_interruptible(text, start, || {
+                left = left.saturating_sub(1);
+                left == 0
+            })
+            .map_err(|_| {
+                action_error(
+                    "The regular expression backtracked too much (catastrophic backtracking); \
+                     simplify the pattern",
+                )
+                .with_code("REGEX_BACKTRACK_LIMIT")
+            })?;
+        let Some(m) = found else {
+            break;
+        };
+        // After an empty match the search goes on one character later, as JavaScript's does.
+        start = if m.end() > m.start() {
+            m.end()
+        } else {
+            match text[m.end()..].chars().next() {
+                Some(c) => m.end() + c.len_utf8(),
+                None => text.len() + 1,
+            }
+        };
+        matches.push(m);
+    }
+    Ok(matches)
+}
 
 struct Compiled {
     regex: Regex,
@@ -81,7 +129,7 @@ fn no_match(input: &ActionInput<'_>) -> Result<(), Failure> {
 /// `regex_match` → `{matched, match, index, groups, namedGroups}`.
 pub fn regex_match(input: &ActionInput<'_>) -> Result<Value, Failure> {
     let c = compile(input)?;
-    match c.regex.find(&c.text) {
+    match find_bounded(&c.regex, &c.text, 1)?.into_iter().next() {
         Some(m) => {
             let d = describe(&m, &c.text);
             Ok(json!({
@@ -105,11 +153,9 @@ pub fn regex_match(input: &ActionInput<'_>) -> Result<Value, Failure> {
 pub fn regex_extract(input: &ActionInput<'_>) -> Result<Value, Failure> {
     let c = compile(input)?;
     let max = input.int_or("maxMatches", 100, 1, 1000)? as usize;
-    let matches: Vec<Value> = c
-        .regex
-        .find_iter(&c.text)
-        .take(max)
-        .map(|m| describe(&m, &c.text))
+    let matches: Vec<Value> = find_bounded(&c.regex, &c.text, max)?
+        .iter()
+        .map(|m| describe(m, &c.text))
         .collect();
     if matches.is_empty() {
         no_match(input)?;
@@ -130,14 +176,11 @@ pub fn regex_replace(input: &ActionInput<'_>) -> Result<Value, Failure> {
     let mut out = String::new();
     let mut last = 0;
     let mut count = 0;
-    for m in c.regex.find_iter(&c.text) {
+    for m in find_bounded(&c.regex, &c.text, if all { usize::MAX } else { 1 })? {
         out.push_str(&c.text[last..m.start()]);
         out.push_str(&expand(replacement, &m, &c.text));
         last = m.end();
         count += 1;
-        if !all {
-            break;
-        }
     }
     out.push_str(&c.text[last..]);
     Ok(json!({"text": out, "replacementCount": count}))
@@ -203,4 +246,53 @@ fn expand(replacement: &str, m: &Match, text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(action: fn(&ActionInput<'_>) -> Result<Value, Failure>, input: Value) -> Value {
+        action(&ActionInput::new("transform.test", &input)).unwrap_or_else(|f| json!(f.code))
+    }
+
+    #[test]
+    fn catastrophic_backtracking_is_a_catchable_action_error() {
+        let text = format!("{}!", "a".repeat(40));
+        let input = json!({"text": text, "pattern": "^(a+)+$"});
+        for action in [regex_match, regex_extract] {
+            let failure = action(&ActionInput::new("transform.regex_match", &input)).unwrap_err();
+            assert_eq!(failure.category, crate::error::category::ACTION);
+            assert_eq!(failure.code.as_deref(), Some("REGEX_BACKTRACK_LIMIT"));
+        }
+        let replace = json!({"text": text, "pattern": "^(a+)+$", "replacement": "x"});
+        assert_eq!(run(regex_replace, replace), json!("REGEX_BACKTRACK_LIMIT"));
+    }
+
+    #[test]
+    fn bounded_searches_find_what_the_iterator_finds() {
+        for (pattern, text) in [
+            ("a*", "baaac"),
+            ("", "héllo"),
+            ("(?<w>\\w+)", "one two  three"),
+            ("x?", ""),
+            ("é|$", "aéb"),
+        ] {
+            let regex = Regex::new(pattern).unwrap();
+            let expected: Vec<_> = regex.find_iter(text).map(|m| m.range()).collect();
+            let bounded: Vec<_> = find_bounded(&regex, text, usize::MAX)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.range())
+                .collect();
+            assert_eq!(bounded, expected, "/{pattern}/ on {text:?}");
+        }
+        assert_eq!(
+            run(
+                regex_replace,
+                json!({"text": "a-b-c", "pattern": "-", "replacement": "+", "replaceAll": false})
+            )["text"],
+            "a+b-c"
+        );
+    }
 }

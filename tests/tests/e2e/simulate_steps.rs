@@ -486,3 +486,25 @@ fn the_same_scenario_gives_byte_identical_reports() {
     assert_eq!(first.code, 0);
     assert_eq!(first.stdout, second.stdout);
 }
+
+/// A catastrophically backtracking pattern fails its step with a catchable error inside the
+/// component, well inside the activation's fuel, instead of trapping the run.
+#[test]
+fn a_catastrophic_regular_expression_is_a_catchable_action_error() {
+    let report = simulate_steps(
+        json!([{"id": "guard", "type": "control.tryCatch", "try": [
+            {"id": "m", "type": "action.call", "config": {"actionId": "transform.regex_match",
+                "version": 1, "inputMapping": {"text": {"$expr": "payload.text"},
+                "pattern": "^(a+)+$"}, "saveAs": "vars.m"}}],
+            "catch": [{"id": "c", "type": "state.set", "config": {"state": "CAUGHT"}}],
+            "captureErrorAs": "vars.err"}]),
+        json!({"text": format!("{}!", "a".repeat(40))}),
+    );
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["meta"]["state"], "CAUGHT");
+    assert_eq!(
+        report["scopes"]["vars"]["err"]["code"],
+        "REGEX_BACKTRACK_LIMIT"
+    );
+    assert_eq!(report["scopes"]["vars"]["err"]["category"], "ActionError");
+}
