@@ -26,6 +26,9 @@ impl From<ScheduleError> for ApiError {
             ScheduleError::Temporal(message) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "TEMPORAL_SCHEDULE_FAILED", message)
             }
+            ScheduleError::AlreadyExists(message) => {
+                ApiError::new(StatusCode::CONFLICT, "SCHEDULE_EXISTS", message)
+            }
         }
     }
 }

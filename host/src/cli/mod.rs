@@ -102,6 +102,10 @@ enum Command {
         /// with the reason (its caller was told the start failed).
         #[arg(long, env = "ALGA_WF_LAUNCH_GRACE_SECS", default_value_t = 60)]
         launch_grace_secs: u64,
+        /// How often, in seconds, the sweeper matches schedule rows with Temporal Schedules: a
+        /// row whose Schedule is missing gets it again, a Schedule whose row is gone is deleted.
+        #[arg(long, env = "ALGA_WF_SCHEDULE_SWEEP_SECS", default_value_t = 60)]
+        schedule_sweep_secs: u64,
         /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
         /// $ALGA_WF_ACTION_QUEUES, comma-separated).
         #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
@@ -513,6 +517,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 sweep_interval_secs,
                 reconcile_idle_secs,
                 launch_grace_secs,
+                schedule_sweep_secs,
                 action_queues,
                 scripted_actions,
                 metrics_listen,
@@ -540,6 +545,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
                 settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);
                 settings.sweep.launch_grace = std::time::Duration::from_secs(*launch_grace_secs);
+                settings.sweep.schedule_interval =
+                    std::time::Duration::from_secs((*schedule_sweep_secs).max(1));
                 settings.action_queues = parse_action_queues(action_queues)?;
                 if let Some(file) = scripted_actions {
                     let value = read_json(file)?;

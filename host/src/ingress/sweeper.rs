@@ -9,7 +9,8 @@
 //! And it finishes launches: a run whose row was written but whose workflow is not known to
 //! have started (the launcher died, or Temporal was away) is started if a trigger made it (the
 //! event was accepted, so its run must happen) and failed with the reason if a caller asked
-//! for it (that caller was answered with an error and may have tried again).
+//! for it (that caller was answered with an error and may have tried again). Less often, it
+//! matches schedule rows with Temporal Schedules both ways (`crate::schedules`).
 
 use std::time::Duration;
 
@@ -32,9 +33,11 @@ pub struct SweepSettings {
     pub reconcile_idle: Duration,
     /// How long before a run found open is asked about again.
     pub reconcile_recheck: Duration,
-    /// How long a run's workflow may take to start before the sweeper finishes its launch
-    /// (longer than any start takes, so a launch in progress is left alone).
+    /// How long a run's workflow (or a schedule's Temporal Schedule) may take to start before
+    /// the sweeper finishes it (longer than any start takes, so one in progress is left alone).
     pub launch_grace: Duration,
+    /// Time between reconciliations of schedule rows with Temporal Schedules.
+    pub schedule_interval: Duration,
 }
 
 impl Default for SweepSettings {
@@ -44,6 +47,7 @@ impl Default for SweepSettings {
             reconcile_idle: Duration::from_secs(60),
             reconcile_recheck: Duration::from_secs(300),
             launch_grace: Duration::from_secs(60),
+            schedule_interval: Duration::from_secs(60),
         }
     }
 }
@@ -171,8 +175,24 @@ impl Ingress<'_> {
     pub async fn sweep_forever(self, settings: SweepSettings) {
         let mut ticks = tokio::time::interval(settings.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut schedules_swept: Option<tokio::time::Instant> = None;
         loop {
             ticks.tick().await;
+            if schedules_swept.is_none_or(|at| at.elapsed() >= settings.schedule_interval) {
+                schedules_swept = Some(tokio::time::Instant::now());
+                let scheduler = crate::schedules::Scheduler {
+                    store: self.store,
+                    client: self.client,
+                    task_queue: self.task_queue,
+                };
+                match scheduler.sweep(settings.launch_grace).await {
+                    Ok(swept) if swept != crate::schedules::SchedulesSwept::default() => {
+                        tracing::info!(?swept, "the sweeper matched schedules with Temporal");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("matching schedules with Temporal: {e}"),
+                }
+            }
             match self.sweep(&settings).await {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(?swept, "the sweeper finished what ingress could not");

@@ -115,6 +115,16 @@ impl Store {
         .context("listing schedules")
     }
 
+    /// Every tenant's schedules (the sweeper's reconciliation with Temporal).
+    pub async fn all_schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM tenant_workflow_schedule ORDER BY created_at, id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .context("listing every schedule")
+    }
+
     /// Deletes one of the tenant's schedules.
     pub async fn delete_schedule(&self, tenant: Uuid, id: Uuid) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM tenant_workflow_schedule WHERE tenant = $1 AND id = $2")

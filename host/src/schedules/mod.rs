@@ -5,6 +5,13 @@
 //! of the pinned version with the schedule's payload; the run's id comes from the workflow id
 //! Temporal gives the fire, so each fire is its own run and a fire can never start twice.
 //! Publishing a new version moves the tenant's schedules of that workflow onto it.
+//!
+//! `sweep` keeps the two sides matched when a process dies between them: a row whose Schedule
+//! is missing gets it again, and a Schedule whose row is gone is deleted.
+
+mod sweep;
+
+pub use sweep::SchedulesSwept;
 
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +65,9 @@ pub enum ScheduleError {
     /// Temporal refused.
     #[error("Temporal: {0}")]
     Temporal(String),
+    /// Temporal already has a Schedule of that id.
+    #[error("Temporal already has the schedule: {0}")]
+    AlreadyExists(String),
 }
 
 impl From<TemporalError> for ScheduleError {
@@ -68,6 +78,11 @@ impl From<TemporalError> for ScheduleError {
                     "Temporal refused the schedule: {}",
                     status.message()
                 ))
+            }
+            TemporalError::Rpc(status)
+                if status.code() == temporalio_client::tonic::Code::AlreadyExists =>
+            {
+                ScheduleError::AlreadyExists(status.message().to_owned())
             }
             _ => ScheduleError::Temporal(error.to_string()),
         }
@@ -89,9 +104,12 @@ pub struct Scheduler<'a> {
     pub task_queue: &'a str,
 }
 
+/// What every Temporal Schedule of ours is named with, before the schedule's id.
+const TEMPORAL_SCHEDULE_PREFIX: &str = "alga-wf-schedule:";
+
 /// The Temporal Schedule id of a schedule.
 pub fn temporal_schedule_id(id: Uuid) -> String {
-    format!("alga-wf-schedule:{id}")
+    format!("{TEMPORAL_SCHEDULE_PREFIX}{id}")
 }
 
 impl Scheduler<'_> {
@@ -199,9 +217,11 @@ impl Scheduler<'_> {
         Ok(row)
     }
 
-    /// Deletes a schedule and its Temporal Schedule.
+    /// Deletes a schedule and its Temporal Schedule: the row first, so a Schedule left behind
+    /// (Temporal away) is an orphan the sweeper deletes, never a row it would bring back.
     pub async fn delete(&self, tenant: Uuid, id: Uuid) -> Result<(), ScheduleError> {
         self.store.get_schedule(tenant, id).await?;
+        self.store.delete_schedule(tenant, id).await?;
         let deleted = self
             .client
             .get_schedule_handle(temporal_schedule_id(id))
@@ -213,7 +233,6 @@ impl Scheduler<'_> {
                 if status.code() == temporalio_client::tonic::Code::NotFound => {}
             Err(e) => return Err(e.into()),
         }
-        self.store.delete_schedule(tenant, id).await?;
         Ok(())
     }
 
