@@ -195,6 +195,7 @@ impl InterpreterEngine {
     pub fn instantiate(&self) -> Result<RunInstance, EngineError> {
         let memory = MemoryCap {
             limit: self.config.memory_limit,
+            size: 0,
         };
         let mut store = Store::new(&self.engine, HostState::new(memory));
         store.limiter(|state| &mut state.memory);
@@ -269,6 +270,11 @@ impl RunInstance {
                 None => Ok(commands),
             },
         }
+    }
+
+    /// Bytes of linear memory the instance holds (what keeping it cached costs).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory.size
     }
 
     /// Fuel the last call used.

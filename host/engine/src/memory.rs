@@ -19,6 +19,9 @@ pub struct MemoryExhausted {
 pub struct MemoryCap {
     /// Bytes of linear memory an instance may have.
     pub limit: usize,
+    /// Bytes of linear memory the instance has (linear memory never shrinks), so a worker can
+    /// keep its cached runs within a memory budget.
+    pub size: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -34,6 +37,7 @@ impl ResourceLimiter for MemoryCap {
                 limit: self.limit,
             }));
         }
+        self.size = self.size.max(desired);
         Ok(true)
     }
 

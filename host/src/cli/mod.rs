@@ -80,6 +80,11 @@ enum Command {
         /// from its history: a determinism audit, and slow.
         #[arg(long, env = "ALGA_WF_MAX_CACHED_RUNS", default_value_t = 1000)]
         max_cached_runs: usize,
+        /// MiB of interpreter memory the cached runs may hold together; past it the least
+        /// recently used runs are evicted (and rebuilt by replay when they next run). 0: no
+        /// budget, only the count.
+        #[arg(long, env = "ALGA_WF_CACHE_MEMORY_MIB", default_value_t = 2048)]
+        cache_memory_mib: usize,
         /// PostgreSQL for the read model, the idempotency ledger and published definitions
         /// (none: no projections, no ledger, children from --definitions only).
         #[arg(long, env = "ALGA_WF_DATABASE_URL")]
@@ -512,6 +517,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 temporal,
                 definitions,
                 max_cached_runs,
+                cache_memory_mib,
                 database_url,
                 activity_timeout_secs,
                 sweep_interval_secs,
@@ -541,6 +547,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let lookup = crate::worker::definition_lookup(directory, store.clone());
                 let mut settings = temporal.settings();
                 settings.max_cached_runs = *max_cached_runs;
+                settings.cache_memory_budget = cache_memory_mib.saturating_mul(1 << 20);
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
                 settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
                 settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);

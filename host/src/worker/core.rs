@@ -140,14 +140,17 @@ pub async fn run_worker(
         let (worker, store) = (worker.clone(), store.clone());
         let client = connected.client.clone();
         tracing::info!(semantics = ?modules.versions(), "interpreter modules loaded");
-        let runs = Arc::new(std::sync::Mutex::new(Runs::new(
-            modules,
-            &settings.task_queue,
-            &settings.namespace,
-            definitions,
-            settings.activity_timeout,
-            settings.action_queues.clone(),
-        )));
+        let runs = Arc::new(std::sync::Mutex::new(
+            Runs::new(
+                modules,
+                &settings.task_queue,
+                &settings.namespace,
+                definitions,
+                settings.activity_timeout,
+                settings.action_queues.clone(),
+            )
+            .with_memory_budget(settings.cache_memory_budget),
+        ));
         // Activations run on blocking threads, at most one per core at once: a slow one
         // (an expression near its fuel limit) delays its own run, not the poll loop; and the
         // slots go round the tenants, so one tenant's backlog never queues another's runs.
@@ -187,7 +190,15 @@ pub async fn run_worker(
                             // commands (which may look up a child's definition) happens
                             // without it.
                             let decided = match activated {
-                                Ok(activated) => lock(&runs).finish_activation(activated),
+                                Ok(activated) => {
+                                    let mut cache = lock(&runs);
+                                    let decided = cache.finish_activation(activated);
+                                    for victim in cache.over_budget() {
+                                        tracing::info!(run_id = %victim, "evicting a cached run to keep within the memory budget");
+                                        worker.request_workflow_eviction(&victim);
+                                    }
+                                    decided
+                                }
                                 Err(panicked) => {
                                     Decided::Failed(Runs::panicked(&run_id, &panicked.to_string()))
                                 }

@@ -61,6 +61,9 @@ pub struct WorkerSettings {
     pub task_queue: String,
     /// Runs whose interpreter instance stays cached (Temporal's sticky cache).
     pub max_cached_runs: usize,
+    /// Bytes of linear memory the cached runs may hold together; past it the least recently
+    /// used are evicted (0: no budget).
+    pub cache_memory_budget: usize,
     /// Worker identity shown in Temporal.
     pub identity: String,
     /// Start-to-close timeout of activities; also how long a ledger claim holds.
@@ -92,6 +95,7 @@ impl WorkerSettings {
             namespace: "default".into(),
             task_queue: DEFAULT_TASK_QUEUE.into(),
             max_cached_runs: 1000,
+            cache_memory_budget: 2 << 30,
             identity: format!("alga-wf@{}", std::process::id()),
             activity_timeout: std::time::Duration::from_secs(600),
             action_queues: std::collections::BTreeMap::new(),

@@ -24,6 +24,8 @@ use crate::store::{Batch, RunEnd, StoreError};
 struct CachedRun {
     instance: RunInstance,
     start: Option<p::RunStart>,
+    /// When it last ran (the cache's clock), for choosing what a memory budget evicts.
+    used: u64,
 }
 
 /// What [`Runs::prepare`] made of an activation.
@@ -98,6 +100,13 @@ pub struct Runs {
     modules: Arc<Modules>,
     completer: Arc<Completer>,
     cached: HashMap<String, CachedRun>,
+    /// Bytes of linear memory the cached runs may hold together (0: no budget, only the
+    /// count sdk-core keeps).
+    memory_budget: usize,
+    /// Runs whose eviction was asked for and has not arrived yet.
+    evicting: std::collections::HashSet<String>,
+    /// The cache's clock: one tick per activation.
+    clock: u64,
     /// When set, the interpreter's commands of every activation, kept for `certify`.
     captured: Option<Vec<Command>>,
 }
@@ -122,8 +131,53 @@ impl Runs {
                 action_queues,
             }),
             cached: HashMap::new(),
+            memory_budget: 0,
+            evicting: std::collections::HashSet::new(),
+            clock: 0,
             captured: None,
         }
+    }
+
+    /// Keeps the cached runs' linear memory within `bytes` together (0: no budget): see
+    /// [`Runs::over_budget`].
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// The least recently used runs to evict so the cache's memory fits its budget again (each
+    /// asked for once). Evicting is sdk-core's to do (it then sends the eviction and, for the
+    /// run's next task, the whole history), so the caller asks it to.
+    pub fn over_budget(&mut self) -> Vec<String> {
+        if self.memory_budget == 0 {
+            return Vec::new();
+        }
+        let mut held: usize = self
+            .cached
+            .iter()
+            .filter(|(id, _)| !self.evicting.contains(*id))
+            .map(|(_, run)| run.instance.memory_bytes())
+            .sum();
+        if held <= self.memory_budget {
+            return Vec::new();
+        }
+        let mut oldest: Vec<(&String, &CachedRun)> = self
+            .cached
+            .iter()
+            .filter(|(id, _)| !self.evicting.contains(*id))
+            .collect();
+        oldest.sort_by_key(|(_, run)| run.used);
+        let mut victims = Vec::new();
+        for (id, run) in oldest {
+            if held <= self.memory_budget {
+                break;
+            }
+            held -= run.instance.memory_bytes();
+            victims.push(id.clone());
+        }
+        self.evicting.extend(victims.iter().cloned());
+        metrics::counter!("alga_wf_memory_evictions_total").increment(victims.len() as u64);
+        victims
     }
 
     /// Keeps the interpreter's commands of each activation from now on ([`Runs::take_commands`]).
@@ -179,6 +233,7 @@ impl Runs {
         let jobs = match convert::activation(activation) {
             Ok(Some(jobs)) => jobs,
             Ok(None) => {
+                self.evicting.remove(&run_id);
                 if self.cached.remove(&run_id).is_some() {
                     metrics::counter!("alga_wf_run_evictions_total").increment(1);
                 }
@@ -231,6 +286,7 @@ impl Runs {
         Ok(CachedRun {
             instance,
             start: None,
+            used: 0,
         })
     }
 
@@ -247,6 +303,9 @@ impl Runs {
         let start = run.start.clone();
         let commands = match result {
             Ok(commands) => {
+                let mut run = run;
+                self.clock += 1;
+                run.used = self.clock;
                 self.cached.insert(run_id.clone(), run);
                 commands
             }

@@ -517,3 +517,57 @@ fn schedules_and_temporal_schedules_are_matched_both_ways() {
     assert_eq!(status, 200, "{described:#}");
     assert_eq!(described["temporal"]["paused"], false, "{described:#}");
 }
+
+/// Cached runs are kept within a memory budget: past it the least recently used are evicted
+/// (here every run, the budget being smaller than one instance), and an evicted run is rebuilt
+/// by replay when its event comes, and ends as it would have.
+#[test]
+fn runs_evicted_by_the_memory_budget_replay_and_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("ALGA_WF_CACHE_MEMORY_MIB", "1")]);
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let steps = serde_json::json!([
+        {"id": "before", "type": "transform.assign", "config": {"assign": {
+            "vars.before": {"$expr": "payload.k"}}}},
+        {"id": "wait", "type": "event.wait", "config": {"eventName": "EVICTED",
+            "correlationKey": {"$expr": "payload.k"}}},
+        {"id": "after", "type": "state.set", "config": {"state": "DONE"}}
+    ]);
+    let mut runs = Vec::new();
+    for k in ["k1", "k2", "k3"] {
+        let started = if runs.is_empty() {
+            publish_and_start(
+                &api,
+                &admin,
+                "evicted",
+                steps.clone(),
+                serde_json::json!({"k": k}),
+            )
+        } else {
+            let start = serde_json::json!({"workflowId": "evicted", "payload": {"k": k}});
+            let (status, started) =
+                api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+            assert_eq!(status, 201, "{started:#}");
+            started
+        };
+        let path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+        poll(&api, &admin, &format!("{path}/waits"), |w| {
+            w["waits"][0]["status"] == "WAITING"
+        });
+        runs.push((k, path));
+    }
+    let log = system.worker_log();
+    assert!(
+        log.contains("evicting a cached run to keep within the memory budget"),
+        "{log}"
+    );
+    for (k, path) in &runs {
+        let event = serde_json::json!({"eventName": "EVICTED", "correlationKey": k});
+        let (status, routed) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
+        assert_eq!(status, 200, "{routed:#}");
+        poll(&api, &admin, path, |r| r["status"] == "SUCCEEDED");
+    }
+}
