@@ -26,6 +26,9 @@ pub struct Checkpoint {
     pub step_count: u64,
     /// Signals not yet consumed.
     pub signals: Vec<BufferedSignal>,
+    /// Buffered signals dropped so far.
+    #[serde(default)]
+    pub signals_dropped: u64,
     /// Step executions so far, by path.
     pub executions: BTreeMap<String, u32>,
     /// Executions of this run so far, the first one included.
@@ -69,6 +72,7 @@ impl Run {
             scopes: self.state.scopes.clone(),
             step_count: self.state.step_count,
             signals: self.state.signals.clone(),
+            signals_dropped: self.state.signals_dropped,
             executions: self.state.executions.clone(),
             continued: continued + 1,
         };
@@ -110,6 +114,7 @@ impl Run {
         self.state.scopes = checkpoint.scopes;
         self.state.step_count = checkpoint.step_count;
         self.state.signals = checkpoint.signals;
+        self.state.signals_dropped = checkpoint.signals_dropped;
         self.state.executions = checkpoint.executions;
         Ok(())
     }

@@ -68,6 +68,8 @@ impl Run {
                 "frameDepth": self.state.frames.len(),
                 "historyLength": self.facts.history_length,
                 "continueAsNewSuggested": self.facts.continue_as_new_suggested,
+                "bufferedSignals": self.state.signals.len(),
+                "signalsDropped": self.state.signals_dropped,
                 "finished": self.finished,
             })),
             SCOPES => Ok(self.state.scopes.result()),

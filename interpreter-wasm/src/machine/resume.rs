@@ -223,10 +223,25 @@ impl Run {
         }
     }
 
-    /// Buffers a signal, then lets the blocked wait take it if it matches.
+    /// Buffers a signal, lets the blocked wait take it if it matches, then keeps the buffer
+    /// within its bound by dropping the oldest signals no wait took.
     pub(super) fn signal_received(&mut self, name: String, payload: Value) {
         let signal = signals::normalize(&name, &payload, &self.now_iso());
         self.state.signals.push(signal);
+        self.take_signal();
+        let excess = self
+            .state
+            .signals
+            .len()
+            .saturating_sub(signals::MAX_BUFFERED_SIGNALS);
+        if excess > 0 {
+            self.state.signals.drain(..excess);
+            self.state.signals_dropped += excess as u64;
+        }
+    }
+
+    /// Lets the blocked wait take a buffered signal, if one matches.
+    fn take_signal(&mut self) {
         match self.state.pending.clone() {
             Some(Pending::EventWait {
                 timer,

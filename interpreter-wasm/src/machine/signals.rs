@@ -12,6 +12,12 @@ pub const HUMAN_TASK_SIGNAL: &str = "workflowRuntimeV2HumanTask";
 /// The default event name of a human-task response.
 pub const HUMAN_TASK_COMPLETED: &str = "HUMAN_TASK_COMPLETED";
 
+/// Signals a run keeps buffered at most. A signal no wait takes (an event a filter refused, one
+/// for a wait the run never reaches) stays buffered, rides every continue-as-new checkpoint and
+/// every cached instance, and is scanned by every later wait; past this many the oldest is
+/// dropped and counted (`signalsDropped` in the interpreter summary).
+pub const MAX_BUFFERED_SIGNALS: usize = 1_000;
+
 fn object(value: Option<&Value>) -> Value {
     match value {
         Some(Value::Object(map)) => Value::Object(map.clone()),

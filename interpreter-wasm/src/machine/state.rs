@@ -165,8 +165,12 @@ pub struct RunState {
     pub scopes: Scopes,
     /// Completed steps plus routed failures (dsl-semantics §9.3).
     pub step_count: u64,
-    /// Signals not yet consumed, first in first out.
+    /// Signals not yet consumed, first in first out (at most
+    /// [`MAX_BUFFERED_SIGNALS`](super::signals::MAX_BUFFERED_SIGNALS)).
     pub signals: Vec<BufferedSignal>,
+    /// Buffered signals dropped, oldest first, to keep the buffer bounded.
+    #[serde(default)]
+    pub signals_dropped: u64,
     /// What the current step waits for.
     pub pending: Option<Pending>,
     /// The next sequence number for timers, activities and children.
@@ -187,6 +191,7 @@ impl RunState {
             scopes,
             step_count: 0,
             signals: Vec::new(),
+            signals_dropped: 0,
             pending: None,
             next_seq: 1,
             executions: BTreeMap::new(),

@@ -252,3 +252,27 @@ fn cancellation_during_each_wait_cancels_the_step_the_wait_and_the_run() {
         );
     }
 }
+
+/// A run keeps at most a thousand signals no wait has taken: past that the oldest are dropped,
+/// so events nobody waits for cannot grow a run's state (and every checkpoint) without bound.
+#[test]
+fn buffered_signals_are_bounded_and_the_oldest_dropped() {
+    let mut stimuli: Vec<Value> = (0..1_005)
+        .map(|i| json!({"event": {"eventName": "NOISE", "correlationKey": "k", "payload": {"i": i}}}))
+        .collect();
+    stimuli.push(json!({"event": {"eventName": "GO", "correlationKey": "k", "payload": {}}}));
+    let report = simulate(json!({
+        "definition": definition(json!([
+            {"id": "go", "type": "event.wait", "config": {"eventName": "GO",
+                "correlationKey": {"$expr": "'k'"}}},
+            {"id": "noise", "type": "event.wait", "config": {"eventName": "NOISE",
+                "correlationKey": {"$expr": "'k'"},
+                "assign": {"vars.first": {"$expr": "vars.event.i"}}}}
+        ])),
+        "payload": {},
+        "stimuli": stimuli
+    }));
+    assert_eq!(report["status"], "SUCCEEDED", "{}", report["error"]);
+    // Events 0 to 4 were dropped to keep a thousand buffered; the wait takes the oldest left.
+    assert_eq!(report["scopes"]["vars"]["first"], 5, "{}", report["scopes"]);
+}
