@@ -106,6 +106,17 @@ impl Api {
         read(response.expect("the API answers"))
     }
 
+    /// A POST that may find nobody listening (the API killed): `None` then, as a client's
+    /// connection error.
+    pub(crate) fn try_post(&self, path: &str, key: &str, body: &Value) -> Option<(u16, Value)> {
+        self.agent
+            .post(format!("{}{path}", self.base))
+            .header("x-api-key", key)
+            .send_json(body)
+            .ok()
+            .map(read)
+    }
+
     /// Any method with a raw body (sent as JSON whatever it holds): the status and the body.
     pub(crate) fn call_raw(
         &self,

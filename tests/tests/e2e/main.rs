@@ -6,6 +6,7 @@ mod common;
 
 mod api;
 mod authorization;
+mod chaos;
 mod component;
 mod corpus;
 mod determinism;
