@@ -1,13 +1,13 @@
 //! The chaos run: a mixed workload across two tenants while the worker is killed, PostgreSQL is
-//! stopped and started again, and the API is killed and started again, at seeded moments. At
+//! stopped and started again, Temporal is killed and started again on its data, and the API is
+//! killed and started again, at seeded moments. A worker that exits on its own (its poll loop
+//! gave up while Temporal was away) is started again, as its supervisor would. At
 //! the end, from the database and Temporal: every accepted event started exactly one run, every
 //! run ended as its definition says, every event reached its wait exactly once, every side
 //! effect is recorded once, and the read model agrees with Temporal. One line of figures.
 //!
 //! The test suite runs a short version (`chaos::a_short_chaos_run_loses_nothing`, 40 s of
 //! workload); `scripts/chaos --minutes N [--seed S]` runs the long one (`chaos::soak`).
-//! Temporal itself is not restarted here: the dev server the tests start keeps its state in
-//! memory.
 
 use std::time::{Duration, Instant};
 
@@ -31,13 +31,20 @@ enum Fault {
     Database,
     /// Kill the API process, start another.
     Api,
+    /// SIGKILL Temporal, start it again on the same port and data.
+    Temporal,
 }
+
+/// The worker's settings in a chaos run: launches and schedules finished a few seconds after
+/// they fail, so the run settles quickly once the faults stop.
+const WORKER_ENV: [(&str, &str); 1] = [("ALGA_WF_LAUNCH_GRACE_SECS", "3")];
 
 /// What a chaos run measured.
 #[derive(Debug, Default)]
 struct Figures {
     runs: usize,
-    faults: [usize; 3],
+    faults: [usize; 4],
+    supervisor_restarts: usize,
     runs_lost: usize,
     duplicate_runs: usize,
     unfinished: usize,
@@ -74,7 +81,12 @@ fn workflow() -> Value {
 
 fn run_chaos(workload: Duration, seed: u64) -> Figures {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
+    let system = System::start_on(
+        crate::common::temporal::DevServer::start_durable(),
+        dir.path(),
+    );
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &WORKER_ENV);
     let mut api = Api::start(&system);
     let keys: Vec<String> = TENANTS
         .iter()
@@ -101,15 +113,17 @@ fn run_chaos(workload: Duration, seed: u64) -> Figures {
     let mut i = 0;
     while began.elapsed() < workload {
         if Instant::now() >= next_fault {
-            let fault = [Fault::Worker, Fault::Database, Fault::Api][rng.usize(0..3)];
+            let fault =
+                [Fault::Worker, Fault::Database, Fault::Api, Fault::Temporal][rng.usize(0..4)];
             let pause = Duration::from_millis(rng.u64(500..3_000));
             recovering.get_or_insert_with(Instant::now);
             match fault {
                 Fault::Worker => {
                     system.kill_worker();
                     std::thread::sleep(pause);
-                    system.start_worker(dir.path());
+                    system.start_worker_with(dir.path(), &WORKER_ENV);
                 }
+                Fault::Temporal => system.server.restart(pause),
                 Fault::Database => {
                     system.database.stop();
                     std::thread::sleep(pause);
@@ -126,6 +140,10 @@ fn run_chaos(workload: Duration, seed: u64) -> Figures {
         }
         // A run's start and the event it waits for, sent together: the event may well come
         // before the run's wait exists.
+        if system.worker_exited() {
+            figures.supervisor_restarts += 1;
+            system.start_worker_with(dir.path(), &WORKER_ENV);
+        }
         let key = i % TENANTS.len();
         let k = format!("k{i}");
         pending.push(Send {
@@ -150,6 +168,10 @@ fn run_chaos(workload: Duration, seed: u64) -> Figures {
     let deadline = Instant::now() + Duration::from_secs(90);
     while !pending.is_empty() {
         assert!(Instant::now() < deadline, "events never accepted");
+        if system.worker_exited() {
+            figures.supervisor_restarts += 1;
+            system.start_worker_with(dir.path(), &WORKER_ENV);
+        }
         send_pending(&api, &keys, &mut pending);
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -169,6 +191,10 @@ fn run_chaos(workload: Duration, seed: u64) -> Figures {
             .unwrap_or(0);
         if open.trim() == "0" && runs >= figures.runs || Instant::now() > deadline {
             break;
+        }
+        if system.worker_exited() {
+            figures.supervisor_restarts += 1;
+            system.start_worker_with(dir.path(), &WORKER_ENV);
         }
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -266,7 +292,8 @@ fn check(system: &System, starts: &[String], figures: &mut Figures) {
 
 fn report(seed: u64, workload: Duration, figures: &Figures) {
     println!(
-        "chaos: seed {seed}, {} s of workload, {} runs, faults {} (worker {}, database {}, api {}), \
+        "chaos: seed {seed}, {} s of workload, {} runs, faults {} (worker {}, database {}, api {}, \
+         temporal {}; workers restarted after exiting on their own: {}), \
          runs lost {}, duplicate runs {}, unfinished {}, events lost {}, duplicate side effects {} \
          (re-attempted after a fault, inside the at-least-once window: {}), read-model mismatches \
          {}, longest recovery {:.1} s",
@@ -276,6 +303,8 @@ fn report(seed: u64, workload: Duration, figures: &Figures) {
         figures.faults[0],
         figures.faults[1],
         figures.faults[2],
+        figures.faults[3],
+        figures.supervisor_restarts,
         figures.runs_lost,
         figures.duplicate_runs,
         figures.unfinished,

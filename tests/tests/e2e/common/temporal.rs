@@ -19,22 +19,55 @@ impl Drop for Process {
     }
 }
 
-/// `temporal server start-dev` on free ports, in memory (the same server `alga-wf dev` runs).
+/// `temporal server start-dev` on free ports (the same server `alga-wf dev` runs): in memory,
+/// or kept in a file so that it can be killed and started again as an outage would.
 pub struct DevServer {
     /// The frontend address, `http://127.0.0.1:<port>`.
     pub address: String,
-    _server: alga_wf::dev::temporal::DevServer,
+    port: u16,
+    /// The database file of a server that survives restarts.
+    db_file: Option<tempfile::TempDir>,
+    server: Mutex<Option<alga_wf::dev::temporal::DevServer>>,
 }
 
 impl DevServer {
-    /// Starts a dev server and waits until it accepts connections.
+    /// Starts a dev server in memory and waits until it accepts connections.
     pub fn start() -> DevServer {
-        let server = alga_wf::dev::temporal::DevServer::start(free_port(), None, true)
+        DevServer::start_with(None)
+    }
+
+    /// Starts a dev server that keeps its state in a file, so [`DevServer::restart`] keeps it.
+    pub fn start_durable() -> DevServer {
+        DevServer::start_with(Some(tempfile::tempdir().expect("a temporary directory")))
+    }
+
+    fn start_with(db_file: Option<tempfile::TempDir>) -> DevServer {
+        let port = free_port();
+        let file = db_file.as_ref().map(|dir| dir.path().join("temporal.db"));
+        let server = alga_wf::dev::temporal::DevServer::start(port, file.as_deref(), true)
             .unwrap_or_else(|e| panic!("{e}"));
         DevServer {
             address: server.address.clone(),
-            _server: server,
+            port,
+            db_file,
+            server: Mutex::new(Some(server)),
         }
+    }
+
+    /// Kills the server (SIGKILL), waits `down`, and starts it again on the same port and
+    /// file. Only a durable server keeps its workflows.
+    pub fn restart(&self, down: std::time::Duration) {
+        let mut server = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        *server = None;
+        std::thread::sleep(down);
+        let file = self
+            .db_file
+            .as_ref()
+            .map(|dir| dir.path().join("temporal.db"));
+        *server = Some(
+            alga_wf::dev::temporal::DevServer::start(self.port, file.as_deref(), true)
+                .unwrap_or_else(|e| panic!("Temporal did not start again: {e}")),
+        );
     }
 }
 
@@ -85,7 +118,11 @@ impl System {
     /// Starts a dev server, a database and a worker serving both, with the definition files
     /// in `definitions`.
     pub fn start(definitions: &Path) -> System {
-        let server = DevServer::start();
+        System::start_on(DevServer::start(), definitions)
+    }
+
+    /// The same, on a given dev server (a durable one, to restart Temporal).
+    pub fn start_on(server: DevServer, definitions: &Path) -> System {
         let database = super::postgres::Postgres::start();
         let task_queue = format!("alga-wf-test-{}", std::process::id());
         let remote_queue = format!("{task_queue}-remote");
@@ -202,6 +239,14 @@ impl System {
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+    }
+
+    /// Whether the worker process has exited (a supervisor would start it again).
+    pub fn worker_exited(&self) -> bool {
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        worker
+            .as_mut()
+            .is_none_or(|process| matches!(process.0.try_wait(), Ok(Some(_))))
     }
 
     /// Kills the worker process with SIGKILL (no shutdown at all).
