@@ -29,6 +29,9 @@ pub struct Checkpoint {
     /// Buffered signals dropped so far.
     #[serde(default)]
     pub signals_dropped: u64,
+    /// The ids of the most recent events received.
+    #[serde(default)]
+    pub event_ids: std::collections::VecDeque<String>,
     /// Step executions so far, by path.
     pub executions: BTreeMap<String, u32>,
     /// Executions of this run so far, the first one included.
@@ -73,6 +76,7 @@ impl Run {
             step_count: self.state.step_count,
             signals: self.state.signals.clone(),
             signals_dropped: self.state.signals_dropped,
+            event_ids: self.state.event_ids.clone(),
             executions: self.state.executions.clone(),
             continued: continued + 1,
         };
@@ -115,6 +119,7 @@ impl Run {
         self.state.step_count = checkpoint.step_count;
         self.state.signals = checkpoint.signals;
         self.state.signals_dropped = checkpoint.signals_dropped;
+        self.state.event_ids = checkpoint.event_ids;
         self.state.executions = checkpoint.executions;
         Ok(())
     }

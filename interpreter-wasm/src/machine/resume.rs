@@ -225,8 +225,21 @@ impl Run {
 
     /// Buffers a signal, lets the blocked wait take it if it matches, then keeps the buffer
     /// within its bound by dropping the oldest signals no wait took.
+    /// An event delivered twice (same `eventId`) is taken once.
     pub(super) fn signal_received(&mut self, name: String, payload: Value) {
         let signal = signals::normalize(&name, &payload, &self.now_iso());
+        if let Some(id) = signal.payload["eventId"]
+            .as_str()
+            .filter(|_| name == signals::EVENT_SIGNAL)
+        {
+            if self.state.event_ids.iter().any(|seen| seen == id) {
+                return;
+            }
+            self.state.event_ids.push_back(id.to_owned());
+            if self.state.event_ids.len() > signals::REMEMBERED_EVENT_IDS {
+                self.state.event_ids.pop_front();
+            }
+        }
         self.state.signals.push(signal);
         self.take_signal();
         let excess = self

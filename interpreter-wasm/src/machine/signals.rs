@@ -18,6 +18,10 @@ pub const HUMAN_TASK_COMPLETED: &str = "HUMAN_TASK_COMPLETED";
 /// dropped and counted (`signalsDropped` in the interpreter summary).
 pub const MAX_BUFFERED_SIGNALS: usize = 1_000;
 
+/// Event ids a run remembers, to ignore a second delivery of the same event (a signal Temporal
+/// took although the sender saw an error, and sent again): the most recent this many.
+pub const REMEMBERED_EVENT_IDS: usize = 1_000;
+
 fn object(value: Option<&Value>) -> Value {
     match value {
         Some(Value::Object(map)) => Value::Object(map.clone()),

@@ -171,6 +171,10 @@ pub struct RunState {
     /// Buffered signals dropped, oldest first, to keep the buffer bounded.
     #[serde(default)]
     pub signals_dropped: u64,
+    /// The ids of the events this run received, most recent last (at most
+    /// [`REMEMBERED_EVENT_IDS`](super::signals::REMEMBERED_EVENT_IDS)).
+    #[serde(default)]
+    pub event_ids: std::collections::VecDeque<String>,
     /// What the current step waits for.
     pub pending: Option<Pending>,
     /// The next sequence number for timers, activities and children.
@@ -192,6 +196,7 @@ impl RunState {
             step_count: 0,
             signals: Vec::new(),
             signals_dropped: 0,
+            event_ids: std::collections::VecDeque::new(),
             pending: None,
             next_seq: 1,
             executions: BTreeMap::new(),

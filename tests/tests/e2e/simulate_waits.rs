@@ -276,3 +276,30 @@ fn buffered_signals_are_bounded_and_the_oldest_dropped() {
     // Events 0 to 4 were dropped to keep a thousand buffered; the wait takes the oldest left.
     assert_eq!(report["scopes"]["vars"]["first"], 5, "{}", report["scopes"]);
 }
+
+/// An event delivered twice (the same `eventId`: a signal Temporal took although its sender saw
+/// an error, and sent again) is taken once: the next wait for that event gets the next event.
+#[test]
+fn an_event_delivered_twice_is_taken_once() {
+    let event_with_id = |id: &str, n: u32| {
+        json!({"event": {"eventName": "EVT", "correlationKey": "k", "payload": {"n": n},
+            "eventId": id}})
+    };
+    let report = simulate(json!({
+        "definition": definition(json!([
+            event_wait("one", json!({"eventName": "EVT", "correlationKey": {"$expr": "'k'"},
+                "assign": {"vars.first": {"$expr": "vars.event.n"}}})),
+            event_wait("two", json!({"eventName": "EVT", "correlationKey": {"$expr": "'k'"},
+                "assign": {"vars.second": {"$expr": "vars.event.n"}}}))
+        ])),
+        "payload": {},
+        "stimuli": [event_with_id("e-1", 1), event_with_id("e-1", 1), event_with_id("e-2", 2)]
+    }));
+    assert_eq!(report["status"], "SUCCEEDED", "{}", report["error"]);
+    assert_eq!(report["scopes"]["vars"]["first"], 1);
+    assert_eq!(
+        report["scopes"]["vars"]["second"], 2,
+        "{}",
+        report["scopes"]
+    );
+}
