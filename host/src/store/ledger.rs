@@ -123,6 +123,30 @@ impl Store {
         })
     }
 
+    /// Extends a live claim by its lease while its action runs, so a claim lapses only when
+    /// its worker stopped renewing it (died): `false` when the claim is no longer this one's.
+    pub async fn renew(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        let version = i32::try_from(entry.action_version).unwrap_or(i32::MAX);
+        let lease_ms = i64::try_from(entry.lease_ms).unwrap_or(i64::MAX);
+        let renewed = sqlx::query(
+            "UPDATE workflow_action_invocations
+                 SET lease_expires_at = now() + $5 * interval '1 millisecond'
+             WHERE tenant IS NOT DISTINCT FROM $6
+               AND action_id = $1 AND action_version = $2 AND idempotency_key = $3
+               AND lease_owner = $4 AND status = 'STARTED'",
+        )
+        .bind(&entry.action_id)
+        .bind(version)
+        .bind(&entry.idempotency_key)
+        .bind(&entry.owner)
+        .bind(lease_ms)
+        .bind(entry.tenant)
+        .execute(self.pool())
+        .await
+        .context(format!("renewing the claim of `{}`", entry.idempotency_key))?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
     /// Records a claimed invocation's end: its output, or its (redacted) failure. `false` when
     /// the claim had lapsed and another attempt took the invocation over: this attempt's outcome
     /// is then not the ledger's, and nothing is written.

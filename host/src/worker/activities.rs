@@ -56,6 +56,7 @@ pub struct Activities {
     store: Option<Store>,
     identity: String,
     lease_ms: u64,
+    patience: std::time::Duration,
 }
 
 /// What an [`Activities`] executor runs with.
@@ -68,8 +69,12 @@ pub struct ActivitySettings {
     pub test_actions: bool,
     /// The worker's identity, recorded on ledger claims.
     pub identity: String,
-    /// How long a ledger claim lasts (the activities' start-to-close timeout).
+    /// How long a ledger claim lasts unless renewed (renewed every third of it while the
+    /// action runs, so a claim lapses soon after its worker died).
     pub lease_ms: u64,
+    /// How long the worker's own failures are retried inside one attempt (half the
+    /// activities' start-to-close timeout).
+    pub patience: std::time::Duration,
 }
 
 impl Activities {
@@ -82,6 +87,7 @@ impl Activities {
             store,
             identity: settings.identity,
             lease_ms: settings.lease_ms,
+            patience: settings.patience,
         }
     }
 
@@ -185,7 +191,7 @@ impl Activities {
         facts: &RunFacts,
         attempt: u32,
     ) -> Result<Value, ActivityError> {
-        let patience = std::time::Duration::from_millis(self.lease_ms / 2);
+        let patience = self.patience;
         let began = std::time::Instant::now();
         let mut delay = std::time::Duration::from_millis(250);
         loop {
@@ -287,7 +293,9 @@ impl Activities {
                 ),
             ))),
             Claim::Run { .. } => {
+                let renewing = tokio::spawn(renew_while_running(store.clone(), entry.clone()));
                 let result = self.run_builtin(invocation, facts);
+                renewing.abort();
                 let recorded = match &result {
                     Ok(output) => store.settle(&entry, Ok(output)).await,
                     Err(failure) => {
@@ -359,5 +367,21 @@ impl Activities {
             .run(&resolved, facts.tenant_id.as_deref(), &facts.run_id, now_ms)
             .map(|output| redactor.value(output))
             .map_err(|failure| redactor.failure(failure))
+    }
+}
+
+/// Renews a ledger claim every third of its lease until aborted (the action finished).
+async fn renew_while_running(store: Store, entry: LedgerEntry) {
+    let every = std::time::Duration::from_millis((entry.lease_ms / 3).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        match store.renew(&entry).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(key = %entry.idempotency_key, "a running action's ledger claim was taken over");
+                return;
+            }
+            Err(e) => tracing::warn!(key = %entry.idempotency_key, "renewing a ledger claim: {e}"),
+        }
     }
 }

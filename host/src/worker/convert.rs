@@ -407,10 +407,18 @@ fn schedule_activity(
         task_queue: task_queue.into(),
         arguments: vec![payload::encode(&argument)],
         start_to_close_timeout: ctx.activity_timeout.try_into().ok(),
+        // Only our own activities heartbeat; a product's worker on its own queue may not.
+        heartbeat_timeout: (task_queue == ctx.task_queue)
+            .then(|| ctx.activity_timeout.min(HEARTBEAT_TIMEOUT).try_into().ok())
+            .flatten(),
         retry_policy: Some(retry_policy(request.retry.as_ref())),
         ..Default::default()
     }
 }
+
+/// How long our activities may go without a heartbeat before Temporal retries them elsewhere
+/// (they heartbeat every ten seconds while they run).
+const HEARTBEAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The authored policy as Temporal's (the interpreter only hands over policies that map
 /// exactly: `RetryPolicy::maps_onto_temporal`), or a single attempt when the interpreter runs

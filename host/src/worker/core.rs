@@ -243,7 +243,9 @@ pub async fn run_worker(
                 secrets: settings.secrets.clone(),
                 test_actions: settings.test_actions,
                 identity: settings.identity.clone(),
-                lease_ms: u64::try_from(settings.activity_timeout.as_millis()).unwrap_or(u64::MAX),
+                lease_ms: u64::try_from(settings.activity_timeout.min(LEDGER_LEASE).as_millis())
+                    .unwrap_or(u64::MAX),
+                patience: settings.activity_timeout / 2,
             },
         ));
         tokio::spawn(async move {
@@ -260,7 +262,9 @@ pub async fn run_worker(
                 };
                 let (worker, executor, token) = (worker.clone(), executor.clone(), task.task_token);
                 running.spawn(async move {
+                    let beating = tokio::spawn(heartbeat(worker.clone(), token.clone()));
                     let result = executor.execute(&start).await;
+                    beating.abort();
                     let completion = ActivityTaskCompletion {
                         task_token: token,
                         result: Some(result),
@@ -358,6 +362,28 @@ async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, bat
         {
             tracing::warn!(run_id, "delivering events that came before the wait: {e}");
         }
+    }
+}
+
+/// How long a ledger claim lasts unless its running action renews it: a worker that died
+/// mid-action lets its claim go this soon (or at the start-to-close timeout, if shorter).
+const LEDGER_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often a running activity tells Temporal it is alive; its heartbeat timeout
+/// (`convert::HEARTBEAT_TIMEOUT`) is three times this, so a dead worker's attempt is retried
+/// within half a minute instead of at the start-to-close timeout.
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Heartbeats an activity until aborted (it finished).
+async fn heartbeat(worker: Arc<temporalio_sdk_core::Worker>, task_token: Vec<u8>) {
+    let mut ticks = tokio::time::interval(HEARTBEAT_EVERY);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        worker.record_activity_heartbeat(temporalio_common::protos::coresdk::ActivityHeartbeat {
+            task_token: task_token.clone(),
+            details: Vec::new(),
+        });
     }
 }
 

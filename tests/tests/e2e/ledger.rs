@@ -1,5 +1,6 @@
 //! The action ledger against a real PostgreSQL: a claim that outlives its lease is taken over,
-//! its first owner cannot settle it afterwards, and keys are the tenant's own.
+//! its first owner cannot settle or renew it afterwards, a renewed claim is not taken over, and
+//! keys are the tenant's own.
 
 use alga_wf::store::{Claim, LedgerEntry, Store};
 use serde_json::json;
@@ -61,6 +62,34 @@ fn a_lapsed_claim_is_taken_over_and_its_first_owner_cannot_settle_it() {
             .unwrap(),
         Claim::Reuse(owned)
     );
+
+    // A claim renewed while its action runs is not taken over: the lease counts from the last
+    // renewal, not from the claim.
+    let mut renewed = entry(TENANT, "renewing", 2_000);
+    renewed.idempotency_key = "renewed-key".into();
+    assert_eq!(
+        runtime.block_on(store.claim(&renewed)).unwrap(),
+        Claim::Run { attempt: 1 }
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    assert!(runtime.block_on(store.renew(&renewed)).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    let mut rival = entry(TENANT, "rival", 60_000);
+    rival.idempotency_key = "renewed-key".into();
+    assert_eq!(
+        runtime.block_on(store.claim(&rival)).unwrap(),
+        Claim::Busy {
+            owner: "renewing".into()
+        },
+        "2.4 s after a 2 s claim, renewed at 1.2 s"
+    );
+    assert!(
+        runtime
+            .block_on(store.settle(&renewed, Ok(&json!({}))))
+            .unwrap()
+    );
+    // A claim taken over cannot be renewed.
+    assert!(!runtime.block_on(store.renew(&first)).unwrap());
 
     // The same action and key of another tenant never reaches this tenant's row.
     assert_eq!(
