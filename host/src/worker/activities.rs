@@ -295,14 +295,16 @@ impl Activities {
             Claim::Run { .. } => {
                 let renewing = tokio::spawn(renew_while_running(store.clone(), entry.clone()));
                 let result = self.run_builtin(invocation, facts);
-                renewing.abort();
-                let recorded = match &result {
-                    Ok(output) => store.settle(&entry, Ok(output)).await,
-                    Err(failure) => {
-                        let error = serde_json::to_value(failure).unwrap_or(Value::Null);
-                        store.settle(&entry, Err(&error)).await
-                    }
+                let error = result
+                    .as_ref()
+                    .err()
+                    .map(|failure| serde_json::to_value(failure).unwrap_or(Value::Null));
+                let outcome = match (&result, &error) {
+                    (Ok(output), _) => Ok(output),
+                    (Err(_), error) => Err(error.as_ref().unwrap_or(&Value::Null)),
                 };
+                let recorded = self.settle_patiently(store, &entry, outcome).await;
+                renewing.abort();
                 if !recorded.map_err(infrastructure)? {
                     // The action outlived its claim and another attempt owns the invocation
                     // now: this attempt's outcome is not the ledger's, so it is not reported
@@ -320,6 +322,33 @@ impl Activities {
                 // heard of it yet.
                 fail::fail_point!("ledger-after-settle", |_| std::process::abort());
                 result.map_err(Into::into)
+            }
+        }
+    }
+
+    /// Records an action's outcome, retrying the database for up to this attempt's patience
+    /// (the claim is still renewed meanwhile): once the action has run, failing the attempt
+    /// would run it again.
+    async fn settle_patiently(
+        &self,
+        store: &Store,
+        entry: &LedgerEntry,
+        outcome: Result<&Value, &Value>,
+    ) -> Result<bool, crate::store::StoreError> {
+        let began = std::time::Instant::now();
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            let settled = match injected_settle_failure() {
+                Some(failure) => Err(failure),
+                None => store.settle(entry, outcome).await,
+            };
+            match settled {
+                Err(e) if began.elapsed() + delay < self.patience => {
+                    tracing::warn!(key = %entry.idempotency_key, ?delay, "recording an action's outcome failed; trying again: {e}");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                }
+                other => return other,
             }
         }
     }
@@ -384,4 +413,16 @@ async fn renew_while_running(store: Store, entry: LedgerEntry) {
             Err(e) => tracing::warn!(key = %entry.idempotency_key, "renewing a ledger claim: {e}"),
         }
     }
+}
+
+/// The `ledger-settle` failpoint (`FAILPOINTS=ledger-settle=2*return`): recording an action's
+/// outcome fails as it would with the database away, after the action ran.
+fn injected_settle_failure() -> Option<crate::store::StoreError> {
+    fail::fail_point!("ledger-settle", |_| Some(
+        crate::store::StoreError::Database {
+            context: "the ledger-settle failpoint".into(),
+            source: sqlx::Error::PoolTimedOut,
+        }
+    ));
+    None
 }

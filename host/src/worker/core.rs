@@ -390,9 +390,15 @@ async fn heartbeat(worker: Arc<temporalio_sdk_core::Worker>, task_token: Vec<u8>
 /// Writes one batch, retrying briefly: a database hiccup should not cost a workflow task.
 /// Returns the run's tenant when it has a read model.
 async fn project(store: &Store, batch: &Batch) -> Result<Option<Uuid>, StoreError> {
+    let apply = || async {
+        match injected_projection_failure() {
+            Some(failure) => Err(failure),
+            None => store.apply(batch).await,
+        }
+    };
     let mut delay = std::time::Duration::from_millis(100);
     for _ in 0..3 {
-        match store.apply(batch).await {
+        match apply().await {
             Ok(tenant) => return Ok(tenant),
             Err(e) => {
                 tracing::warn!(run_id = %batch.run_id, "projection failed, retrying: {e}");
@@ -401,7 +407,17 @@ async fn project(store: &Store, batch: &Batch) -> Result<Option<Uuid>, StoreErro
             }
         }
     }
-    store.apply(batch).await
+    apply().await
+}
+
+/// The `projection` failpoint (`FAILPOINTS=projection=4*return`): writing the read model fails
+/// as it would with the database away.
+fn injected_projection_failure() -> Option<StoreError> {
+    fail::fail_point!("projection", |_| Some(StoreError::Database {
+        context: "the projection failpoint".into(),
+        source: sqlx::Error::PoolTimedOut,
+    }));
+    None
 }
 
 /// Starts the Temporal workflow of a run; returns Temporal's run id of the first execution.

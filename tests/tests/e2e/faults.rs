@@ -571,3 +571,75 @@ fn runs_evicted_by_the_memory_budget_replay_and_finish() {
         poll(&api, &admin, path, |r| r["status"] == "SUCCEEDED");
     }
 }
+
+/// An action's outcome that cannot be recorded at first (the database away just after the
+/// action ran) is recorded when the database answers, within the attempt: the action is not
+/// run a second time.
+#[test]
+fn an_outcome_recorded_late_does_not_run_the_action_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("FAILPOINTS", "ledger-settle=2*return")]);
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "settling",
+        serde_json::json!([
+            {"id": "effect", "type": "action.call", "config": {"actionId": "test.sideEffect",
+                "version": 1, "saveAs": "vars.effect"}}
+        ]),
+        serde_json::json!({}),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    poll(&api, &admin, &run_path, |r| {
+        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
+    });
+    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
+    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
+    let (_, steps) = api.call("GET", &format!("{run_path}/steps"), Some(&admin), None);
+    let invocation = &steps["invocations"][0];
+    assert_eq!(invocation["status"], "SUCCEEDED", "{steps:#}");
+    assert_eq!(invocation["attempt"], 1, "the action ran again: {steps:#}");
+    assert!(
+        system.worker_log().contains("the ledger-settle failpoint"),
+        "the failpoint fired"
+    );
+}
+
+/// A read model that cannot be written for longer than the worker's quick retries fails the
+/// workflow task, which Temporal retries: the run is not wedged, and its read model is whole.
+#[test]
+fn a_projection_that_fails_for_a_while_is_written_on_the_task_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    system.kill_worker();
+    system.start_worker_with(dir.path(), &[("FAILPOINTS", "projection=4*return")]);
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "projected",
+        serde_json::json!([
+            {"id": "one", "type": "state.set", "config": {"state": "ONE"}},
+            {"id": "two", "type": "state.set", "config": {"state": "TWO"}}
+        ]),
+        serde_json::json!({}),
+    );
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    poll(&api, &admin, &run_path, |r| r["status"] == "SUCCEEDED");
+    let (_, steps) = api.call("GET", &format!("{run_path}/steps"), Some(&admin), None);
+    assert_eq!(
+        steps["steps"].as_array().map(Vec::len),
+        Some(2),
+        "{steps:#}"
+    );
+    let log = system.worker_log();
+    assert!(
+        log.contains("projection failed; failing the workflow task"),
+        "{log}"
+    );
+}
