@@ -18,6 +18,7 @@ mod jsonata_suite;
 mod ledger;
 mod modules;
 mod property;
+mod schedule_faults;
 mod simulate_control;
 mod simulate_expressions;
 mod simulate_steps;
