@@ -222,18 +222,26 @@ impl Scheduler<'_> {
     pub async fn delete(&self, tenant: Uuid, id: Uuid) -> Result<(), ScheduleError> {
         self.store.get_schedule(tenant, id).await?;
         self.store.delete_schedule(tenant, id).await?;
+        self.delete_temporal_schedule(id).await?;
+        Ok(())
+    }
+
+    /// Deletes the Temporal Schedule of schedule `id`: `false` when Temporal had none.
+    async fn delete_temporal_schedule(&self, id: Uuid) -> Result<bool, TemporalError> {
         let deleted = self
             .client
             .get_schedule_handle(temporal_schedule_id(id))
             .delete(DeleteScheduleOptions::default())
             .await;
         match deleted {
-            Ok(()) => {}
+            Ok(()) => Ok(true),
             Err(TemporalError::Rpc(status))
-                if status.code() == temporalio_client::tonic::Code::NotFound => {}
-            Err(e) => return Err(e.into()),
+                if status.code() == temporalio_client::tonic::Code::NotFound =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// The row with what Temporal says: paused, the next fire times, the recent fires' runs.

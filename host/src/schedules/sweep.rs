@@ -7,11 +7,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use temporalio_client::schedules::{DeleteScheduleOptions, ListSchedulesOptions};
+use temporalio_client::schedules::ListSchedulesOptions;
 
-use super::{
-    ScheduleError, Scheduler, TEMPORAL_SCHEDULE_PREFIX, TemporalError, temporal_schedule_id,
-};
+use super::{ScheduleError, Scheduler, TEMPORAL_SCHEDULE_PREFIX};
 
 /// What one reconciliation did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,19 +39,9 @@ impl Scheduler<'_> {
         let mut swept = SchedulesSwept::default();
         for orphan in listed.difference(&known) {
             let Ok(id) = orphan.parse() else { continue };
-            let deleted = self
-                .client
-                .get_schedule_handle(temporal_schedule_id(id))
-                .delete(DeleteScheduleOptions::default())
-                .await;
-            match deleted {
-                Ok(()) => {
-                    tracing::info!(%id, "deleted a Temporal Schedule whose row was gone");
-                    swept.removed += 1;
-                }
-                Err(TemporalError::Rpc(status))
-                    if status.code() == temporalio_client::tonic::Code::NotFound => {}
-                Err(e) => return Err(e.into()),
+            if self.delete_temporal_schedule(id).await? {
+                tracing::info!(%id, "deleted a Temporal Schedule whose row was gone");
+                swept.removed += 1;
             }
         }
         let settled =

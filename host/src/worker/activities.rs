@@ -191,21 +191,18 @@ impl Activities {
         facts: &RunFacts,
         attempt: u32,
     ) -> Result<Value, ActivityError> {
-        let patience = self.patience;
-        let began = std::time::Instant::now();
-        let mut delay = std::time::Duration::from_millis(250);
+        let mut backoff = Backoff::new(self.patience, 250, 30_000);
         loop {
             let result = self.run(start, argument, facts, attempt).await;
             let Err(ActivityError::Infrastructure(failure)) = &result else {
                 return result;
             };
-            if began.elapsed() + delay > patience {
+            if backoff.exhausted() {
                 return result;
             }
-            tracing::warn!(message = %failure.message, ?delay, "the worker failed an activity; trying again");
+            tracing::warn!(message = %failure.message, delay = ?backoff.delay, "the worker failed an activity; trying again");
             metrics::counter!("alga_wf_activity_infrastructure_retries_total").increment(1);
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            backoff.sleep().await;
         }
     }
 
@@ -335,21 +332,20 @@ impl Activities {
         entry: &LedgerEntry,
         outcome: Result<&Value, &Value>,
     ) -> Result<bool, crate::store::StoreError> {
-        let began = std::time::Instant::now();
-        let mut delay = std::time::Duration::from_millis(100);
+        let mut backoff = Backoff::new(self.patience, 100, 5_000);
         loop {
             let settled = match injected_settle_failure() {
                 Some(failure) => Err(failure),
                 None => store.settle(entry, outcome).await,
             };
-            match settled {
-                Err(e) if began.elapsed() + delay < self.patience => {
-                    tracing::warn!(key = %entry.idempotency_key, ?delay, "recording an action's outcome failed; trying again: {e}");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
-                }
-                other => return other,
+            let Err(e) = &settled else {
+                return settled;
+            };
+            if backoff.exhausted() {
+                return settled;
             }
+            tracing::warn!(key = %entry.idempotency_key, delay = ?backoff.delay, "recording an action's outcome failed; trying again: {e}");
+            backoff.sleep().await;
         }
     }
 
@@ -425,4 +421,35 @@ fn injected_settle_failure() -> Option<crate::store::StoreError> {
         }
     ));
     None
+}
+
+/// Doubling delays between tries of the worker's own work, within a patience that starts when
+/// the backoff is made.
+struct Backoff {
+    began: std::time::Instant,
+    patience: std::time::Duration,
+    delay: std::time::Duration,
+    cap: std::time::Duration,
+}
+
+impl Backoff {
+    fn new(patience: std::time::Duration, first_ms: u64, cap_ms: u64) -> Self {
+        Backoff {
+            began: std::time::Instant::now(),
+            patience,
+            delay: std::time::Duration::from_millis(first_ms),
+            cap: std::time::Duration::from_millis(cap_ms),
+        }
+    }
+
+    /// Whether the next delay would end past the patience.
+    fn exhausted(&self) -> bool {
+        self.began.elapsed() + self.delay > self.patience
+    }
+
+    /// Sleeps the next delay, and doubles it up to the cap.
+    async fn sleep(&mut self) {
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(self.cap);
+    }
 }

@@ -152,27 +152,24 @@ impl Runs {
         if self.memory_budget == 0 {
             return Vec::new();
         }
-        let mut held: usize = self
+        // (last used, bytes, run) of the runs not already on their way out.
+        let mut kept: Vec<(u64, usize, &String)> = self
             .cached
             .iter()
             .filter(|(id, _)| !self.evicting.contains(*id))
-            .map(|(_, run)| run.instance.memory_bytes())
-            .sum();
+            .map(|(id, run)| (run.used, run.instance.memory_bytes(), id))
+            .collect();
+        let mut held: usize = kept.iter().map(|(_, bytes, _)| bytes).sum();
         if held <= self.memory_budget {
             return Vec::new();
         }
-        let mut oldest: Vec<(&String, &CachedRun)> = self
-            .cached
-            .iter()
-            .filter(|(id, _)| !self.evicting.contains(*id))
-            .collect();
-        oldest.sort_by_key(|(_, run)| run.used);
+        kept.sort_unstable();
         let mut victims = Vec::new();
-        for (id, run) in oldest {
+        for (_, bytes, id) in kept {
             if held <= self.memory_budget {
                 break;
             }
-            held -= run.instance.memory_bytes();
+            held -= bytes;
             victims.push(id.clone());
         }
         self.evicting.extend(victims.iter().cloned());
