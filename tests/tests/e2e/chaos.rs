@@ -84,9 +84,8 @@ fn run_chaos(workload: Duration, seed: u64) -> Figures {
     let system = System::start_on(
         crate::common::temporal::DevServer::start_durable(),
         dir.path(),
+        &WORKER_ENV,
     );
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &WORKER_ENV);
     let mut api = Api::start(&system);
     let keys: Vec<String> = TENANTS
         .iter()
@@ -264,9 +263,8 @@ fn check(system: &System, starts: &[String], figures: &mut Figures) {
     figures.duplicate_side_effects = side_effects[0][0].parse().unwrap_or(usize::MAX);
     figures.reattempted = side_effects[0][1].parse().unwrap_or(usize::MAX);
     // The read model and Temporal agree: nothing running on either side.
-    let temporal = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
-    let listed = std::process::Command::new(temporal)
-        .args([
+    let running_in_temporal = system
+        .temporal_cli(&[
             "workflow",
             "list",
             "--query",
@@ -274,13 +272,6 @@ fn check(system: &System, starts: &[String], figures: &mut Figures) {
             "--output",
             "json",
         ])
-        .args([
-            "--address",
-            system.server.address.trim_start_matches("http://"),
-        ])
-        .output()
-        .expect("the Temporal CLI runs");
-    let running_in_temporal = String::from_utf8_lossy(&listed.stdout)
         .matches("\"workflowId\"")
         .count();
     let running_rows: usize = sql("SELECT count(*) FROM workflow_runs WHERE status = 'RUNNING'")[0]

@@ -144,9 +144,7 @@ fn sigterm_stops_the_worker_cleanly_and_runs_go_on() {
 #[test]
 fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("ALGA_WF_RECONCILE_IDLE_SECS", "1")]);
+    let system = System::start_with_worker_env(dir.path(), &[("ALGA_WF_RECONCILE_IDLE_SECS", "1")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
     let started = publish_and_start(
@@ -165,26 +163,14 @@ fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
         w["waits"][0]["status"] == "WAITING"
     });
 
-    let temporal = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
-    let terminated = std::process::Command::new(temporal)
-        .args([
-            "workflow",
-            "terminate",
-            "--reason",
-            "an operator's decision",
-        ])
-        .args(["--workflow-id", &format!("workflow-runtime-v2:run:{run}")])
-        .args([
-            "--address",
-            system.server.address.trim_start_matches("http://"),
-        ])
-        .output()
-        .expect("the Temporal CLI runs");
-    assert!(
-        terminated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&terminated.stderr)
-    );
+    system.temporal_cli(&[
+        "workflow",
+        "terminate",
+        "--reason",
+        "an operator's decision",
+        "--workflow-id",
+        &format!("workflow-runtime-v2:run:{run}"),
+    ]);
 
     poll(&api, &admin, &run_path, |r| r["status"] == "FAILED");
     let (_, row) = api.call("GET", &run_path, Some(&admin), None);
@@ -226,9 +212,7 @@ pub(crate) fn publish_and_start(
 #[test]
 fn a_triggered_launch_that_failed_is_started_by_the_sweeper() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("ALGA_WF_LAUNCH_GRACE_SECS", "1")]);
+    let system = System::start_with_worker_env(dir.path(), &[("ALGA_WF_LAUNCH_GRACE_SECS", "1")]);
     let api = Api::start_with_env(&system, &[], &[("FAILPOINTS", "launch-start=1*return")]);
     let admin = create_key(&system, TENANT, "admin");
     let mut definition = crate::common::definition(serde_json::json!([
@@ -281,9 +265,8 @@ fn a_triggered_launch_that_failed_is_started_by_the_sweeper() {
 #[test]
 fn a_child_definition_unreadable_for_a_moment_is_read_again() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("FAILPOINTS", "child-definition=1*return")]);
+    let system =
+        System::start_with_worker_env(dir.path(), &[("FAILPOINTS", "child-definition=1*return")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
     let mut child = crate::common::definition(serde_json::json!([
@@ -325,9 +308,8 @@ fn a_child_definition_unreadable_for_a_moment_is_read_again() {
 #[test]
 fn infrastructure_failures_do_not_use_up_authored_attempts() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("FAILPOINTS", "ledger-claim=2*return")]);
+    let system =
+        System::start_with_worker_env(dir.path(), &[("FAILPOINTS", "ledger-claim=2*return")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
     let started = publish_and_start(
@@ -357,9 +339,7 @@ fn infrastructure_failures_do_not_use_up_authored_attempts() {
 #[test]
 fn runs_evicted_by_the_memory_budget_replay_and_finish() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("ALGA_WF_CACHE_MEMORY_MIB", "1")]);
+    let system = System::start_with_worker_env(dir.path(), &[("ALGA_WF_CACHE_MEMORY_MIB", "1")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
     let steps = serde_json::json!([
@@ -411,9 +391,8 @@ fn runs_evicted_by_the_memory_budget_replay_and_finish() {
 #[test]
 fn an_outcome_recorded_late_does_not_run_the_action_again() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("FAILPOINTS", "ledger-settle=2*return")]);
+    let system =
+        System::start_with_worker_env(dir.path(), &[("FAILPOINTS", "ledger-settle=2*return")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
     let started = publish_and_start(
@@ -447,9 +426,8 @@ fn an_outcome_recorded_late_does_not_run_the_action_again() {
 #[test]
 fn a_projection_that_fails_for_a_while_is_written_on_the_task_retry() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(dir.path(), &[("FAILPOINTS", "projection=4*return")]);
+    let system =
+        System::start_with_worker_env(dir.path(), &[("FAILPOINTS", "projection=4*return")]);
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
     let started = publish_and_start(

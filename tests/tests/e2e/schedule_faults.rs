@@ -68,28 +68,9 @@ fn a_schedule_that_cannot_be_stored_leaves_no_temporal_schedule() {
     );
 }
 
-/// Runs the Temporal CLI against the system's server; what it printed.
-fn temporal_cli(system: &System, args: &[&str]) -> String {
-    let temporal = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
-    let out = std::process::Command::new(temporal)
-        .args(args)
-        .args([
-            "--address",
-            system.server.address.trim_start_matches("http://"),
-        ])
-        .output()
-        .expect("the Temporal CLI runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The ids of our Temporal Schedules (`alga-wf-schedule:<id>`) the server lists.
 fn temporal_schedules(system: &System) -> Vec<String> {
-    let listed = temporal_cli(system, &["schedule", "list", "--output", "json"]);
+    let listed = system.temporal_cli(&["schedule", "list", "--output", "json"]);
     let mut ids: Vec<String> = listed
         .split("alga-wf-schedule:")
         .skip(1)
@@ -105,9 +86,7 @@ fn temporal_schedules(system: &System) -> Vec<String> {
 #[test]
 fn schedules_and_temporal_schedules_are_matched_both_ways() {
     let dir = tempfile::tempdir().unwrap();
-    let system = System::start(dir.path());
-    system.kill_worker();
-    system.start_worker_with(
+    let system = System::start_with_worker_env(
         dir.path(),
         &[
             ("ALGA_WF_LAUNCH_GRACE_SECS", "1"),
@@ -139,15 +118,12 @@ fn schedules_and_temporal_schedules_are_matched_both_ways() {
     }
     let (kept, orphaned) = (&ids[0], &ids[1]);
     // The first loses its Temporal Schedule, the second its row.
-    temporal_cli(
-        &system,
-        &[
-            "schedule",
-            "delete",
-            "--schedule-id",
-            &format!("alga-wf-schedule:{kept}"),
-        ],
-    );
+    system.temporal_cli(&[
+        "schedule",
+        "delete",
+        "--schedule-id",
+        &format!("alga-wf-schedule:{kept}"),
+    ]);
     system.database.sql(&format!(
         "DELETE FROM tenant_workflow_schedule WHERE id = '{orphaned}'"
     ));

@@ -357,23 +357,15 @@ fn runs_execute_on_temporal_through_the_worker() {
     let mut exported = Vec::new();
     for run in ["basic", "waiting", "parent", "durable"] {
         let file = dir.path().join(format!("{run}.cli-history.json"));
-        let out = std::process::Command::new(
-            std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into()),
-        )
-        .args(["workflow", "show", "--output", "json", "--workflow-id"])
-        .arg(format!("workflow-runtime-v2:run:{run}"))
-        .args([
-            "--address",
-            system.server.address.trim_start_matches("http://"),
-        ])
-        .output()
-        .expect("the Temporal CLI runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&file, &out.stdout).unwrap();
+        let shown = system.temporal_cli(&[
+            "workflow",
+            "show",
+            "--output",
+            "json",
+            "--workflow-id",
+            &format!("workflow-runtime-v2:run:{run}"),
+        ]);
+        std::fs::write(&file, shown).unwrap();
         exported.push(file.to_str().unwrap().to_owned());
     }
     let mut args = vec!["replay"];

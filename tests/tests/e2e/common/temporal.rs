@@ -118,11 +118,16 @@ impl System {
     /// Starts a dev server, a database and a worker serving both, with the definition files
     /// in `definitions`.
     pub fn start(definitions: &Path) -> System {
-        System::start_on(DevServer::start(), definitions)
+        System::start_on(DevServer::start(), definitions, &[])
+    }
+
+    /// The same, with extra environment for the worker (failpoints, settings).
+    pub fn start_with_worker_env(definitions: &Path, env: &[(&str, &str)]) -> System {
+        System::start_on(DevServer::start(), definitions, env)
     }
 
     /// The same, on a given dev server (a durable one, to restart Temporal).
-    pub fn start_on(server: DevServer, definitions: &Path) -> System {
+    pub fn start_on(server: DevServer, definitions: &Path, worker_env: &[(&str, &str)]) -> System {
         let database = super::postgres::Postgres::start();
         let task_queue = format!("alga-wf-test-{}", std::process::id());
         let remote_queue = format!("{task_queue}-remote");
@@ -149,7 +154,7 @@ impl System {
             worker_log: tempfile::NamedTempFile::new().expect("a log file"),
             _remote: Process(remote),
         };
-        system.start_worker(definitions);
+        system.start_worker_with(definitions, worker_env);
         system
     }
 
@@ -247,6 +252,25 @@ impl System {
         worker
             .as_mut()
             .is_none_or(|process| matches!(process.0.try_wait(), Ok(Some(_))))
+    }
+
+    /// Runs the Temporal CLI against this system's server: what it printed (it must succeed).
+    pub fn temporal_cli(&self, args: &[&str]) -> String {
+        let temporal = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+        let out = Command::new(temporal)
+            .args(args)
+            .args([
+                "--address",
+                self.server.address.trim_start_matches("http://"),
+            ])
+            .output()
+            .expect("the Temporal CLI runs");
+        assert!(
+            out.status.success(),
+            "temporal {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Kills the worker process with SIGKILL (no shutdown at all).
