@@ -9,13 +9,15 @@
 //! Run it with `scripts/bench`; it starts its own dev server. Numbers are noisy on shared
 //! machines; ratios measured in one run less so.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alga_interpreter::machine::protocol::RunStart;
-use alga_wf::engine::EngineConfig;
 use alga_wf::worker::{self, RunOutcome, WorkerSettings};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
+
+use common::{RunningWorker, resident_kib};
 use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::activity_task;
@@ -66,28 +68,8 @@ fn action_steps() -> Value {
     Value::Array(steps)
 }
 
-fn run_start(run_id: &str, steps: Value) -> RunStart {
-    let definition = json!({"id": "bench", "version": 1, "name": "bench",
-        "payloadSchemaRef": "payload.Bench.v1", "steps": steps});
-    RunStart {
-        run_id: run_id.into(),
-        tenant_id: None,
-        workflow_id: "bench".into(),
-        workflow_version: 1,
-        definition_hash: alga_interpreter::canonical::definition_hash(&definition),
-        definition,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload: json!({"name": "bench"}),
-        trigger_type: None,
-        execution_key: run_id.into(),
-        meta: None,
-        activity_actions: Vec::new(),
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
-        host_retries: true,
-        ledger_scope: None,
-    }
+fn run_start(run_id: &str, steps: Value) -> alga_interpreter::machine::protocol::RunStart {
+    common::run_start(run_id, None, steps, json!({"name": "bench"}))
 }
 
 /// The hand-written workflow: `STEPS` echo activities in sequence, then complete. The same
@@ -207,48 +189,17 @@ async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Re
     Ok(WORKFLOWS as f64 / started.elapsed().as_secs_f64())
 }
 
-fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 async fn history_events(client: &temporalio_client::Client, run_id: &str) -> Result<usize> {
     let history: Value = serde_json::from_slice(&worker::run_history(client, run_id).await?)?;
     Ok(history["events"].as_array().map_or(0, Vec::len))
 }
 
 async fn measure(address: String) -> Result<()> {
-    let engine = Arc::new(
-        alga_wf::locate::interpreter_source(None)
-            .load(EngineConfig {
-                // Every parked run stays cached with its own instance.
-                pool_instances: (PARKED + 2 * WORKFLOWS + 1) as u32,
-                ..EngineConfig::default()
-            })
-            .context("loading the interpreter (scripts/bench builds it)")?,
-    );
     let mut settings = WorkerSettings::local(&address);
     settings.task_queue = WASM_QUEUE.into();
     settings.max_cached_runs = PARKED + 2 * WORKFLOWS;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let lookup: worker::DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
-    let our_worker = tokio::spawn(worker::run_worker(
-        Arc::new(alga_wf::engine::modules::Modules::single(engine)),
-        settings.clone(),
-        lookup,
-        None,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    // Every parked run stays cached with its own instance.
+    let our_worker = RunningWorker::start(settings.clone(), (PARKED + 2 * WORKFLOWS + 1) as u32)?;
     tokio::spawn(native_worker(settings.clone()));
     let client = worker::connect(&settings).await?.client;
 
@@ -332,59 +283,10 @@ async fn measure(address: String) -> Result<()> {
         before,
         after
     );
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), our_worker).await;
+    our_worker.stop().await;
     Ok(())
 }
 
-/// `temporal server start-dev` on free loopback ports, stopped when dropped.
-struct DevServer {
-    address: String,
-    process: std::process::Child,
-}
-
-impl DevServer {
-    fn start() -> Result<DevServer> {
-        let free = || -> Result<u16> {
-            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-                .local_addr()?
-                .port())
-        };
-        let (port, ui) = (free()?, free()?);
-        let binary = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
-        let process = std::process::Command::new(&binary)
-            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
-            .args(["--log-level", "error", "--port", &port.to_string()])
-            .args(["--ui-port", &ui.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting `{binary} server start-dev`"))?;
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err(anyhow!("the dev server did not open port {port}"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(DevServer {
-            address: format!("http://127.0.0.1:{port}"),
-            process,
-        })
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
 fn main() -> Result<()> {
-    let server = DevServer::start()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(measure(server.address.clone()))
+    common::on_dev_server(measure)
 }

@@ -91,8 +91,13 @@ enum Command {
         database_url: Option<String>,
         /// Start-to-close timeout of activities, in seconds: an attempt lost with its worker
         /// is retried after it (and its ledger claim lapses).
-        #[arg(long, default_value_t = 600)]
+        #[arg(long, env = "ALGA_WF_ACTIVITY_TIMEOUT_SECS", default_value_t = 600)]
         activity_timeout_secs: u64,
+        /// How long one of the worker's own activities may go without a heartbeat before
+        /// Temporal retries it, in seconds: a dead worker's action is retried this soon. Also
+        /// how long its ledger claim holds unless renewed. It heartbeats three times in each.
+        #[arg(long, env = "ALGA_WF_HEARTBEAT_TIMEOUT_SECS", default_value_t = 30)]
+        heartbeat_timeout_secs: u64,
         /// How often, in seconds, the worker sends deliveries that failed or were never made
         /// and routes events that were never routed (with a database).
         #[arg(long, env = "ALGA_WF_SWEEP_INTERVAL_SECS", default_value_t = 5)]
@@ -520,6 +525,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 cache_memory_mib,
                 database_url,
                 activity_timeout_secs,
+                heartbeat_timeout_secs,
                 sweep_interval_secs,
                 reconcile_idle_secs,
                 launch_grace_secs,
@@ -549,6 +555,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 settings.max_cached_runs = *max_cached_runs;
                 settings.cache_memory_budget = cache_memory_mib.saturating_mul(1 << 20);
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
+                settings.heartbeat_timeout = std::time::Duration::from_secs((*heartbeat_timeout_secs).max(1));
                 settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
                 settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);
                 settings.sweep.launch_grace = std::time::Duration::from_secs(*launch_grace_secs);

@@ -51,6 +51,7 @@ impl From<Failure> for ActivityError {
 /// Executes activities; holds the built-in actions' state, the secret store and the ledger.
 pub struct Activities {
     builtins: Mutex<BuiltinActions>,
+    test_actions: bool,
     scripted: BTreeMap<String, Vec<ScriptedResult>>,
     secrets: Secrets,
     store: Option<Store>,
@@ -82,6 +83,7 @@ impl Activities {
     pub fn new(store: Option<Store>, settings: ActivitySettings) -> Self {
         Activities {
             builtins: Mutex::new(BuiltinActions::new(settings.test_actions)),
+            test_actions: settings.test_actions,
             scripted: settings.scripted,
             secrets: settings.secrets,
             store,
@@ -253,6 +255,7 @@ impl Activities {
         // Runs whose tenant is no uuid were not started through the store: no ledger rows.
         let tenant = tenant_uuid(facts.tenant_id.as_deref());
         let (Some(store), Ok(tenant)) = (&self.store, tenant) else {
+            self.test_sleep(invocation).await;
             return self.run_builtin(invocation, facts).map_err(Into::into);
         };
         let infrastructure = |e: crate::store::StoreError| {
@@ -281,7 +284,10 @@ impl Activities {
                 metrics::counter!("alga_wf_ledger_hits_total").increment(1);
                 Ok(output)
             }
-            Claim::Unledgered => self.run_builtin(invocation, facts).map_err(Into::into),
+            Claim::Unledgered => {
+                self.test_sleep(invocation).await;
+                self.run_builtin(invocation, facts).map_err(Into::into)
+            }
             Claim::Busy { owner } => Err(ActivityError::Infrastructure(Failure::new(
                 category::TRANSIENT,
                 format!(
@@ -291,6 +297,7 @@ impl Activities {
             ))),
             Claim::Run { .. } => {
                 let renewing = tokio::spawn(renew_while_running(store.clone(), entry.clone()));
+                self.test_sleep(invocation).await;
                 let result = self.run_builtin(invocation, facts);
                 let error = result
                     .as_ref()
@@ -320,6 +327,18 @@ impl Activities {
                 fail::fail_point!("ledger-after-settle", |_| std::process::abort());
                 result.map_err(Into::into)
             }
+        }
+    }
+
+    /// The wait of the `test.sleep` double (where the doubles are on): a long action, whose
+    /// attempt must outlive its heartbeat timeout and ledger lease.
+    async fn test_sleep(&self, invocation: &ActionInvocation) {
+        if self.test_actions
+            && invocation.action_id == "test.sleep"
+            && invocation.action_version == 1
+        {
+            let ms = alga_interpreter::actions::test_sleep_ms(&invocation.input);
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
     }
 

@@ -35,8 +35,8 @@ pub struct CommandContext<'a> {
     pub start: Option<&'a p::RunStart>,
     /// Resolves a child's pinned definition.
     pub definitions: &'a super::runs::FindDefinition,
-    /// Start-to-close timeout of every activity (a lost worker's activity retries after it).
-    pub activity_timeout: Duration,
+    /// Our activities' start-to-close and heartbeat timeouts.
+    pub timeouts: super::ActivityTimeouts,
     /// Task queues of actions served elsewhere, by `id@version`.
     pub action_queues: &'a std::collections::BTreeMap<String, String>,
 }
@@ -406,19 +406,15 @@ fn schedule_activity(
         activity_type: activity_type.into(),
         task_queue: task_queue.into(),
         arguments: vec![payload::encode(&argument)],
-        start_to_close_timeout: ctx.activity_timeout.try_into().ok(),
+        start_to_close_timeout: ctx.timeouts.start_to_close.try_into().ok(),
         // Only our own activities heartbeat; a product's worker on its own queue may not.
         heartbeat_timeout: (task_queue == ctx.task_queue)
-            .then(|| ctx.activity_timeout.min(HEARTBEAT_TIMEOUT).try_into().ok())
+            .then(|| ctx.timeouts.liveness.try_into().ok())
             .flatten(),
         retry_policy: Some(retry_policy(request.retry.as_ref())),
         ..Default::default()
     }
 }
-
-/// How long our activities may go without a heartbeat before Temporal retries them elsewhere
-/// (they heartbeat every ten seconds while they run).
-const HEARTBEAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The authored policy as Temporal's (the interpreter only hands over policies that map
 /// exactly: `RetryPolicy::maps_onto_temporal`), or a single attempt when the interpreter runs

@@ -140,21 +140,22 @@ pub async fn run_worker(
         let (worker, store) = (worker.clone(), store.clone());
         let client = connected.client.clone();
         tracing::info!(semantics = ?modules.versions(), "interpreter modules loaded");
+        // Activations run on blocking threads, one per core and a spare: a slow one (an
+        // expression near its fuel limit) delays its own run, not the poll loop; the slots go
+        // round the tenants, and no tenant takes the spare, so one tenant's backlog never
+        // queues another's runs.
+        let interpreters = super::fair::FairSlots::for_cores(settings.activation_threads);
         let runs = Arc::new(std::sync::Mutex::new(
             Runs::new(
                 modules,
                 &settings.task_queue,
                 &settings.namespace,
                 definitions,
-                settings.activity_timeout,
+                settings.activity_timeouts(),
                 settings.action_queues.clone(),
             )
-            .with_memory_budget(settings.cache_memory_budget),
+            .with_memory_budget(settings.cache_memory_budget, interpreters.slots()),
         ));
-        // Activations run on blocking threads, at most one per core at once: a slow one
-        // (an expression near its fuel limit) delays its own run, not the poll loop; and the
-        // slots go round the tenants, so one tenant's backlog never queues another's runs.
-        let interpreters = super::fair::FairSlots::new(settings.activation_threads);
         let completer = lock(&runs).completer();
         tokio::spawn(async move {
             let mut completions = JoinSet::new();
@@ -236,6 +237,7 @@ pub async fn run_worker(
     };
     let activities = {
         let worker = worker.clone();
+        let timeouts = settings.activity_timeouts();
         let executor = Arc::new(Activities::new(
             store.clone(),
             ActivitySettings {
@@ -243,8 +245,7 @@ pub async fn run_worker(
                 secrets: settings.secrets.clone(),
                 test_actions: settings.test_actions,
                 identity: settings.identity.clone(),
-                lease_ms: u64::try_from(settings.activity_timeout.min(LEDGER_LEASE).as_millis())
-                    .unwrap_or(u64::MAX),
+                lease_ms: u64::try_from(timeouts.liveness.as_millis()).unwrap_or(u64::MAX),
                 patience: settings.activity_timeout / 2,
             },
         ));
@@ -262,7 +263,7 @@ pub async fn run_worker(
                 };
                 let (worker, executor, token) = (worker.clone(), executor.clone(), task.task_token);
                 running.spawn(async move {
-                    let beating = tokio::spawn(heartbeat(worker.clone(), token.clone()));
+                    let beating = tokio::spawn(heartbeat(worker.clone(), token.clone(), timeouts));
                     let result = executor.execute(&start).await;
                     beating.abort();
                     let completion = ActivityTaskCompletion {
@@ -365,18 +366,15 @@ async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, bat
     }
 }
 
-/// How long a ledger claim lasts unless its running action renews it: a worker that died
-/// mid-action lets its claim go this soon (or at the start-to-close timeout, if shorter).
-const LEDGER_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// How often a running activity tells Temporal it is alive; its heartbeat timeout
-/// (`convert::HEARTBEAT_TIMEOUT`) is three times this, so a dead worker's attempt is retried
-/// within half a minute instead of at the start-to-close timeout.
-const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Heartbeats an activity until aborted (it finished).
-async fn heartbeat(worker: Arc<temporalio_sdk_core::Worker>, task_token: Vec<u8>) {
-    let mut ticks = tokio::time::interval(HEARTBEAT_EVERY);
+/// Heartbeats an activity until aborted (it finished), three times per heartbeat timeout, so a
+/// dead worker's attempt is retried within that window instead of at the start-to-close
+/// timeout.
+async fn heartbeat(
+    worker: Arc<temporalio_sdk_core::Worker>,
+    task_token: Vec<u8>,
+    timeouts: super::ActivityTimeouts,
+) {
+    let mut ticks = tokio::time::interval(timeouts.beat());
     ticks.tick().await;
     loop {
         ticks.tick().await;

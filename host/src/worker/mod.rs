@@ -66,8 +66,12 @@ pub struct WorkerSettings {
     pub cache_memory_budget: usize,
     /// Worker identity shown in Temporal.
     pub identity: String,
-    /// Start-to-close timeout of activities; also how long a ledger claim holds.
+    /// Start-to-close timeout of activities.
     pub activity_timeout: std::time::Duration,
+    /// How long one of our own activities may go without a heartbeat before Temporal retries
+    /// it (so a dead worker's attempt is retried this soon), and how long its ledger claim
+    /// holds unless renewed (at most the start-to-close timeout; see [`ActivityTimeouts`]).
+    pub heartbeat_timeout: std::time::Duration,
     /// Actions served on other task queues (by activity workers in other languages, or other
     /// `alga-wf worker`s), by `id@version`.
     pub action_queues: std::collections::BTreeMap<String, String>,
@@ -83,7 +87,8 @@ pub struct WorkerSettings {
     pub sweep: crate::ingress::SweepSettings,
     /// At a stop, how long activities in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
-    /// How many activations run at once, each on a blocking thread (default: the cores).
+    /// Cores the activations may keep busy (default: all); each runs on a blocking thread, and
+    /// one more slot is kept for a tenant other than one that fills these.
     pub activation_threads: usize,
 }
 
@@ -98,6 +103,7 @@ impl WorkerSettings {
             cache_memory_budget: 2 << 30,
             identity: format!("alga-wf@{}", std::process::id()),
             activity_timeout: std::time::Duration::from_secs(600),
+            heartbeat_timeout: std::time::Duration::from_secs(30),
             action_queues: std::collections::BTreeMap::new(),
             scripted_actions: std::collections::BTreeMap::new(),
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
@@ -106,5 +112,33 @@ impl WorkerSettings {
             shutdown_grace: std::time::Duration::from_secs(20),
             activation_threads: std::thread::available_parallelism().map_or(2, usize::from),
         }
+    }
+}
+
+impl WorkerSettings {
+    /// The activities' timeouts these settings make.
+    pub fn activity_timeouts(&self) -> ActivityTimeouts {
+        ActivityTimeouts {
+            start_to_close: self.activity_timeout,
+            liveness: self.heartbeat_timeout.min(self.activity_timeout),
+        }
+    }
+}
+
+/// How long our activities may run, and how long one may go silent: one window serves as the
+/// heartbeat timeout Temporal enforces and as the lease of the action's ledger claim, and a
+/// running activity heartbeats and renews its claim three times in each.
+#[derive(Debug, Clone, Copy)]
+pub struct ActivityTimeouts {
+    /// Start-to-close timeout of every activity.
+    pub start_to_close: std::time::Duration,
+    /// Heartbeat timeout and ledger lease (at most `start_to_close`).
+    pub liveness: std::time::Duration,
+}
+
+impl ActivityTimeouts {
+    /// How often a running activity heartbeats and renews its claim.
+    pub fn beat(&self) -> std::time::Duration {
+        (self.liveness / 3).max(std::time::Duration::from_millis(100))
     }
 }

@@ -147,14 +147,17 @@ pub async fn replay_traced(
     .context("starting the replay worker")?;
     let lookup: DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
     // Command attributes such as timeouts are not compared on replay.
-    let timeout = std::time::Duration::from_secs(600);
+    let timeouts = super::ActivityTimeouts {
+        start_to_close: std::time::Duration::from_secs(600),
+        liveness: std::time::Duration::from_secs(30),
+    };
     let queues = Default::default();
     let mut runs = Runs::new(
         modules,
         "alga-wf-replay",
         "default",
         lookup,
-        timeout,
+        timeouts,
         queues,
     );
     if trace {

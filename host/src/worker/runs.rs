@@ -103,6 +103,8 @@ pub struct Runs {
     /// Bytes of linear memory the cached runs may hold together (0: no budget, only the
     /// count sdk-core keeps).
     memory_budget: usize,
+    /// Activations that may be in flight at once, each holding an instance outside the cache.
+    activation_slots: usize,
     /// Runs whose eviction was asked for and has not arrived yet.
     evicting: std::collections::HashSet<String>,
     /// The cache's clock: one tick per activation.
@@ -118,7 +120,7 @@ impl Runs {
         task_queue: &str,
         namespace: &str,
         definitions: DefinitionLookup,
-        activity_timeout: std::time::Duration,
+        timeouts: super::ActivityTimeouts,
         action_queues: std::collections::BTreeMap<String, String>,
     ) -> Self {
         Runs {
@@ -127,21 +129,23 @@ impl Runs {
                 task_queue: task_queue.into(),
                 namespace: namespace.into(),
                 definitions,
-                activity_timeout,
+                timeouts,
                 action_queues,
             }),
             cached: HashMap::new(),
             memory_budget: 0,
+            activation_slots: 0,
             evicting: std::collections::HashSet::new(),
             clock: 0,
             captured: None,
         }
     }
 
-    /// Keeps the cached runs' linear memory within `bytes` together (0: no budget): see
-    /// [`Runs::over_budget`].
-    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+    /// Keeps the linear memory of the cached runs and of `activation_slots` activations in
+    /// flight within `bytes` together (0: no budget): see [`Runs::over_budget`].
+    pub fn with_memory_budget(mut self, bytes: usize, activation_slots: usize) -> Self {
         self.memory_budget = bytes;
+        self.activation_slots = activation_slots;
         self
     }
 
@@ -160,13 +164,20 @@ impl Runs {
             .map(|(id, run)| (run.used, run.instance.memory_bytes(), id))
             .collect();
         let mut held: usize = kept.iter().map(|(_, bytes, _)| bytes).sum();
-        if held <= self.memory_budget {
+        // Activations in flight hold instances too (out of the cache while they run) and may
+        // grow them: room is kept for one instance as large as the largest cached per slot,
+        // so the budget holds at the peak, not only between activations.
+        let largest = kept.iter().map(|(_, bytes, _)| *bytes).max().unwrap_or(0);
+        let limit = self
+            .memory_budget
+            .saturating_sub(largest.saturating_mul(self.activation_slots));
+        if held <= limit {
             return Vec::new();
         }
         kept.sort_unstable();
         let mut victims = Vec::new();
         for (_, bytes, id) in kept {
-            if held <= self.memory_budget {
+            if held <= limit {
                 break;
             }
             held -= bytes;
@@ -400,7 +411,7 @@ pub struct Completer {
     task_queue: String,
     namespace: String,
     definitions: DefinitionLookup,
-    activity_timeout: std::time::Duration,
+    timeouts: super::ActivityTimeouts,
     action_queues: std::collections::BTreeMap<String, String>,
 }
 
@@ -430,7 +441,7 @@ impl Completer {
             namespace: &self.namespace,
             start: start.as_ref(),
             definitions: &*self.definitions,
-            activity_timeout: self.activity_timeout,
+            timeouts: self.timeouts,
             action_queues: &self.action_queues,
         };
         let (variants, records) = match convert::commands(commands, &ctx) {

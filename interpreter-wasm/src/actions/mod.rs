@@ -12,7 +12,7 @@ mod text;
 mod values;
 
 pub use input::ActionInput;
-pub use testing::run_test_double;
+pub use testing::{run_test_double, sleep_ms as test_sleep_ms};
 
 use serde_json::Value;
 
@@ -99,6 +99,7 @@ pub const BUILTIN_ACTIONS: &[BuiltinAction] = &[
     activity("test.fail"),
     activity("test.retryable"),
     activity("test.sideEffect"),
+    activity("test.sleep"),
     activity("test.actionProvided"),
 ];
 

@@ -37,9 +37,22 @@ pub fn run_test_double(
             *side_effects += 1;
             Ok(json!({"count": *side_effects}))
         }
+        // The worker really waits (`ms`, at most two minutes) before answering: a long
+        // action, for the tests of heartbeats and ledger leases. Here (the simulator) the
+        // wait is virtual.
+        "test.sleep" => Ok(json!({"sleptMs": sleep_ms(input)})),
         "test.actionProvided" => Ok(json!({
             "key": format!("{}:{}", ctx.run_id, fields.text("key")),
         })),
         _ => return None,
     })
+}
+
+/// How long `test.sleep` waits: its `ms` input, at most two minutes.
+pub fn sleep_ms(input: &Value) -> u64 {
+    input
+        .get("ms")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(120_000)
 }

@@ -183,6 +183,19 @@ fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
 }
 
 /// Publishes `steps` as workflow `id` and starts a run of it with `payload`: the start's answer.
+/// Waits for a run `publish_and_start` (or a start) answered to end, requires it SUCCEEDED,
+/// and returns its steps and invocations.
+fn succeeded(api: &Api, admin: &str, started: &serde_json::Value) -> serde_json::Value {
+    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
+    poll(api, admin, &run_path, |r| {
+        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
+    });
+    let (_, row) = api.call("GET", &run_path, Some(admin), None);
+    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
+    api.call("GET", &format!("{run_path}/steps"), Some(admin), None)
+        .1
+}
+
 pub(crate) fn publish_and_start(
     api: &Api,
     key: &str,
@@ -292,12 +305,7 @@ fn a_child_definition_unreadable_for_a_moment_is_read_again() {
         ]),
         serde_json::json!({"n": 21}),
     );
-    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
-    poll(&api, &admin, &run_path, |r| {
-        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
-    });
-    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
-    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
+    succeeded(&api, &admin, &started);
     let log = system.worker_log();
     assert!(log.contains("the child-definition failpoint"), "{log}");
 }
@@ -323,13 +331,7 @@ fn infrastructure_failures_do_not_use_up_authored_attempts() {
         ]),
         serde_json::json!({}),
     );
-    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
-    poll(&api, &admin, &run_path, |r| {
-        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
-    });
-    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
-    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
-    let (_, steps) = api.call("GET", &format!("{run_path}/steps"), Some(&admin), None);
+    let steps = succeeded(&api, &admin, &started);
     assert_eq!(steps["invocations"][0]["attempt"], 1, "{steps:#}");
 }
 
@@ -405,13 +407,7 @@ fn an_outcome_recorded_late_does_not_run_the_action_again() {
         ]),
         serde_json::json!({}),
     );
-    let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
-    poll(&api, &admin, &run_path, |r| {
-        r["status"] == "SUCCEEDED" || r["status"] == "FAILED"
-    });
-    let (_, row) = api.call("GET", &run_path, Some(&admin), None);
-    assert_eq!(row["status"], "SUCCEEDED", "{row:#}");
-    let (_, steps) = api.call("GET", &format!("{run_path}/steps"), Some(&admin), None);
+    let steps = succeeded(&api, &admin, &started);
     let invocation = &steps["invocations"][0];
     assert_eq!(invocation["status"], "SUCCEEDED", "{steps:#}");
     assert_eq!(invocation["attempt"], 1, "the action ran again: {steps:#}");
@@ -453,4 +449,62 @@ fn a_projection_that_fails_for_a_while_is_written_on_the_task_retry() {
         log.contains("projection failed; failing the workflow task"),
         "{log}"
     );
+}
+
+/// An action that runs longer than its heartbeat timeout and its ledger lease (4 s here, within
+/// a 30 s start-to-close timeout) runs once: the worker heartbeats while it runs, so Temporal
+/// does not time the attempt out and start another, and renews the ledger claim, so no other
+/// attempt could take it over.
+#[test]
+fn a_long_action_heartbeats_and_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start_with_worker_env(
+        dir.path(),
+        &[
+            ("ALGA_WF_ACTIVITY_TIMEOUT_SECS", "30"),
+            ("ALGA_WF_HEARTBEAT_TIMEOUT_SECS", "4"),
+        ],
+    );
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let started = publish_and_start(
+        &api,
+        &admin,
+        "long-action",
+        serde_json::json!([
+            {"id": "long", "type": "action.call", "config": {"actionId": "test.sleep",
+                "version": 1, "inputMapping": {"ms": 10000}, "saveAs": "vars.slept"},
+                "retry": {"maxAttempts": 3, "backoffMs": 100}}
+        ]),
+        serde_json::json!({}),
+    );
+    let steps = succeeded(&api, &admin, &started);
+    assert_eq!(steps["invocations"][0]["attempt"], 1, "{steps:#}");
+
+    let run = started["runId"].as_str().unwrap();
+    let history: serde_json::Value =
+        serde_json::from_str(&system.history_json(&format!("workflow-runtime-v2:run:{run}")))
+            .unwrap();
+    let kinds: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect();
+    assert!(
+        kinds.iter().any(|k| k.contains("ACTIVITY_TASK_COMPLETED")),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|k| k.contains("TIMED_OUT")),
+        "an attempt timed out: {kinds:?}"
+    );
+    let started_attempts: Vec<&serde_json::Value> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.get("activityTaskStartedEventAttributes"))
+        .map(|a| &a["attempt"])
+        .collect();
+    assert_eq!(started_attempts, [&serde_json::json!(1)], "{history:#}");
 }

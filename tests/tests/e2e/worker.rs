@@ -357,14 +357,7 @@ fn runs_execute_on_temporal_through_the_worker() {
     let mut exported = Vec::new();
     for run in ["basic", "waiting", "parent", "durable"] {
         let file = dir.path().join(format!("{run}.cli-history.json"));
-        let shown = system.temporal_cli(&[
-            "workflow",
-            "show",
-            "--output",
-            "json",
-            "--workflow-id",
-            &format!("workflow-runtime-v2:run:{run}"),
-        ]);
+        let shown = system.history_json(&format!("workflow-runtime-v2:run:{run}"));
         std::fs::write(&file, shown).unwrap();
         exported.push(file.to_str().unwrap().to_owned());
     }

@@ -192,10 +192,18 @@ impl System {
             .arg("worker")
             .args(self.args())
             .args(self.database_args())
-            .args([
-                "--activity-timeout-secs",
-                &ACTIVITY_TIMEOUT_SECS.to_string(),
-            ])
+            // A test may give its own timeout in the environment.
+            .args(
+                [
+                    "--activity-timeout-secs",
+                    &ACTIVITY_TIMEOUT_SECS.to_string(),
+                ]
+                .into_iter()
+                .filter(|_| {
+                    !env.iter()
+                        .any(|(k, _)| *k == "ALGA_WF_ACTIVITY_TIMEOUT_SECS")
+                }),
+            )
             .args([
                 "--action-queue",
                 &format!("{REMOTE_ACTION}={}", self.remote_queue()),
@@ -271,6 +279,18 @@ impl System {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A workflow's history as the Temporal CLI exports it (proto-JSON).
+    pub fn history_json(&self, workflow_id: &str) -> String {
+        self.temporal_cli(&[
+            "workflow",
+            "show",
+            "--output",
+            "json",
+            "--workflow-id",
+            workflow_id,
+        ])
     }
 
     /// Kills the worker process with SIGKILL (no shutdown at all).

@@ -1,0 +1,150 @@
+//! What the benchmarks that drive a real worker share: a private Temporal dev server, a run's
+//! start, the process's resident memory, and the worker itself, in this process.
+
+#![allow(dead_code)] // Each benchmark is its own crate and uses part of this.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alga_interpreter::machine::protocol::RunStart;
+use alga_wf::engine::EngineConfig;
+use alga_wf::worker::{self, WorkerSettings};
+use anyhow::{Context, Result, anyhow};
+use serde_json::{Value, json};
+
+/// `temporal server start-dev` on free loopback ports, stopped when dropped.
+pub struct DevServer {
+    pub address: String,
+    process: std::process::Child,
+}
+
+impl DevServer {
+    pub fn start() -> Result<DevServer> {
+        let free = || -> Result<u16> {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port())
+        };
+        let (port, ui) = (free()?, free()?);
+        let binary = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+        let process = std::process::Command::new(&binary)
+            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
+            .args(["--log-level", "error", "--port", &port.to_string()])
+            .args(["--ui-port", &ui.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting `{binary} server start-dev`"))?;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(anyhow!("the dev server did not open port {port}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(DevServer {
+            address: format!("http://127.0.0.1:{port}"),
+            process,
+        })
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Runs `measure` on a multi-threaded runtime against a dev server of its own, stopped after.
+pub fn on_dev_server<F: std::future::Future<Output = Result<()>>>(
+    measure: impl FnOnce(String) -> F,
+) -> Result<()> {
+    let server = DevServer::start()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(measure(server.address.clone()))
+}
+
+/// The start of a run of a workflow made of `steps`, pinned to it.
+pub fn run_start(run_id: &str, tenant: Option<&str>, steps: Value, payload: Value) -> RunStart {
+    let definition = json!({"id": "bench", "version": 1, "name": "bench",
+        "payloadSchemaRef": "payload.Bench.v1", "steps": steps});
+    RunStart {
+        run_id: run_id.into(),
+        tenant_id: tenant.map(str::to_owned),
+        workflow_id: "bench".into(),
+        workflow_version: 1,
+        definition_hash: alga_interpreter::canonical::definition_hash(&definition),
+        definition,
+        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
+        payload,
+        trigger_type: None,
+        execution_key: run_id.into(),
+        meta: None,
+        activity_actions: Vec::new(),
+        checkpoint: None,
+        continue_as_new_after_events: 0,
+        continue_as_new_after_bytes: 0,
+        host_retries: true,
+        ledger_scope: None,
+    }
+}
+
+/// This process's resident memory, KiB.
+pub fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The machine the figures were measured on.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// `alga-wf worker`'s loop in this process, on `settings`, with an engine of `pool_instances`
+/// instances; stopped (and awaited) by [`RunningWorker::stop`].
+pub struct RunningWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl RunningWorker {
+    pub fn start(settings: WorkerSettings, pool_instances: u32) -> Result<RunningWorker> {
+        let engine = Arc::new(
+            alga_wf::locate::interpreter_source(None)
+                .load(EngineConfig {
+                    pool_instances,
+                    ..EngineConfig::default()
+                })
+                .context("loading the interpreter (scripts/bench builds it)")?,
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let lookup: worker::DefinitionLookup =
+            Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
+        let task = tokio::spawn(worker::run_worker(
+            Arc::new(alga_wf::engine::modules::Modules::single(engine)),
+            settings,
+            lookup,
+            None,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(RunningWorker { stop, task })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.task).await;
+    }
+}
