@@ -174,7 +174,10 @@ fn fuel_per_step(engine: &alga_wf::engine::InterpreterEngine, items: usize, blob
 fn slopes(engine: &alga_wf::engine::InterpreterEngine) {
     println!("step cost against data size (fuel per step, a loop of one transform.assign):");
     let at_100 = fuel_per_step(engine, 100, 0);
-    for items in [100, 1_000, 10_000] {
+    // The longest loop one execution runs to its end: after `STEPS_PER_EXECUTION` steps a run
+    // continues as new (the two steps besides the loop's and a margin leave 9,990 items).
+    let longest = alga_interpreter::machine::STEPS_PER_EXECUTION as usize - 10;
+    for items in [100, 1_000, longest] {
         let fuel = fuel_per_step(engine, items, 0);
         println!(
             "  {items:>6} items:         {fuel:>10.0} units/step  {:>5.2} x the 100-item step",

@@ -4,7 +4,9 @@
 //! - workflows per second through each (the ratio is the interpreter's overhead);
 //! - history events per action step (ours, the hand-written floor, and the reference engine's
 //!   as modelled from its activity layout: three activities per action step);
-//! - resident memory per cached run (runs parked on an event wait, one wasm instance each).
+//! - the process's CPU time per workflow, ours against the hand-written one's;
+//! - resident memory per cached run at 1,000 and 10,000 runs parked on an event wait (one wasm
+//!   instance each), and how long a signal takes to resume one of them to its end.
 //!
 //! Run it with `scripts/bench`; it starts its own dev server. Numbers are noisy on shared
 //! machines; ratios measured in one run less so.
@@ -14,6 +16,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alga_interpreter::machine::signals::EVENT_SIGNAL;
 use alga_wf::worker::{self, RunOutcome, WorkerSettings};
 use anyhow::{Result, anyhow};
 
@@ -37,8 +40,10 @@ use temporalio_sdk_core::{
 const STEPS: u32 = 5;
 /// Workflows per measured batch.
 const WORKFLOWS: usize = 40;
-/// Runs parked at once for the memory figure.
-const PARKED: usize = 200;
+/// Runs parked at once for the memory figures: the first count, then the second in all.
+const PARKED: [usize; 2] = [1_000, 10_000];
+/// Parked runs resumed by a signal for the latency figure.
+const RESUMED: usize = 50;
 /// History events of one activity round trip: ActivityTaskScheduled/Started/Completed and the
 /// workflow task that follows (Scheduled/Started/Completed).
 const EVENTS_PER_ACTIVITY: u32 = 6;
@@ -168,9 +173,31 @@ async fn native_worker(settings: WorkerSettings) -> Result<()> {
     Ok(())
 }
 
-/// Starts `WORKFLOWS` runs on `queue` at once and waits for all; workflows per second.
-async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Result<f64> {
+/// A batch's throughput and the process's CPU time per workflow.
+struct Batch {
+    per_second: f64,
+    cpu_ms_per_run: f64,
+}
+
+/// CPU time this process has used (user and system), from `/proc/self/stat` in clock ticks of
+/// 10 ms (Linux's fixed `USER_HZ`).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's closing parenthesis: utime and stime are 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum::<u64>() as f64 / 100.0
+}
+
+/// Starts `WORKFLOWS` runs on `queue` at once and waits for all.
+async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Result<Batch> {
     let started = Instant::now();
+    let cpu = cpu_seconds();
     let mut runs = tokio::task::JoinSet::new();
     for i in 0..WORKFLOWS {
         let client = client.clone();
@@ -186,7 +213,46 @@ async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Re
     while let Some(done) = runs.join_next().await {
         done??;
     }
-    Ok(WORKFLOWS as f64 / started.elapsed().as_secs_f64())
+    Ok(Batch {
+        per_second: WORKFLOWS as f64 / started.elapsed().as_secs_f64(),
+        cpu_ms_per_run: (cpu_seconds() - cpu) * 1000.0 / WORKFLOWS as f64,
+    })
+}
+
+/// Starts runs `parked-{from}` to `parked-{to - 1}`, each waiting for an event, and returns
+/// once every one of them is cached and waiting.
+async fn park(client: &temporalio_client::Client, from: usize, to: usize) -> Result<()> {
+    let steps = json!([{"id": "wait", "type": "event.wait",
+        "config": {"eventName": "GO", "correlationKey": {"$expr": "'k'"}}}]);
+    let mut starting = tokio::task::JoinSet::new();
+    for i in from..to {
+        if starting.len() == 64
+            && let Some(done) = starting.join_next().await
+        {
+            done??;
+        }
+        let (client, run) = (client.clone(), format!("parked-{i}"));
+        let start = run_start(&run, steps.clone());
+        starting.spawn(async move {
+            worker::start_run(&client, WASM_QUEUE, &start).await?;
+            // A query is answered from the cached instance once the run has been activated.
+            let deadline = Instant::now() + Duration::from_secs(300);
+            loop {
+                match worker::query_run(&client, &run, "workflowRuntimeV2CurrentWait").await {
+                    Ok(w) if !w.is_null() => return Ok(()),
+                    Ok(_) => return Err(anyhow!("run {run} is not waiting (did it fail?)")),
+                    Err(_) if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(50)).await
+                    }
+                    Err(e) => return Err(e.context(format!("run {run} never answered"))),
+                }
+            }
+        });
+    }
+    while let Some(done) = starting.join_next().await {
+        done??;
+    }
+    Ok(())
 }
 
 async fn history_events(client: &temporalio_client::Client, run_id: &str) -> Result<usize> {
@@ -197,9 +263,14 @@ async fn history_events(client: &temporalio_client::Client, run_id: &str) -> Res
 async fn measure(address: String) -> Result<()> {
     let mut settings = WorkerSettings::local(&address);
     settings.task_queue = WASM_QUEUE.into();
-    settings.max_cached_runs = PARKED + 2 * WORKFLOWS;
+    settings.max_cached_runs = PARKED[1] + 2 * WORKFLOWS;
+    // The runs' actions are the `test.echo` double.
+    settings.test_actions = true;
+    // Every parked run stays cached: no memory budget evicts any.
+    settings.cache_memory_budget = 0;
     // Every parked run stays cached with its own instance.
-    let our_worker = RunningWorker::start(settings.clone(), (PARKED + 2 * WORKFLOWS + 1) as u32)?;
+    let our_worker =
+        RunningWorker::start(settings.clone(), (PARKED[1] + 2 * WORKFLOWS + 1) as u32)?;
     tokio::spawn(native_worker(settings.clone()));
     let client = worker::connect(&settings).await?.client;
 
@@ -211,11 +282,19 @@ async fn measure(address: String) -> Result<()> {
         wasm.push(batch(&client, WASM_QUEUE, &format!("wasm{round}")).await?);
         native.push(batch(&client, NATIVE_QUEUE, &format!("native{round}")).await?);
     }
-    let median = |v: &mut Vec<f64>| {
+    let median = |batches: &[Batch], figure: fn(&Batch) -> f64| {
+        let mut v: Vec<f64> = batches.iter().map(figure).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (wasm, native) = (median(&mut wasm), median(&mut native));
+    let (wasm_cpu, native_cpu) = (
+        median(&wasm, |b| b.cpu_ms_per_run),
+        median(&native, |b| b.cpu_ms_per_run),
+    );
+    let (wasm, native) = (
+        median(&wasm, |b| b.per_second),
+        median(&native, |b| b.per_second),
+    );
     println!("workflows of {STEPS} action steps, {WORKFLOWS} at a time, median of 3 batches:");
     println!("  alga-wf worker (wasm interpreter)  {wasm:8.1} workflows/s");
     println!("  hand-written sdk-core workflow     {native:8.1} workflows/s");
@@ -246,42 +325,45 @@ async fn measure(address: String) -> Result<()> {
         ours as f64 / reference as f64
     );
 
+    println!("worker CPU per workflow (this process: worker and client, not the server):");
+    println!("  alga-wf worker (wasm interpreter)  {:8.2} ms", wasm_cpu);
+    println!("  hand-written sdk-core workflow     {:8.2} ms", native_cpu);
+    println!(
+        "  ratio (ours / hand-written)        {:8.2}x",
+        wasm_cpu / native_cpu
+    );
+
     let before = resident_kib();
-    let parked = json!([{"id": "wait", "type": "event.wait",
-        "config": {"eventName": "NEVER", "correlationKey": {"$expr": "'k'"}}}]);
-    let mut starts = tokio::task::JoinSet::new();
-    for i in 0..PARKED {
-        let client = client.clone();
-        let start = run_start(&format!("parked-{i}"), parked.clone());
-        starts.spawn(async move { worker::start_run(&client, WASM_QUEUE, &start).await });
+    let mut parked = 0;
+    for target in PARKED {
+        park(&client, parked, target).await?;
+        parked = target;
+        let after = resident_kib();
+        println!(
+            "parked runs: {target:6} on an event wait, {:6.1} KiB each ({} MiB -> {} MiB for \
+             the whole process)",
+            after.saturating_sub(before) as f64 / target as f64,
+            before / 1024,
+            after / 1024
+        );
     }
-    while let Some(done) = starts.join_next().await {
-        done??;
-    }
-    // A query is answered from the cached instance, so once the last run answers that it
-    // waits, every run has been activated and cached.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    for i in (0..PARKED).rev() {
-        let run = format!("parked-{i}");
-        loop {
-            let wait = worker::query_run(&client, &run, "workflowRuntimeV2CurrentWait").await;
-            match wait {
-                Ok(w) if !w.is_null() => break,
-                Ok(_) => return Err(anyhow!("run {run} is not waiting (did it fail?)")),
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await
-                }
-                Err(e) => return Err(e.context(format!("run {run} never answered"))),
-            }
+    let mut resumed = Vec::new();
+    for i in 0..RESUMED {
+        let run = format!("parked-{}", i * parked / RESUMED);
+        let began = Instant::now();
+        let event = json!({"eventName": "GO", "correlationKey": "k", "payload": {}});
+        worker::signal_run(&client, &run, EVENT_SIGNAL, &event).await?;
+        match worker::run_result(&client, &run).await? {
+            RunOutcome::Succeeded(_) => resumed.push(began.elapsed()),
+            other => return Err(anyhow!("run {run} ended {other:?}")),
         }
     }
-    let after = resident_kib();
-    println!("resident memory per cached run ({PARKED} runs parked on an event wait):");
+    resumed.sort();
     println!(
-        "  {:8.1} KiB ({} KiB -> {} KiB for the whole process)",
-        after.saturating_sub(before) as f64 / PARKED as f64,
-        before,
-        after
+        "  a signal resumes one of {parked} parked runs to its end: median {:.1} ms, worst {:.1} ms \
+         ({RESUMED} runs)",
+        resumed[RESUMED / 2].as_secs_f64() * 1000.0,
+        resumed[RESUMED - 1].as_secs_f64() * 1000.0
     );
     our_worker.stop().await;
     Ok(())

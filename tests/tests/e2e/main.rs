@@ -13,6 +13,7 @@ mod determinism;
 mod dev;
 mod examples;
 mod faults;
+mod ingress_bench;
 mod install;
 mod jsonata_suite;
 mod ledger;
