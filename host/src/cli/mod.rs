@@ -98,6 +98,11 @@ enum Command {
         /// how long its ledger claim holds unless renewed. It heartbeats three times in each.
         #[arg(long, env = "ALGA_WF_HEARTBEAT_TIMEOUT_SECS", default_value_t = 30)]
         heartbeat_timeout_secs: u64,
+        /// How long a run may stay parked (waiting on a timer, an event or a person) with its
+        /// interpreter instance cached, in seconds; after that its instance is dropped and the
+        /// run is rebuilt by replay when it next runs (0: keep it until the cache needs room).
+        #[arg(long, env = "ALGA_WF_EVICT_PARKED_SECS", default_value_t = 600)]
+        evict_parked_secs: u64,
         /// How often, in seconds, the worker sends deliveries that failed or were never made
         /// and routes events that were never routed (with a database).
         #[arg(long, env = "ALGA_WF_SWEEP_INTERVAL_SECS", default_value_t = 5)]
@@ -526,6 +531,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 database_url,
                 activity_timeout_secs,
                 heartbeat_timeout_secs,
+                evict_parked_secs,
                 sweep_interval_secs,
                 reconcile_idle_secs,
                 launch_grace_secs,
@@ -556,6 +562,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 settings.cache_memory_budget = cache_memory_mib.saturating_mul(1 << 20);
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
                 settings.heartbeat_timeout = std::time::Duration::from_secs((*heartbeat_timeout_secs).max(1));
+                settings.evict_parked_after =
+                    (*evict_parked_secs > 0).then(|| std::time::Duration::from_secs(*evict_parked_secs));
                 settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
                 settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);
                 settings.sweep.launch_grace = std::time::Duration::from_secs(*launch_grace_secs);

@@ -157,6 +157,9 @@ pub async fn run_worker(
             .with_memory_budget(settings.cache_memory_budget, interpreters.slots()),
         ));
         let completer = lock(&runs).completer();
+        let parked_evictions = settings
+            .evict_parked_after
+            .map(|after| tokio::spawn(evict_parked(runs.clone(), worker.clone(), after)));
         tokio::spawn(async move {
             let mut completions = JoinSet::new();
             loop {
@@ -232,6 +235,9 @@ pub async fn run_worker(
                 while completions.try_join_next().is_some() {}
             }
             while completions.join_next().await.is_some() {}
+            if let Some(task) = parked_evictions {
+                task.abort();
+            }
             Ok(())
         })
     };
@@ -362,6 +368,29 @@ async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, bat
             .await
         {
             tracing::warn!(run_id, "delivering events that came before the wait: {e}");
+        }
+    }
+}
+
+/// Evicts runs parked longer than `after`, looking a few times per `after`: a parked run's
+/// instance (about 0.4 MiB) is worth keeping while its wait is likely to end soon, not for the
+/// days a person or an event may take.
+async fn evict_parked(
+    runs: Arc<std::sync::Mutex<Runs>>,
+    worker: Arc<temporalio_sdk_core::Worker>,
+    after: std::time::Duration,
+) {
+    let every = (after / 4).clamp(
+        std::time::Duration::from_millis(250),
+        std::time::Duration::from_secs(30),
+    );
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let victims = lock(&runs).parked_longer_than(after);
+        for victim in victims {
+            tracing::info!(run_id = %victim, "evicting a run parked longer than --evict-parked-secs");
+            worker.request_workflow_eviction(&victim);
         }
     }
 }

@@ -87,6 +87,9 @@ pub struct WorkerSettings {
     pub sweep: crate::ingress::SweepSettings,
     /// At a stop, how long activities in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
+    /// How long a run may stay parked with its instance cached before it is evicted (and
+    /// rebuilt by replay when it next runs); `None`: until the cache needs the room.
+    pub evict_parked_after: Option<std::time::Duration>,
     /// Cores the activations may keep busy (default: all); each runs on a blocking thread, and
     /// one more slot is kept for a tenant other than one that fills these.
     pub activation_threads: usize,
@@ -104,6 +107,7 @@ impl WorkerSettings {
             identity: format!("alga-wf@{}", std::process::id()),
             activity_timeout: std::time::Duration::from_secs(600),
             heartbeat_timeout: std::time::Duration::from_secs(30),
+            evict_parked_after: None,
             action_queues: std::collections::BTreeMap::new(),
             scripted_actions: std::collections::BTreeMap::new(),
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),

@@ -26,6 +26,8 @@ struct CachedRun {
     start: Option<p::RunStart>,
     /// When it last ran (the cache's clock), for choosing what a memory budget evicts.
     used: u64,
+    /// When its last activation ended, for evicting runs parked a long while.
+    parked_since: std::time::Instant,
 }
 
 /// What [`Runs::prepare`] made of an activation.
@@ -188,6 +190,23 @@ impl Runs {
         victims
     }
 
+    /// The runs parked (cached, not activating) for `longer_than` or more, to evict (each
+    /// asked for once): a long-parked run gives its instance back and is rebuilt by replay
+    /// when its timer, event or answer comes.
+    pub fn parked_longer_than(&mut self, longer_than: std::time::Duration) -> Vec<String> {
+        let victims: Vec<String> = self
+            .cached
+            .iter()
+            .filter(|(id, run)| {
+                !self.evicting.contains(*id) && run.parked_since.elapsed() >= longer_than
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.evicting.extend(victims.iter().cloned());
+        metrics::counter!("alga_wf_idle_evictions_total").increment(victims.len() as u64);
+        victims
+    }
+
     /// Keeps the interpreter's commands of each activation from now on ([`Runs::take_commands`]).
     pub fn capture_commands(&mut self) {
         self.captured = Some(Vec::new());
@@ -295,6 +314,7 @@ impl Runs {
             instance,
             start: None,
             used: 0,
+            parked_since: std::time::Instant::now(),
         })
     }
 
@@ -314,6 +334,7 @@ impl Runs {
                 let mut run = run;
                 self.clock += 1;
                 run.used = self.clock;
+                run.parked_since = std::time::Instant::now();
                 self.cached.insert(run_id.clone(), run);
                 commands
             }

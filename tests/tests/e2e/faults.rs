@@ -342,8 +342,31 @@ fn infrastructure_failures_do_not_use_up_authored_attempts() {
 fn runs_evicted_by_the_memory_budget_replay_and_finish() {
     let dir = tempfile::tempdir().unwrap();
     let system = System::start_with_worker_env(dir.path(), &[("ALGA_WF_CACHE_MEMORY_MIB", "1")]);
-    let api = Api::start(&system);
-    let admin = create_key(&system, TENANT, "admin");
+    park_evict_and_finish(
+        &system,
+        "evicted",
+        "evicting a cached run to keep within the memory budget",
+    );
+}
+
+/// A run parked longer than `--evict-parked-secs` gives its instance back, and is rebuilt by
+/// replay when its event comes.
+#[test]
+fn runs_parked_a_long_while_are_evicted_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start_with_worker_env(dir.path(), &[("ALGA_WF_EVICT_PARKED_SECS", "1")]);
+    park_evict_and_finish(
+        &system,
+        "long-parked",
+        "evicting a run parked longer than --evict-parked-secs",
+    );
+}
+
+/// Parks three runs of a workflow on an event wait, waits for the worker to log `eviction`,
+/// then sends each its event: each is rebuilt by replay and ends SUCCEEDED.
+fn park_evict_and_finish(system: &System, workflow: &str, eviction: &str) {
+    let api = Api::start(system);
+    let admin = create_key(system, TENANT, "admin");
     let steps = serde_json::json!([
         {"id": "before", "type": "transform.assign", "config": {"assign": {
             "vars.before": {"$expr": "payload.k"}}}},
@@ -357,12 +380,12 @@ fn runs_evicted_by_the_memory_budget_replay_and_finish() {
             publish_and_start(
                 &api,
                 &admin,
-                "evicted",
+                workflow,
                 steps.clone(),
                 serde_json::json!({"k": k}),
             )
         } else {
-            let start = serde_json::json!({"workflowId": "evicted", "payload": {"k": k}});
+            let start = serde_json::json!({"workflowId": workflow, "payload": {"k": k}});
             let (status, started) =
                 api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
             assert_eq!(status, 201, "{started:#}");
@@ -374,11 +397,11 @@ fn runs_evicted_by_the_memory_budget_replay_and_finish() {
         });
         runs.push((k, path));
     }
-    let log = system.worker_log();
-    assert!(
-        log.contains("evicting a cached run to keep within the memory budget"),
-        "{log}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !system.worker_log().contains(eviction) {
+        assert!(Instant::now() < deadline, "{}", system.worker_log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
     for (k, path) in &runs {
         let event = serde_json::json!({"eventName": "EVICTED", "correlationKey": k});
         let (status, routed) = api.call("POST", "/api/workflow/events", Some(&admin), Some(&event));
