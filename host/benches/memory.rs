@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use alga_interpreter::machine::signals::EVENT_SIGNAL;
-use alga_wf::worker::{self, RunOutcome, WorkerSettings};
+use alga_wf::temporal::{self, RunOutcome};
+use alga_wf::worker::WorkerSettings;
 use anyhow::{Result, anyhow};
 use common::{RunningWorker, resident_kib, run_start};
 use serde_json::{Map, Value, json};
@@ -67,7 +68,7 @@ fn payload() -> Value {
 async fn parked(client: &temporalio_client::Client, run_id: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let history: Value = serde_json::from_slice(&worker::run_history(client, run_id).await?)?;
+        let history: Value = serde_json::from_slice(&temporal::run_history(client, run_id).await?)?;
         // Each event names its kind by its one attribute.
         let kinds: Vec<String> = history["events"]
             .as_array()
@@ -95,8 +96,8 @@ async fn parked(client: &temporalio_client::Client, run_id: &str) -> Result<()> 
 async fn resume(client: &temporalio_client::Client, run_id: &str) -> Result<Duration> {
     let began = Instant::now();
     let event = json!({"eventName": "GO", "correlationKey": "k", "payload": {}});
-    worker::signal_run(client, run_id, EVENT_SIGNAL, &event).await?;
-    match worker::run_result(client, run_id).await? {
+    temporal::signal_run(client, run_id, EVENT_SIGNAL, &event).await?;
+    match temporal::run_result(client, run_id).await? {
         RunOutcome::Succeeded(result) => {
             let kept = &result["vars"]["kept"];
             let expected = HELD_CHARS;
@@ -125,11 +126,11 @@ async fn measure(address: String) -> Result<()> {
     settings.max_cached_runs = runs + 1;
     settings.cache_memory_budget = BUDGET_MIB << 20;
     let our_worker = RunningWorker::start(settings.clone(), (runs + 2) as u32)?;
-    let client = worker::connect(&settings).await?.client;
+    let client = temporal::connect(&settings.temporal()).await?.client;
 
     // Warm up (the component's compilation, connections), then take the baseline.
     let warm = run_start("warm", Some("memory"), steps(), payload());
-    worker::start_run(&client, QUEUE, &warm).await?;
+    temporal::start_run(&client, QUEUE, &warm).await?;
     parked(&client, "warm").await?;
     resume(&client, "warm").await?;
     let baseline = resident_kib();
@@ -155,7 +156,7 @@ async fn measure(address: String) -> Result<()> {
         let (client, run_id) = (client.clone(), format!("parked-{i}"));
         starting.spawn(async move {
             let start = run_start(&run_id, Some("memory"), steps(), payload());
-            worker::start_run(&client, QUEUE, &start).await?;
+            temporal::start_run(&client, QUEUE, &start).await?;
             parked(&client, &run_id).await
         });
     }

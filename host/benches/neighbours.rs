@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use alga_wf::worker::{self, RunOutcome, WorkerSettings};
+use alga_wf::temporal::{self, RunOutcome};
+use alga_wf::worker::WorkerSettings;
 use anyhow::{Result, anyhow};
 use common::{RunningWorker, run_start};
 use serde_json::{Value, json};
@@ -46,7 +47,7 @@ fn noisy_steps() -> Value {
 }
 
 async fn finish(client: &temporalio_client::Client, run_id: &str) -> Result<()> {
-    match worker::run_result(client, run_id).await? {
+    match temporal::run_result(client, run_id).await? {
         RunOutcome::Succeeded(_) => Ok(()),
         other => Err(anyhow!("run {run_id} ended {other:?}")),
     }
@@ -56,7 +57,7 @@ async fn finish(client: &temporalio_client::Client, run_id: &str) -> Result<()> 
 async fn quiet_run(client: &temporalio_client::Client, run_id: &str) -> Result<Duration> {
     let start = run_start(run_id, Some("quiet"), quiet_steps(), json!({"name": "q"}));
     let began = Instant::now();
-    worker::start_run(client, QUEUE, &start).await?;
+    temporal::start_run(client, QUEUE, &start).await?;
     finish(client, run_id).await?;
     Ok(began.elapsed())
 }
@@ -85,7 +86,7 @@ async fn noise(
             let start = run_start(&run_id, Some("noisy"), noisy_steps(), payload.clone());
             started += 1;
             runs.spawn(async move {
-                worker::start_run(&client, QUEUE, &start).await?;
+                temporal::start_run(&client, QUEUE, &start).await?;
                 finish(&client, &run_id).await
             });
         }
@@ -106,14 +107,14 @@ async fn measure(address: String) -> Result<()> {
     settings.task_queue = QUEUE.into();
     settings.max_cached_runs = 200;
     let our_worker = RunningWorker::start(settings.clone(), 201)?;
-    let client = worker::connect(&settings).await?.client;
+    let client = temporal::connect(&settings.temporal()).await?.client;
 
     // Warm up (the component's compilation, connections, sticky queues) with both kinds.
     quiet_runs(&client, "warm").await?;
     let payload = json!({"text": format!("{}!", "a".repeat(40)), "items": [1, 2]});
     let warm = run_start("noisy-warm", Some("noisy"), noisy_steps(), payload);
     let began = Instant::now();
-    worker::start_run(&client, QUEUE, &warm).await?;
+    temporal::start_run(&client, QUEUE, &warm).await?;
     finish(&client, "noisy-warm").await?;
     let noisy_alone = began.elapsed();
 

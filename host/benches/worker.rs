@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alga_interpreter::machine::signals::EVENT_SIGNAL;
-use alga_wf::worker::{self, RunOutcome, WorkerSettings};
+use alga_wf::temporal::{self, RunOutcome};
+use alga_wf::worker::WorkerSettings;
 use anyhow::{Result, anyhow};
 
 use common::{RunningWorker, resident_kib};
@@ -80,7 +81,7 @@ fn run_start(run_id: &str, steps: Value) -> alga_interpreter::machine::protocol:
 /// The hand-written workflow: `STEPS` echo activities in sequence, then complete. The same
 /// activity type and argument shape as ours, executed by the same process.
 async fn native_worker(settings: WorkerSettings) -> Result<()> {
-    let connected = worker::connect(&settings).await?;
+    let connected = temporal::connect(&settings.temporal()).await?;
     let config = WorkerConfig::builder()
         .namespace(settings.namespace.clone())
         .task_queue(NATIVE_QUEUE)
@@ -203,8 +204,8 @@ async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Re
         let client = client.clone();
         let (queue, run_id) = (queue.to_owned(), format!("{tag}-{i}"));
         runs.spawn(async move {
-            worker::start_run(&client, &queue, &run_start(&run_id, action_steps())).await?;
-            match worker::run_result(&client, &run_id).await? {
+            temporal::start_run(&client, &queue, &run_start(&run_id, action_steps())).await?;
+            match temporal::run_result(&client, &run_id).await? {
                 RunOutcome::Succeeded(_) => Ok(()),
                 other => Err(anyhow!("run {run_id} ended {other:?}")),
             }
@@ -234,11 +235,11 @@ async fn park(client: &temporalio_client::Client, from: usize, to: usize) -> Res
         let (client, run) = (client.clone(), format!("parked-{i}"));
         let start = run_start(&run, steps.clone());
         starting.spawn(async move {
-            worker::start_run(&client, WASM_QUEUE, &start).await?;
+            temporal::start_run(&client, WASM_QUEUE, &start).await?;
             // A query is answered from the cached instance once the run has been activated.
             let deadline = Instant::now() + Duration::from_secs(300);
             loop {
-                match worker::query_run(&client, &run, "workflowRuntimeV2CurrentWait").await {
+                match temporal::query_run(&client, &run, "workflowRuntimeV2CurrentWait").await {
                     Ok(w) if !w.is_null() => return Ok(()),
                     Ok(_) => return Err(anyhow!("run {run} is not waiting (did it fail?)")),
                     Err(_) if Instant::now() < deadline => {
@@ -256,7 +257,7 @@ async fn park(client: &temporalio_client::Client, from: usize, to: usize) -> Res
 }
 
 async fn history_events(client: &temporalio_client::Client, run_id: &str) -> Result<usize> {
-    let history: Value = serde_json::from_slice(&worker::run_history(client, run_id).await?)?;
+    let history: Value = serde_json::from_slice(&temporal::run_history(client, run_id).await?)?;
     Ok(history["events"].as_array().map_or(0, Vec::len))
 }
 
@@ -272,7 +273,7 @@ async fn measure(address: String) -> Result<()> {
     let our_worker =
         RunningWorker::start(settings.clone(), (PARKED[1] + 2 * WORKFLOWS + 1) as u32)?;
     tokio::spawn(native_worker(settings.clone()));
-    let client = worker::connect(&settings).await?.client;
+    let client = temporal::connect(&settings.temporal()).await?.client;
 
     // Warm both up (the component's compilation, connections, sticky queues), then alternate.
     batch(&client, WASM_QUEUE, "warm-wasm").await?;
@@ -352,8 +353,8 @@ async fn measure(address: String) -> Result<()> {
         let run = format!("parked-{}", i * parked / RESUMED);
         let began = Instant::now();
         let event = json!({"eventName": "GO", "correlationKey": "k", "payload": {}});
-        worker::signal_run(&client, &run, EVENT_SIGNAL, &event).await?;
-        match worker::run_result(&client, &run).await? {
+        temporal::signal_run(&client, &run, EVENT_SIGNAL, &event).await?;
+        match temporal::run_result(&client, &run).await? {
             RunOutcome::Succeeded(_) => resumed.push(began.elapsed()),
             other => return Err(anyhow!("run {run} ended {other:?}")),
         }

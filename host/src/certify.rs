@@ -132,7 +132,7 @@ fn started(history: &History) -> Result<&Vec<Payload>> {
 
 /// The semantics version the history's run pinned.
 fn pinned_version(history: &History) -> Result<String> {
-    let start = crate::worker::first_payload(started(history)?).map_err(|e| anyhow!(e))?;
+    let start = crate::temporal::payload::first(started(history)?).map_err(|e| anyhow!(e))?;
     start["runtimeSemanticsVersion"]
         .as_str()
         .map(str::to_owned)
@@ -141,7 +141,7 @@ fn pinned_version(history: &History) -> Result<String> {
 
 /// The history with its run's start re-pinned to `version`.
 fn repin(mut history: History, version: &str) -> Result<History> {
-    let mut start = crate::worker::first_payload(started(&history)?).map_err(|e| anyhow!(e))?;
+    let mut start = crate::temporal::payload::first(started(&history)?).map_err(|e| anyhow!(e))?;
     start["runtimeSemanticsVersion"] = Value::String(version.to_owned());
     if let Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) = history
         .events
@@ -150,7 +150,7 @@ fn repin(mut history: History, version: &str) -> Result<History> {
         && let Some(input) = a.input.as_mut()
         && let Some(first) = input.payloads.first_mut()
     {
-        *first = crate::worker::encode_payload(&start);
+        *first = crate::temporal::payload::encode(&start);
     }
     Ok(history)
 }

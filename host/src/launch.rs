@@ -147,7 +147,7 @@ pub async fn launch(
         .pinned(request.tenant, request.workflow, request.version)
         .await?;
     let run_id = Uuid::new_v4();
-    let workflow_id = crate::worker::workflow_id(&run_id.to_string());
+    let workflow_id = crate::temporal::workflow_id(&run_id.to_string());
     let (pinned_workflow, version) = (pinned.workflow_id, pinned.version);
     let start = RunStart {
         execution_key: format!("launch:{run_id}"),
@@ -181,7 +181,7 @@ pub async fn launch(
         .await?;
     let started = match injected_start_failure() {
         Some(failure) => Err(anyhow::anyhow!(failure)),
-        None => crate::worker::start_run(client, task_queue, &start).await,
+        None => crate::temporal::start_run(client, task_queue, &start).await,
     };
     let temporal_run_id = match started {
         Ok(id) => id,
@@ -231,7 +231,7 @@ pub async fn start_pending(
             "the stored start of run {run_id} is unreadable: {e}"
         ))
     })?;
-    let temporal_run_id = crate::worker::start_run(client, task_queue, &start)
+    let temporal_run_id = crate::temporal::start_run(client, task_queue, &start)
         .await
         .map_err(|e| LaunchError::Temporal(format!("{e:#}")))?;
     store.run_started(tenant, run_id, &temporal_run_id).await?;

@@ -16,6 +16,8 @@ pub mod runtime;
 pub mod schedules;
 pub mod secrets;
 pub mod simulate;
+pub mod stand_ins;
 pub mod store;
+pub mod temporal;
 pub mod termination;
 pub mod worker;

@@ -21,6 +21,10 @@ pub mod category {
     pub const CANCELLATION: &str = "Cancellation";
     /// The interpreter's state and the definition disagree (never catchable).
     pub const CORRUPTION: &str = "InterpreterCorruption";
+    /// The interpreter's instance trapped, or ran out of its fuel or memory: the host ends the
+    /// run with it (the interpreter never sees it, so nothing can catch it). Deterministic: the
+    /// same history traps at the same point on every replay.
+    pub const INTERPRETER_TRAP: &str = "InterpreterTrap";
 }
 
 /// A failure without a location: what an action, expression or check reports.

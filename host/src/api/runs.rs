@@ -169,7 +169,7 @@ pub async fn cancel(
         ));
     }
     let run = state.store.run_address(caller.0.tenant, run_id).await?;
-    crate::worker::cancel_workflow(&state.client, &run.temporal_workflow_id, &request.reason)
+    crate::temporal::cancel_workflow(&state.client, &run.temporal_workflow_id, &request.reason)
         .await
         .map_err(|e| {
             ApiError::new(

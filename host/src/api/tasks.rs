@@ -141,7 +141,7 @@ pub async fn complete(
     let temporal_workflow_id = view
         .temporal_workflow_id
         .clone()
-        .unwrap_or_else(|| crate::worker::workflow_id(run_id));
+        .unwrap_or_else(|| crate::temporal::workflow_id(run_id));
     let argument = json!({"taskId": task_id, "payload": payload});
     let outcome = update_until_open(&state, &temporal_workflow_id, task_id, &argument).await?;
     match outcome {
@@ -186,7 +186,7 @@ async fn update_until_open(
         blake3::hash(argument.to_string().as_bytes())
     );
     loop {
-        let outcome = crate::worker::update_workflow(
+        let outcome = crate::temporal::update_workflow(
             &state.client,
             temporal_workflow_id,
             alga_interpreter::machine::HUMAN_TASK_UPDATE,

@@ -63,7 +63,7 @@ async fn move_schedules(
         return Ok(Vec::new());
     }
     let settings = temporal.settings();
-    let connected = crate::worker::connect(&settings)
+    let connected = crate::temporal::connect(&settings)
         .await
         .map_err(|e| format!("moving the workflow's schedules: {e:#}"))?;
     let scheduler = crate::schedules::Scheduler {
@@ -98,7 +98,7 @@ pub async fn start(
     let tenant = tenant_uuid(request.tenant).map_err(|e| e.to_string())?;
     let store = database.connect().await?;
     let settings = temporal.settings();
-    let connected = crate::worker::connect(&settings)
+    let connected = crate::temporal::connect(&settings)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let launched = launch(
@@ -115,7 +115,7 @@ pub async fn start(
             "temporalRunId": launched.temporal_run_id, "version": launched.version}));
         return Ok(0);
     }
-    let outcome = crate::worker::run_result(&connected.client, &run)
+    let outcome = crate::temporal::run_result(&connected.client, &run)
         .await
         .map_err(|e| format!("{e:#}"))?;
     print_json(&super::outcome_json(&run, &outcome));
@@ -135,7 +135,7 @@ pub async fn serve(
     let _faults = fail::FailScenario::setup();
     let store = database.connect().await?;
     let settings = temporal.settings();
-    let connected = crate::worker::connect(&settings)
+    let connected = crate::temporal::connect(&settings)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let state = std::sync::Arc::new(crate::api::ApiState {
@@ -194,7 +194,7 @@ pub async fn send_event(
     }
     let store = database.connect().await?;
     let settings = temporal.settings();
-    let connected = crate::worker::connect(&settings)
+    let connected = crate::temporal::connect(&settings)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let ingress = crate::ingress::Ingress {

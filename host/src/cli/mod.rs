@@ -386,7 +386,7 @@ struct TemporalArgs {
     #[arg(long, env = "ALGA_WF_NAMESPACE", default_value = "default")]
     namespace: String,
     /// Task queue.
-    #[arg(long, env = "ALGA_WF_TASK_QUEUE", default_value = crate::worker::DEFAULT_TASK_QUEUE)]
+    #[arg(long, env = "ALGA_WF_TASK_QUEUE", default_value = crate::temporal::DEFAULT_TASK_QUEUE)]
     task_queue: String,
 }
 
@@ -424,7 +424,16 @@ impl StartRateArgs {
 }
 
 impl TemporalArgs {
-    fn settings(&self) -> crate::worker::WorkerSettings {
+    /// Where a client connects and starts runs.
+    fn settings(&self) -> crate::temporal::TemporalSettings {
+        let mut settings = crate::temporal::TemporalSettings::local(&self.server);
+        settings.namespace = self.namespace.clone();
+        settings.task_queue = self.task_queue.clone();
+        settings
+    }
+
+    /// A worker's settings, before its own options.
+    fn worker_settings(&self) -> crate::worker::WorkerSettings {
         let mut settings = crate::worker::WorkerSettings::local(&self.server);
         settings.namespace = self.namespace.clone();
         settings.task_queue = self.task_queue.clone();
@@ -557,7 +566,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     None => None,
                 };
                 let lookup = crate::worker::definition_lookup(directory, store.clone());
-                let mut settings = temporal.settings();
+                let mut settings = temporal.worker_settings();
                 settings.max_cached_runs = *max_cached_runs;
                 settings.cache_memory_budget = cache_memory_mib.saturating_mul(1 << 20);
                 settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
@@ -661,15 +670,15 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     ledger_scope: None,
                 };
                 let settings = temporal.settings();
-                let connected = crate::worker::connect(&settings).await.map_err(|e| format!("{e:#}"))?;
-                crate::worker::start_run(&connected.client, &settings.task_queue, &start)
+                let connected = crate::temporal::connect(&settings).await.map_err(|e| format!("{e:#}"))?;
+                crate::temporal::start_run(&connected.client, &settings.task_queue, &start)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 if *no_wait {
-                    print_json(&json!({"runId": run_id, "workflowId": crate::worker::workflow_id(&run_id)}));
+                    print_json(&json!({"runId": run_id, "workflowId": crate::temporal::workflow_id(&run_id)}));
                     return Ok(0);
                 }
-                let outcome = crate::worker::run_result(&connected.client, &run_id)
+                let outcome = crate::temporal::run_result(&connected.client, &run_id)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 print_json(&outcome_json(&run_id, &outcome));
@@ -701,13 +710,13 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 payload,
             } => {
                 let payload = parse_json_arg("--payload", payload)?;
-                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
                 let argument = json!({
                     "eventName": event_name,
                     "correlationKey": correlation_key,
                     "payload": payload,
                 });
-                crate::worker::signal_run(
+                crate::temporal::signal_run(
                     &connected.client,
                     run,
                     alga_interpreter::machine::signals::EVENT_SIGNAL,
@@ -719,13 +728,13 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
             }
             Command::CompleteTask { run, temporal, task_id, payload } => {
                 let payload = parse_json_arg("--payload", payload)?;
-                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
                 let argument = json!({
                     "taskId": task_id,
                     "eventName": alga_interpreter::machine::signals::HUMAN_TASK_COMPLETED,
                     "payload": payload,
                 });
-                crate::worker::signal_run(
+                crate::temporal::signal_run(
                     &connected.client,
                     run,
                     alga_interpreter::machine::signals::HUMAN_TASK_SIGNAL,
@@ -736,31 +745,31 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 Ok(0)
             }
             Command::Query { run, name, temporal } => {
-                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let answer = crate::worker::query_run(&connected.client, run, name)
+                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let answer = crate::temporal::query_run(&connected.client, run, name)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 print_json(&answer);
                 Ok(0)
             }
             Command::Cancel { run, temporal } => {
-                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                crate::worker::cancel_run(&connected.client, run, "cancelled from the command line")
+                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                crate::temporal::cancel_run(&connected.client, run, "cancelled from the command line")
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 Ok(0)
             }
             Command::Result { run, temporal } => {
-                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let outcome = crate::worker::run_result(&connected.client, run)
+                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let outcome = crate::temporal::run_result(&connected.client, run)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 print_json(&outcome_json(run, &outcome));
                 Ok(0)
             }
             Command::History { run, out, temporal } => {
-                let connected = crate::worker::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let json = crate::worker::run_history(&connected.client, run)
+                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
+                let json = crate::temporal::run_history(&connected.client, run)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
@@ -841,8 +850,8 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
 }
 
 /// A run's end as JSON: `{runId, status, scopes | error}`.
-pub fn outcome_json(run_id: &str, outcome: &crate::worker::RunOutcome) -> Value {
-    use crate::worker::RunOutcome;
+pub fn outcome_json(run_id: &str, outcome: &crate::temporal::RunOutcome) -> Value {
+    use crate::temporal::RunOutcome;
     match outcome {
         RunOutcome::Succeeded(scopes) => {
             json!({"runId": run_id, "status": "SUCCEEDED", "scopes": scopes})

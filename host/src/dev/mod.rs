@@ -110,7 +110,7 @@ pub async fn run(
     settings.secrets = options.secrets.clone();
     // Development is where the `test.*` doubles belong.
     settings.test_actions = true;
-    let connected = crate::worker::connect(&settings)
+    let connected = crate::temporal::connect(&settings.temporal())
         .await
         .map_err(|e| DevError::Process(format!("{e:#}")))?;
     let api_state = Arc::new(crate::api::ApiState {

@@ -9,7 +9,7 @@ use std::path::Path;
 use alga_interpreter::validate::KnownAction;
 use serde_json::Value;
 
-use crate::simulate::ScriptedResult;
+use crate::stand_ins::ScriptedResult;
 use crate::store::{Store, StoreError};
 
 /// Scripted actions and task types read from a scenario.

@@ -33,7 +33,7 @@ pub(super) async fn deliver(
     let sent = match injected_failure() {
         Some(failure) => Err(anyhow::anyhow!(failure)),
         None => {
-            crate::worker::signal_workflow(
+            crate::temporal::signal_workflow(
                 client,
                 &run.temporal_workflow_id,
                 alga_interpreter::machine::signals::EVENT_SIGNAL,

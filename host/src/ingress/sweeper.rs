@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::{Ingress, delivery};
 use crate::store::StoreError;
-use crate::worker::TemporalState;
+use crate::temporal::TemporalState;
 
 /// How many events or deliveries one pass takes on (the rest wait for the next pass).
 const BATCH: i64 = 500;
@@ -147,7 +147,7 @@ impl Ingress<'_> {
             .await?;
         let mut closed = 0;
         for run in runs {
-            match crate::worker::describe_run(self.client, &run.temporal_workflow_id).await {
+            match crate::temporal::describe_run(self.client, &run.temporal_workflow_id).await {
                 Ok(TemporalState::Closed { status, error, at }) => {
                     if self
                         .store

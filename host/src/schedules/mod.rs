@@ -262,7 +262,7 @@ impl Scheduler<'_> {
             .recent_actions()
             .into_iter()
             .map(|action| {
-                let run_id = crate::worker::run_id_of(&action.workflow_id);
+                let run_id = crate::temporal::run_id_of(&action.workflow_id);
                 json!({
                     "runId": crate::store::run_uuid(&run_id),
                     "scheduledAt": action.schedule_time
@@ -342,14 +342,14 @@ impl Scheduler<'_> {
                 Some(row.trigger_type.clone()),
             )
         };
-        let input = RawValue::new(vec![crate::worker::encode_payload(
+        let input = RawValue::new(vec![crate::temporal::payload::encode(
             &serde_json::to_value(&start).map_err(|e| ScheduleError::Invalid(e.to_string()))?,
         )]);
         let action = ScheduleAction::start_workflow(
-            UntypedWorkflow::new(crate::worker::WORKFLOW_TYPE),
+            UntypedWorkflow::new(crate::temporal::WORKFLOW_TYPE),
             input,
             self.task_queue,
-            crate::worker::workflow_id(&format!("sched-{}", row.id)),
+            crate::temporal::workflow_id(&format!("sched-{}", row.id)),
         );
         let spec = spec(row)?;
         let id = temporal_schedule_id(row.id);

@@ -8,7 +8,7 @@ mod scenario;
 mod world;
 
 pub use report::{ChildReport, Report, ReportError, RunStatus};
-pub use scenario::{INVALID_SCENARIO, Scenario, ScriptedResult, parse_scripted_actions};
+pub use scenario::{INVALID_SCENARIO, Scenario, parse_scripted_actions};
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -52,8 +52,7 @@ pub enum SimulateError {
     },
 }
 
-/// Category of a run ended by a trap or fuel exhaustion inside the interpreter.
-pub const INTERPRETER_TRAP: &str = "InterpreterTrap";
+pub use alga_interpreter::error::category::INTERPRETER_TRAP;
 
 /// Child runs nest at most this deep (a workflow calling itself would otherwise never end).
 const MAX_CHILD_DEPTH: usize = 16;

@@ -7,22 +7,13 @@ use alga_interpreter::definition::Issue;
 use alga_interpreter::error::Failure;
 use serde_json::{Map, Value};
 
+use crate::stand_ins::ScriptedResult;
+
 /// Code for scenario problems.
 pub const INVALID_SCENARIO: &str = "INVALID_SCENARIO";
 
 /// Default virtual start time.
 pub const DEFAULT_START: &str = "2026-01-01T00:00:00.000Z";
-
-/// One scripted attempt result.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ScriptedResult {
-    /// The attempt succeeds with this output.
-    Output(Value),
-    /// The attempt fails.
-    Error(Failure),
-    /// Cancellation of the run arrives while the attempt runs.
-    Cancel,
-}
 
 /// A stimulus from the outside world.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use alga_interpreter::machine::protocol::{ActivityKind, ActivityOutcome, ActivityRequest};
 use serde_json::{Value, json};
 
-use super::scenario::{Scenario, ScriptedResult};
+use super::scenario::Scenario;
 use crate::actions::BuiltinActions;
+use crate::stand_ins::ScriptedResult;
 
 /// The world a simulated run talks to. It is plain data, so a continue-as-new point can keep a
 /// copy and resume from it.

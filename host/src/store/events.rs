@@ -73,7 +73,7 @@ impl RunAddress {
         RunAddress {
             run_id,
             temporal_workflow_id: temporal_workflow_id
-                .unwrap_or_else(|| crate::worker::workflow_id(&run_id.to_string())),
+                .unwrap_or_else(|| crate::temporal::workflow_id(&run_id.to_string())),
         }
     }
 
@@ -81,7 +81,7 @@ impl RunAddress {
     pub fn of(run_id: &str) -> RunAddress {
         RunAddress {
             run_id: super::run_uuid(run_id),
-            temporal_workflow_id: crate::worker::workflow_id(run_id),
+            temporal_workflow_id: crate::temporal::workflow_id(run_id),
         }
     }
 }

@@ -165,7 +165,7 @@ async fn create_started_run(
     .bind(workflow_id)
     .bind(i32::try_from(start.workflow_version).unwrap_or(i32::MAX))
     .bind(Json(&start.payload))
-    .bind(crate::worker::workflow_id(&start.run_id))
+    .bind(crate::temporal::workflow_id(&start.run_id))
     .bind(&start.definition_hash)
     .bind(&start.runtime_semantics_version)
     .bind(&start.trigger_type)

@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::Start;
 
-use super::convert::activity_failure;
-use super::payload;
 use super::{ACTION_ACTIVITY, HUMAN_TASK_ACTIVITY};
 use crate::actions::BuiltinActions;
 use crate::secrets::{self, Secrets};
-use crate::simulate::ScriptedResult;
+use crate::stand_ins::ScriptedResult;
 use crate::store::{Claim, LedgerEntry, NewTask, Store, tenant_uuid};
+use crate::temporal::failures::activity_failure;
+use crate::temporal::payload;
 
 /// The run an activity belongs to (added to every activity argument by the worker).
 #[derive(Debug, Deserialize)]

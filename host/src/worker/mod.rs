@@ -10,45 +10,21 @@ mod activities;
 mod convert;
 mod core;
 mod definitions;
-mod describe;
 mod fair;
-mod payload;
 mod replay;
 mod runs;
 
-pub use self::core::{
-    Connected, RunOutcome, cancel_run, cancel_workflow, connect, query_run, run_history,
-    run_result, run_worker, signal_run, signal_workflow, start_run, update_workflow,
-};
+pub use self::core::run_worker;
 pub use definitions::{DefinitionDirectory, definition_lookup};
-pub use describe::{TemporalState, describe_run};
-pub use payload::{encode as encode_payload, first as first_payload};
 pub use replay::{
     ReplayVerdict, Replayed, TracedCommand, history_json, read_history, replay, replay_traced,
 };
 pub use runs::DefinitionLookup;
 
-/// Workflow type of every run.
-pub const WORKFLOW_TYPE: &str = "workflowRuntimeV2RunWorkflow";
-/// Default task queue.
-pub const DEFAULT_TASK_QUEUE: &str = "workflow-runtime-v2";
 /// Activity type that executes an `action.call` attempt.
 pub const ACTION_ACTIVITY: &str = "executeWorkflowRuntimeV2ActionStep";
 /// Activity type that creates a human task.
 pub const HUMAN_TASK_ACTIVITY: &str = "startWorkflowRuntimeV2HumanTaskWait";
-
-/// The Temporal workflow id of a run.
-pub fn workflow_id(run_id: &str) -> String {
-    format!("workflow-runtime-v2:run:{run_id}")
-}
-
-/// Our run id from a Temporal workflow id (the inverse of [`workflow_id`]).
-pub fn run_id_of(temporal_workflow_id: &str) -> String {
-    temporal_workflow_id
-        .strip_prefix("workflow-runtime-v2:run:")
-        .unwrap_or(temporal_workflow_id)
-        .to_owned()
-}
 
 /// Where the worker connects and what it serves.
 #[derive(Debug, Clone)]
@@ -77,7 +53,7 @@ pub struct WorkerSettings {
     pub action_queues: std::collections::BTreeMap<String, String>,
     /// Stand-ins for the product's actions: scripted results by step id or `id@version`,
     /// picked by attempt number (the last one repeats).
-    pub scripted_actions: std::collections::BTreeMap<String, Vec<crate::simulate::ScriptedResult>>,
+    pub scripted_actions: std::collections::BTreeMap<String, Vec<crate::stand_ins::ScriptedResult>>,
     /// Where `{"$secret": NAME}` values come from (default: none at all).
     pub secrets: crate::secrets::Secrets,
     /// Whether the `test.*` doubles run (development and tests only).
@@ -101,7 +77,7 @@ impl WorkerSettings {
         WorkerSettings {
             server: server.to_owned(),
             namespace: "default".into(),
-            task_queue: DEFAULT_TASK_QUEUE.into(),
+            task_queue: crate::temporal::DEFAULT_TASK_QUEUE.into(),
             max_cached_runs: 1000,
             cache_memory_budget: 2 << 30,
             identity: format!("alga-wf@{}", std::process::id()),
@@ -120,6 +96,16 @@ impl WorkerSettings {
 }
 
 impl WorkerSettings {
+    /// Where the worker connects.
+    pub fn temporal(&self) -> crate::temporal::TemporalSettings {
+        crate::temporal::TemporalSettings {
+            server: self.server.clone(),
+            namespace: self.namespace.clone(),
+            task_queue: self.task_queue.clone(),
+            identity: self.identity.clone(),
+        }
+    }
+
     /// The activities' timeouts these settings make.
     pub fn activity_timeouts(&self) -> ActivityTimeouts {
         ActivityTimeouts {

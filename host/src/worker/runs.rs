@@ -17,8 +17,8 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure
 use super::convert::{self, CommandContext};
 use crate::engine::RunInstance;
 use crate::engine::modules::Modules;
-use crate::simulate::INTERPRETER_TRAP;
 use crate::store::{Batch, RunEnd, StoreError};
+use alga_interpreter::error::category::INTERPRETER_TRAP;
 
 /// A cached run: its instance and its start input.
 struct CachedRun {
