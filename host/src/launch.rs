@@ -126,11 +126,18 @@ pub async fn launch(
     if !request.payload.is_object() {
         return Err(LaunchError::PayloadNotObject);
     }
-    if let Some((mut existing, pending)) = match &request.fire_key {
+    if let Some(fired) = match &request.fire_key {
         Some(key) => store.run_by_fire_key(request.tenant, key).await?,
         None => None,
     } {
-        if let Some(start) = pending {
+        let mut existing = Launched {
+            run_id: fired.run_id,
+            workflow_id: fired.temporal_workflow_id,
+            temporal_run_id: fired.temporal_run_id,
+            version: fired.version,
+            created: false,
+        };
+        if let Some(start) = fired.pending_start {
             existing.temporal_run_id = start_pending(
                 store,
                 client,

@@ -30,7 +30,7 @@ pub use events::{NewEvent, Recorded, RunAddress, StoredEvent};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};
-pub use runs::{NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
+pub use runs::{FiredRun, NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
 pub use storable::storable_text;
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};

@@ -85,6 +85,21 @@ pub fn run_uuid(run_id: &str) -> Uuid {
     Uuid::parse_str(run_id).unwrap_or_else(|_| derived_uuid(&["run", run_id]))
 }
 
+/// The run a fire key launched, as its row has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FiredRun {
+    /// Our run id.
+    pub run_id: Uuid,
+    /// The Temporal workflow id.
+    pub temporal_workflow_id: String,
+    /// Temporal's run id of the first execution (empty until its start is recorded).
+    pub temporal_run_id: String,
+    /// The pinned version.
+    pub version: i32,
+    /// The start input, while its workflow is not known to have started.
+    pub pending_start: Option<Value>,
+}
+
 impl Store {
     /// A tenant's runs, newest first, optionally of one status and one workflow, from an
     /// offset cursor.
@@ -140,13 +155,12 @@ impl Store {
         Ok(())
     }
 
-    /// The tenant's run launched with a fire key, if any, with its start input while its
-    /// workflow is not known to have started.
+    /// The tenant's run launched with a fire key, if any.
     pub async fn run_by_fire_key(
         &self,
         tenant: Option<Uuid>,
         fire_key: &str,
-    ) -> Result<Option<(crate::launch::Launched, Option<Value>)>, StoreError> {
+    ) -> Result<Option<FiredRun>, StoreError> {
         type Row = (Uuid, String, Option<String>, i32, Option<Json<Value>>);
         let row: Option<Row> = sqlx::query_as(
             "SELECT run_id, temporal_workflow_id, temporal_run_id, workflow_version,
@@ -158,18 +172,15 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context(format!("looking up the run of fire key {fire_key}"))?;
-        Ok(
-            row.map(|(run_id, workflow_id, temporal_run_id, version, pending)| {
-                let launched = crate::launch::Launched {
-                    run_id,
-                    workflow_id,
-                    temporal_run_id: temporal_run_id.unwrap_or_default(),
-                    version,
-                    created: false,
-                };
-                (launched, pending.map(|Json(start)| start))
-            }),
-        )
+        Ok(row.map(
+            |(run_id, workflow_id, temporal_run_id, version, pending)| FiredRun {
+                run_id,
+                temporal_workflow_id: workflow_id,
+                temporal_run_id: temporal_run_id.unwrap_or_default(),
+                version,
+                pending_start: pending.map(|Json(start)| start),
+            },
+        ))
     }
 
     /// What relaunching a run needs: its pinned workflow and version, input, status, and the

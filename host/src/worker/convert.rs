@@ -33,7 +33,7 @@ pub struct CommandContext<'a> {
     /// The run's start input (children inherit its tenant and semantics).
     pub start: Option<&'a p::RunStart>,
     /// Resolves a child's pinned definition.
-    pub definitions: &'a super::runs::FindDefinition,
+    pub definitions: &'a super::definitions::FindDefinition,
     /// Our activities' start-to-close and heartbeat timeouts.
     pub timeouts: super::ActivityTimeouts,
     /// Task queues of actions served elsewhere, by `id@version`.

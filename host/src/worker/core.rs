@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use super::WorkerSettings;
 use super::activities::{Activities, ActivitySettings};
-use super::runs::{Decided, DefinitionLookup, Runs, Step};
+use super::definitions::DefinitionLookup;
+use super::runs::{Decided, Runs, Step};
 use crate::engine::modules::Modules;
 use crate::store::{Batch, Store, StoreError};
 use crate::temporal::connect;

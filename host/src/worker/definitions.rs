@@ -3,11 +3,20 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::runs::DefinitionLookup;
 use crate::store::{Store, StoreError, tenant_uuid};
+
+/// Resolves a child's pinned definition by tenant, workflow id and version.
+pub type DefinitionLookup = Arc<FindDefinition>;
+
+/// Finds a pinned definition by tenant, workflow id and version: `Ok(None)` when there is none,
+/// `Err` when it cannot be known now (the database is away), so the workflow task fails and is
+/// retried instead of a child starting without its definition.
+pub type FindDefinition =
+    dyn Fn(Option<&str>, &str, u32) -> Result<Option<Value>, String> + Send + Sync;
 
 /// Definitions by `(workflow id, version)`.
 #[derive(Debug, Default, Clone)]

@@ -15,11 +15,11 @@ mod replay;
 mod runs;
 
 pub use self::core::run_worker;
+pub use definitions::DefinitionLookup;
 pub use definitions::{DefinitionDirectory, definition_lookup};
 pub use replay::{
     ReplayVerdict, Replayed, TracedCommand, history_json, read_history, replay, replay_traced,
 };
-pub use runs::DefinitionLookup;
 
 /// Activity type that executes an `action.call` attempt.
 pub const ACTION_ACTIVITY: &str = "executeWorkflowRuntimeV2ActionStep";

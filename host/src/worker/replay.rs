@@ -15,7 +15,8 @@ use temporalio_common::worker::WorkerTaskTypes;
 use temporalio_sdk_core::replay::{HistoryForReplay, ReplayWorkerInput};
 use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, init_replay_worker};
 
-use super::runs::{DefinitionLookup, Runs};
+use super::definitions::DefinitionLookup;
+use super::runs::Runs;
 use crate::engine::modules::Modules;
 use alga_interpreter::machine::protocol::{Command, RunEvent};
 

@@ -15,6 +15,7 @@ use temporalio_common::protos::coresdk::workflow_completion::workflow_activation
 use temporalio_common::protos::temporal::api::failure::v1::Failure as ApiFailure;
 
 use super::convert::{self, CommandContext};
+use super::definitions::DefinitionLookup;
 use crate::engine::RunInstance;
 use crate::engine::modules::Modules;
 use crate::store::{Batch, RunEnd, StoreError};
@@ -87,15 +88,6 @@ pub struct Activated {
     run: CachedRun,
     result: Result<Vec<Command>, crate::engine::EngineError>,
 }
-
-/// Resolves a child's pinned definition by tenant, workflow id and version.
-pub type DefinitionLookup = Arc<FindDefinition>;
-
-/// Finds a pinned definition by tenant, workflow id and version: `Ok(None)` when there is none,
-/// `Err` when it cannot be known now (the database is away), so the workflow task fails and is
-/// retried instead of a child starting without its definition.
-pub type FindDefinition =
-    dyn Fn(Option<&str>, &str, u32) -> Result<Option<Value>, String> + Send + Sync;
 
 /// The runs this worker has cached.
 pub struct Runs {

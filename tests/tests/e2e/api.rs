@@ -899,23 +899,14 @@ fn schedules_fire_runs(
     let (status, body) = api.put(metadata, admin, &json!({"isPaused": true}));
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["scheduleProblems"], json!([]), "{body:#}");
-    assert_eq!(
-        api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
-        true
-    );
+    temporal_paused_becomes(api, &schedule_path, reader, true);
     let (status, body) = api.put(metadata, admin, &json!({"isPaused": false}));
     assert_eq!(status, 200, "{body:#}");
-    assert_eq!(
-        api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
-        false
-    );
+    temporal_paused_becomes(api, &schedule_path, reader, false);
 
     let (status, paused) = api.post(&format!("{schedule_path}/pause"), Some(admin), &json!({}));
     assert_eq!(status, 200, "{paused:#}");
-    assert_eq!(
-        api.get(&schedule_path, Some(reader)).1["temporal"]["paused"],
-        true
-    );
+    temporal_paused_becomes(api, &schedule_path, reader, true);
     let (status, updated) = api.put(
         &schedule_path,
         admin,
@@ -925,8 +916,7 @@ fn schedules_fire_runs(
     assert_eq!(updated["cron"], "@every 3s");
     let (status, resumed) = api.post(&format!("{schedule_path}/resume"), Some(admin), &json!({}));
     assert_eq!(status, 200, "{resumed:#}");
-    let (_, described) = api.get(&schedule_path, Some(reader));
-    assert_eq!(described["temporal"]["paused"], false, "{described:#}");
+    let described = temporal_paused_becomes(api, &schedule_path, reader, false);
     assert_eq!(described["name"], "every three seconds");
     assert_eq!(api.delete(&schedule_path, admin), 200);
     assert_eq!(api.get(&schedule_path, Some(reader)).0, 404);
@@ -1372,4 +1362,22 @@ fn keys_are_made_listed_revoked_and_expire(api: &Api, admin: &str, reader: &str,
     std::thread::sleep(Duration::from_millis(2500));
     let (status, body) = api.get("/api/workflow-runs", Some(&brief));
     assert_eq!(status, 401, "{body:#}");
+}
+
+/// Waits until the schedule's Temporal Schedule reports `paused` as `expected`, and returns
+/// the schedule then. Temporal applies a pause or resume in the Schedule's own workflow, so a
+/// description read at once may still show the state before (seen on a loaded machine).
+fn temporal_paused_becomes(api: &Api, schedule_path: &str, key: &str, expected: bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, described) = api.get(schedule_path, Some(key));
+        if described["temporal"]["paused"] == expected {
+            return described;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "paused never became {expected}: {described:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
