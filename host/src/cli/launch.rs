@@ -100,7 +100,7 @@ pub async fn start(
     let settings = temporal.settings();
     let connected = crate::temporal::connect(&settings)
         .await
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(super::shown)?;
     let launched = launch(
         &store,
         &connected.client,
@@ -117,7 +117,7 @@ pub async fn start(
     }
     let outcome = crate::temporal::run_result(&connected.client, &run)
         .await
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(super::shown)?;
     print_json(&super::outcome_json(&run, &outcome));
     Ok(0)
 }
@@ -137,7 +137,7 @@ pub async fn serve(
     let settings = temporal.settings();
     let connected = crate::temporal::connect(&settings)
         .await
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(super::shown)?;
     let state = std::sync::Arc::new(crate::api::ApiState {
         store,
         client: connected.client,
@@ -196,7 +196,7 @@ pub async fn send_event(
     let settings = temporal.settings();
     let connected = crate::temporal::connect(&settings)
         .await
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(super::shown)?;
     let ingress = crate::ingress::Ingress {
         store: &store,
         client: &connected.client,

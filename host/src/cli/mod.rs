@@ -1,7 +1,9 @@
 //! The `alga-wf` command line.
 
+mod client;
 mod keys;
 mod launch;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use crate::engine::{EngineConfig, InterpreterEngine};
 use crate::locate;
 use crate::simulate::{self, Report, Scenario, SimulateError};
+use client::shown;
 
 /// Exit status for an invalid definition or scenario.
 const EXIT_INVALID: u8 = 2;
@@ -69,71 +72,7 @@ enum Command {
         audit_replay: bool,
     },
     /// Serve workflow and activity tasks from Temporal until Ctrl-C.
-    Worker {
-        #[command(flatten)]
-        temporal: TemporalArgs,
-        /// A folder of published definitions (`*.json`), for `control.callWorkflow` children.
-        #[arg(long, value_name = "DIR")]
-        definitions: Option<PathBuf>,
-        /// Runs kept cached (Temporal's sticky cache); evicted runs are rebuilt by replay. 0
-        /// evicts every run after every activation, so each workflow task rebuilds the run
-        /// from its history: a determinism audit, and slow.
-        #[arg(long, env = "ALGA_WF_MAX_CACHED_RUNS", default_value_t = 1000)]
-        max_cached_runs: usize,
-        /// MiB of interpreter memory the cached runs may hold together; past it the least
-        /// recently used runs are evicted (and rebuilt by replay when they next run). 0: no
-        /// budget, only the count.
-        #[arg(long, env = "ALGA_WF_CACHE_MEMORY_MIB", default_value_t = 2048)]
-        cache_memory_mib: usize,
-        /// PostgreSQL for the read model, the idempotency ledger and published definitions
-        /// (none: no projections, no ledger, children from --definitions only).
-        #[arg(long, env = "ALGA_WF_DATABASE_URL")]
-        database_url: Option<String>,
-        /// Start-to-close timeout of activities, in seconds: an attempt lost with its worker
-        /// is retried after it (and its ledger claim lapses).
-        #[arg(long, env = "ALGA_WF_ACTIVITY_TIMEOUT_SECS", default_value_t = 600)]
-        activity_timeout_secs: u64,
-        /// How long one of the worker's own activities may go without a heartbeat before
-        /// Temporal retries it, in seconds: a dead worker's action is retried this soon. Also
-        /// how long its ledger claim holds unless renewed. It heartbeats three times in each.
-        #[arg(long, env = "ALGA_WF_HEARTBEAT_TIMEOUT_SECS", default_value_t = 30)]
-        heartbeat_timeout_secs: u64,
-        /// How long a run may stay parked (waiting on a timer, an event or a person) with its
-        /// interpreter instance cached, in seconds; after that its instance is dropped and the
-        /// run is rebuilt by replay when it next runs (0: keep it until the cache needs room).
-        #[arg(long, env = "ALGA_WF_EVICT_PARKED_SECS", default_value_t = 600)]
-        evict_parked_secs: u64,
-        /// How often, in seconds, the worker sends deliveries that failed or were never made
-        /// and routes events that were never routed (with a database).
-        #[arg(long, env = "ALGA_WF_SWEEP_INTERVAL_SECS", default_value_t = 5)]
-        sweep_interval_secs: u64,
-        /// How long, in seconds, a run's row may stay unchanged before the sweeper asks
-        /// Temporal whether the run is still open (a terminated or timed-out run's row is then
-        /// closed); each run is asked about at most every five minutes.
-        #[arg(long, env = "ALGA_WF_RECONCILE_IDLE_SECS", default_value_t = 60)]
-        reconcile_idle_secs: u64,
-        /// How long, in seconds, a run's workflow may take to start before the sweeper
-        /// finishes its launch: a run an event triggered is started, a manual one is failed
-        /// with the reason (its caller was told the start failed).
-        #[arg(long, env = "ALGA_WF_LAUNCH_GRACE_SECS", default_value_t = 60)]
-        launch_grace_secs: u64,
-        /// How often, in seconds, the sweeper matches schedule rows with Temporal Schedules: a
-        /// row whose Schedule is missing gets it again, a Schedule whose row is gone is deleted.
-        #[arg(long, env = "ALGA_WF_SCHEDULE_SWEEP_SECS", default_value_t = 60)]
-        schedule_sweep_secs: u64,
-        /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
-        /// $ALGA_WF_ACTION_QUEUES, comma-separated).
-        #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
-        action_queues: Vec<String>,
-        /// Serve actions from scripted results (a simulator scenario's `actions`), picked by
-        /// attempt: a stand-in for the product's action workers in development and tests.
-        #[arg(long, value_name = "FILE")]
-        scripted_actions: Option<PathBuf>,
-        /// Serve Prometheus metrics at http://ADDR/metrics (activations, their latency,
-        /// commands, activities by outcome, ledger hits, cached runs).
-        #[arg(long, env = "ALGA_WF_METRICS_LISTEN")]
-        metrics_listen: Option<String>,
-    },
+    Worker(worker::WorkerArgs),
     /// Validate a definition and store it as an immutable published version.
     Publish {
         /// A workflow definition (JSON) with `id` (a uuid or a key) and `version`.
@@ -532,69 +471,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
     let runtime = tokio_runtime()?;
     runtime.block_on(async {
         match &cli.command {
-            Command::Worker {
-                temporal,
-                definitions,
-                max_cached_runs,
-                cache_memory_mib,
-                database_url,
-                activity_timeout_secs,
-                heartbeat_timeout_secs,
-                evict_parked_secs,
-                sweep_interval_secs,
-                reconcile_idle_secs,
-                launch_grace_secs,
-                schedule_sweep_secs,
-                action_queues,
-                scripted_actions,
-                metrics_listen,
-            } => {
-                if let Some(listen) = metrics_listen {
-                    crate::observability::serve_metrics(listen).await?;
-                }
-                // Fault injection for crash tests: FAILPOINTS names the points to trigger.
-                let _faults = fail::FailScenario::setup();
-                // One instance per cached run, and spares for runs being rebuilt (with no
-                // cache, other runs' activations may come before a run's eviction).
-                let modules = load_modules_for(cli, max_cached_runs + 4)?;
-                let directory = match definitions {
-                    Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
-                    None => crate::worker::DefinitionDirectory::default(),
-                };
-                let store = match database_url {
-                    Some(url) => Some(crate::store::Store::connect(url).await.map_err(|e| e.to_string())?),
-                    None => None,
-                };
-                let lookup = crate::worker::definition_lookup(directory, store.clone());
-                let mut settings = temporal.worker_settings();
-                settings.max_cached_runs = *max_cached_runs;
-                settings.cache_memory_budget = cache_memory_mib.saturating_mul(1 << 20);
-                settings.activity_timeout = std::time::Duration::from_secs((*activity_timeout_secs).max(1));
-                settings.heartbeat_timeout = std::time::Duration::from_secs((*heartbeat_timeout_secs).max(1));
-                settings.evict_parked_after =
-                    (*evict_parked_secs > 0).then(|| std::time::Duration::from_secs(*evict_parked_secs));
-                settings.sweep.interval = std::time::Duration::from_secs((*sweep_interval_secs).max(1));
-                settings.sweep.reconcile_idle = std::time::Duration::from_secs(*reconcile_idle_secs);
-                settings.sweep.launch_grace = std::time::Duration::from_secs(*launch_grace_secs);
-                settings.sweep.schedule_interval =
-                    std::time::Duration::from_secs((*schedule_sweep_secs).max(1));
-                settings.action_queues = parse_action_queues(action_queues)?;
-                if let Some(file) = scripted_actions {
-                    let value = read_json(file)?;
-                    let actions = value.get("actions").unwrap_or(&value);
-                    settings.scripted_actions = simulate::parse_scripted_actions(actions).map_err(|issues| {
-                        let first = issues.first().map(|i| format!("{}: {}", i.path, i.message)).unwrap_or_default();
-                        format!("{}: {first}", file.display())
-                    })?;
-                }
-                let shutdown = crate::termination::requested();
-                settings.secrets = secrets(cli)?;
-                settings.test_actions = cli.test_actions;
-                crate::worker::run_worker(modules, settings, lookup, store, shutdown)
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                Ok(0)
-            }
+            Command::Worker(args) => args.run(cli).await,
             Command::Publish { file, database, temporal, tenant } => {
                 launch::publish(cli, file, database, temporal, tenant.as_deref()).await
             }
@@ -670,17 +547,17 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                     ledger_scope: None,
                 };
                 let settings = temporal.settings();
-                let connected = crate::temporal::connect(&settings).await.map_err(|e| format!("{e:#}"))?;
+                let connected = crate::temporal::connect(&settings).await.map_err(shown)?;
                 crate::temporal::start_run(&connected.client, &settings.task_queue, &start)
                     .await
-                    .map_err(|e| format!("{e:#}"))?;
+                    .map_err(shown)?;
                 if *no_wait {
                     print_json(&json!({"runId": run_id, "workflowId": crate::temporal::workflow_id(&run_id)}));
                     return Ok(0);
                 }
                 let outcome = crate::temporal::run_result(&connected.client, &run_id)
                     .await
-                    .map_err(|e| format!("{e:#}"))?;
+                    .map_err(shown)?;
                 print_json(&outcome_json(&run_id, &outcome));
                 Ok(0)
             }
@@ -702,79 +579,16 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 };
                 launch::send_event(event, database, temporal).await
             }
-            Command::SignalEvent {
-                run,
-                temporal,
-                event_name,
-                correlation_key,
-                payload,
-            } => {
-                let payload = parse_json_arg("--payload", payload)?;
-                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let argument = json!({
-                    "eventName": event_name,
-                    "correlationKey": correlation_key,
-                    "payload": payload,
-                });
-                crate::temporal::signal_run(
-                    &connected.client,
-                    run,
-                    alga_interpreter::machine::signals::EVENT_SIGNAL,
-                    &argument,
-                )
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-                Ok(0)
+            Command::SignalEvent { run, temporal, event_name, correlation_key, payload } => {
+                client::signal_event(temporal, run, event_name, correlation_key.as_deref(), payload).await
             }
             Command::CompleteTask { run, temporal, task_id, payload } => {
-                let payload = parse_json_arg("--payload", payload)?;
-                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let argument = json!({
-                    "taskId": task_id,
-                    "eventName": alga_interpreter::machine::signals::HUMAN_TASK_COMPLETED,
-                    "payload": payload,
-                });
-                crate::temporal::signal_run(
-                    &connected.client,
-                    run,
-                    alga_interpreter::machine::signals::HUMAN_TASK_SIGNAL,
-                    &argument,
-                )
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-                Ok(0)
+                client::complete_task(temporal, run, task_id, payload).await
             }
-            Command::Query { run, name, temporal } => {
-                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let answer = crate::temporal::query_run(&connected.client, run, name)
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                print_json(&answer);
-                Ok(0)
-            }
-            Command::Cancel { run, temporal } => {
-                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                crate::temporal::cancel_run(&connected.client, run, "cancelled from the command line")
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                Ok(0)
-            }
-            Command::Result { run, temporal } => {
-                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let outcome = crate::temporal::run_result(&connected.client, run)
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                print_json(&outcome_json(run, &outcome));
-                Ok(0)
-            }
-            Command::History { run, out, temporal } => {
-                let connected = crate::temporal::connect(&temporal.settings()).await.map_err(|e| format!("{e:#}"))?;
-                let json = crate::temporal::run_history(&connected.client, run)
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-                Ok(0)
-            }
+            Command::Query { run, name, temporal } => client::query(temporal, run, name).await,
+            Command::Cancel { run, temporal } => client::cancel(temporal, run).await,
+            Command::Result { run, temporal } => client::result(temporal, run).await,
+            Command::History { run, out, temporal } => client::history(temporal, run, out).await,
             Command::Replay { histories } => {
                 let modules = load_modules_for(cli, 8)?;
                 let mut loaded = Vec::new();
@@ -786,7 +600,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 }
                 let verdicts = crate::worker::replay(modules, loaded)
                     .await
-                    .map_err(|e| format!("{e:#}"))?;
+                    .map_err(shown)?;
                 let mut diverged = false;
                 let results: Vec<Value> = histories
                     .iter()
@@ -826,7 +640,7 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 }
                 let certificates = crate::certify::certify(from_module, to_module, loaded)
                     .await
-                    .map_err(|e| format!("{e:#}"))?;
+                    .map_err(shown)?;
                 let mut safe = true;
                 let results: Vec<Value> = histories
                     .iter()
