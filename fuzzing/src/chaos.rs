@@ -6,8 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alga_interpreter::RUNTIME_SEMANTICS_VERSION;
-use alga_interpreter::canonical::definition_hash;
 use alga_interpreter::error::{Failure, category};
 use alga_interpreter::machine::HUMAN_TASK_UPDATE;
 use alga_interpreter::machine::protocol::{
@@ -98,26 +96,20 @@ impl<'a, 's> ChaosHost<'a, 's> {
             Value::Object(json::object(&mut self.u, 3)?)
         };
         let start = RunStart {
-            run_id: "fuzz-run".into(),
             tenant_id: Some("fuzz-tenant".into()),
-            workflow_id: definition["id"]
-                .as_str()
-                .unwrap_or("fuzz-workflow")
-                .to_owned(),
-            workflow_version: definition["version"].as_u64().unwrap_or(1) as u32,
-            definition_hash: definition_hash(&definition),
-            definition,
-            runtime_semantics_version: RUNTIME_SEMANTICS_VERSION.to_owned(),
-            payload,
-            trigger_type: None,
             execution_key: "fuzz-run".into(),
-            meta: None,
-            activity_actions: Vec::new(),
-            checkpoint: None,
             continue_as_new_after_events: *self.u.choose(&[0, 0, 0, 8, 30])?,
-            continue_as_new_after_bytes: 0,
             host_retries: self.u.ratio(1, 4)?,
-            ledger_scope: None,
+            ..RunStart::pinned(
+                "fuzz-run",
+                definition["id"]
+                    .as_str()
+                    .unwrap_or("fuzz-workflow")
+                    .to_owned(),
+                definition["version"].as_u64().unwrap_or(1) as u32,
+                definition,
+                payload,
+            )
         };
         Ok(self.activation(vec![Job::Start(Box::new(start))]))
     }

@@ -7,7 +7,6 @@
 use std::time::{Duration, Instant};
 
 use alga_interpreter::Machine;
-use alga_interpreter::canonical::definition_hash;
 use alga_interpreter::machine::protocol::{Activation, Command, Job, RunEvent, RunStart};
 use alga_wf::engine::EngineConfig;
 use serde_json::{Value, json};
@@ -68,23 +67,9 @@ fn activation(definition: Value, payload: Value) -> Activation {
         history_size_bytes: 0,
         continue_as_new_suggested: false,
         jobs: vec![Job::Start(Box::new(RunStart {
-            run_id: "bench".into(),
             tenant_id: Some("t".into()),
-            workflow_id: "bench".into(),
-            workflow_version: 1,
-            definition_hash: definition_hash(&definition),
-            definition,
-            runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-            payload,
-            trigger_type: None,
             execution_key: "bench".into(),
-            meta: None,
-            activity_actions: vec![],
-            checkpoint: None,
-            continue_as_new_after_events: 0,
-            continue_as_new_after_bytes: 0,
-            host_retries: false,
-            ledger_scope: None,
+            ..RunStart::pinned("bench", "bench", 1, definition, payload)
         }))],
     }
 }

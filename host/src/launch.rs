@@ -94,23 +94,16 @@ pub fn pinned_start(
     trigger_type: Option<String>,
 ) -> RunStart {
     RunStart {
-        run_id,
         tenant_id: tenant.map(|t| t.to_string()),
-        workflow_id: pinned.workflow_id.to_string(),
-        workflow_version: u32::try_from(pinned.version).unwrap_or(1),
-        definition_hash: alga_interpreter::canonical::definition_hash(&pinned.definition),
-        definition: pinned.definition,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload,
         trigger_type,
-        execution_key: String::new(),
-        meta: None,
-        activity_actions: Vec::new(),
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
         host_retries: true,
-        ledger_scope: None,
+        ..RunStart::pinned(
+            run_id,
+            pinned.workflow_id.to_string(),
+            u32::try_from(pinned.version).unwrap_or(1),
+            pinned.definition,
+            payload,
+        )
     }
 }
 

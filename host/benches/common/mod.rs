@@ -72,23 +72,10 @@ pub fn run_start(run_id: &str, tenant: Option<&str>, steps: Value, payload: Valu
     let definition = json!({"id": "bench", "version": 1, "name": "bench",
         "payloadSchemaRef": "payload.Bench.v1", "steps": steps});
     RunStart {
-        run_id: run_id.into(),
         tenant_id: tenant.map(str::to_owned),
-        workflow_id: "bench".into(),
-        workflow_version: 1,
-        definition_hash: alga_interpreter::canonical::definition_hash(&definition),
-        definition,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload,
-        trigger_type: None,
         execution_key: run_id.into(),
-        meta: None,
-        activity_actions: Vec::new(),
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
         host_retries: true,
-        ledger_scope: None,
+        ..RunStart::pinned(run_id, "bench", 1, definition, payload)
     }
 }
 

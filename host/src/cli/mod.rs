@@ -525,26 +525,20 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 let run_id = run_id.clone().unwrap_or_else(|| {
                     format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"))
                 });
-                let start = alga_interpreter::machine::protocol::RunStart {
-                    run_id: run_id.clone(),
-                    tenant_id: tenant.clone(),
-                    workflow_id: definition["id"].as_str().unwrap_or_default().to_owned(),
-                    workflow_version: definition["version"].as_u64().unwrap_or(1) as u32,
-                    definition_hash: alga_interpreter::canonical::definition_hash(&definition),
+                let pinned = alga_interpreter::machine::protocol::RunStart::pinned(
+                    run_id.clone(),
+                    definition["id"].as_str().unwrap_or_default().to_owned(),
+                    definition["version"].as_u64().unwrap_or(1) as u32,
                     definition,
-                    runtime_semantics_version: semantics_version
-                        .clone()
-                        .unwrap_or_else(|| alga_interpreter::RUNTIME_SEMANTICS_VERSION.into()),
                     payload,
-                    trigger_type: None,
+                );
+                let start = alga_interpreter::machine::protocol::RunStart {
+                    tenant_id: tenant.clone(),
+                    runtime_semantics_version: semantics_version.clone().unwrap_or(pinned.runtime_semantics_version.clone()),
                     execution_key: format!("cli-{run_id}"),
-                    meta: None,
-                    activity_actions: Vec::new(),
-                    checkpoint: None,
                     continue_as_new_after_events: *continue_as_new_after_events,
-                    continue_as_new_after_bytes: 0,
                     host_retries: true,
-                    ledger_scope: None,
+                    ..pinned
                 };
                 let settings = temporal.settings();
                 let connected = crate::temporal::connect(&settings).await.map_err(shown)?;

@@ -12,7 +12,6 @@ pub use scenario::{INVALID_SCENARIO, Scenario, parse_scripted_actions};
 
 use std::collections::{BTreeMap, VecDeque};
 
-use alga_interpreter::canonical::definition_hash;
 use alga_interpreter::definition::{Issue, Severity};
 use alga_interpreter::error::{Failure, RuntimeError, category};
 use alga_interpreter::expr::now_iso;
@@ -230,23 +229,18 @@ impl<'a, R: Runtime> Driver<'a, R> {
         let mut forced: Vec<String> = self.scenario.actions.keys().cloned().collect();
         forced.sort();
         RunStart {
-            run_id: self.setup.run_id.clone(),
             tenant_id: Some(self.scenario.tenant_id.clone()),
-            workflow_id: definition["id"].as_str().unwrap_or_default().to_owned(),
-            workflow_version: definition["version"].as_u64().unwrap_or(1) as u32,
-            definition: definition.clone(),
-            definition_hash: definition_hash(definition),
             runtime_semantics_version: self.runtime.semantics_version(),
-            payload: self.setup.payload.clone(),
-            trigger_type: None,
             execution_key: format!("simulate-{}", self.setup.run_id),
-            meta: None,
             activity_actions: forced,
-            checkpoint: None,
             continue_as_new_after_events: self.scenario.continue_as_new_after_events,
-            continue_as_new_after_bytes: 0,
-            host_retries: false,
-            ledger_scope: None,
+            ..RunStart::pinned(
+                self.setup.run_id.clone(),
+                definition["id"].as_str().unwrap_or_default(),
+                definition["version"].as_u64().unwrap_or(1) as u32,
+                definition.clone(),
+                self.setup.payload.clone(),
+            )
         }
     }
 

@@ -79,6 +79,41 @@ pub struct RunStart {
     pub ledger_scope: Option<String>,
 }
 
+impl RunStart {
+    /// A run of `workflow_id` at `workflow_version`, pinned to `definition` (its hash computed
+    /// here) and to this interpreter's semantics, with `payload` and every other field at its
+    /// default: no tenant, trigger, meta or checkpoint, no continue-as-new threshold, the
+    /// interpreter running its own retries. Callers set what their launch adds with struct
+    /// update syntax.
+    pub fn pinned(
+        run_id: impl Into<String>,
+        workflow_id: impl Into<String>,
+        workflow_version: u32,
+        definition: Value,
+        payload: Value,
+    ) -> RunStart {
+        RunStart {
+            run_id: run_id.into(),
+            tenant_id: None,
+            workflow_id: workflow_id.into(),
+            workflow_version,
+            definition_hash: crate::canonical::definition_hash(&definition),
+            definition,
+            runtime_semantics_version: crate::RUNTIME_SEMANTICS_VERSION.into(),
+            payload,
+            trigger_type: None,
+            execution_key: String::new(),
+            meta: None,
+            activity_actions: Vec::new(),
+            checkpoint: None,
+            continue_as_new_after_events: 0,
+            continue_as_new_after_bytes: 0,
+            host_retries: false,
+            ledger_scope: None,
+        }
+    }
+}
+
 /// How an activity ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -181,23 +181,15 @@ pub fn run_start(
     payload: Value,
 ) -> alga_interpreter::machine::protocol::RunStart {
     alga_interpreter::machine::protocol::RunStart {
-        run_id: "run-test".into(),
         tenant_id: Some("tenant-test".into()),
-        workflow_id: definition["id"].as_str().unwrap_or_default().to_owned(),
-        workflow_version: 1,
-        definition_hash: alga_interpreter::canonical::definition_hash(&definition),
-        definition,
-        runtime_semantics_version: alga_interpreter::RUNTIME_SEMANTICS_VERSION.into(),
-        payload,
-        trigger_type: None,
         execution_key: "test".into(),
-        meta: None,
-        activity_actions: vec![],
-        checkpoint: None,
-        continue_as_new_after_events: 0,
-        continue_as_new_after_bytes: 0,
-        host_retries: false,
-        ledger_scope: None,
+        ..alga_interpreter::machine::protocol::RunStart::pinned(
+            "run-test",
+            definition["id"].as_str().unwrap_or_default().to_owned(),
+            1,
+            definition,
+            payload,
+        )
     }
 }
 
