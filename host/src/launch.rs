@@ -107,6 +107,31 @@ pub fn pinned_start(
     }
 }
 
+/// The constraint that keeps a fire key to one run.
+const FIRE_KEY_UNIQUE: &str = "workflow_runs_trigger_fire_key_unique";
+
+/// The run a fire key launched before, its workflow started first if its launcher never did.
+async fn launched_before(
+    store: &Store,
+    client: &temporalio_client::Client,
+    task_queue: &str,
+    tenant: Option<Uuid>,
+    fired: crate::store::FiredRun,
+) -> Result<Launched, LaunchError> {
+    let mut existing = Launched {
+        run_id: fired.run_id,
+        workflow_id: fired.temporal_workflow_id,
+        temporal_run_id: fired.temporal_run_id,
+        version: fired.version,
+        created: false,
+    };
+    if let Some(start) = fired.pending_start {
+        existing.temporal_run_id =
+            start_pending(store, client, task_queue, tenant, existing.run_id, start).await?;
+    }
+    Ok(existing)
+}
+
 /// Launches a run. A fire key names at most one run: a launch with a key already used returns
 /// that run, and starts its workflow first if it never started (its launcher died, or Temporal
 /// was away), so an event's launch is never blocked by a row that never ran.
@@ -119,29 +144,10 @@ pub async fn launch(
     if !request.payload.is_object() {
         return Err(LaunchError::PayloadNotObject);
     }
-    if let Some(fired) = match &request.fire_key {
-        Some(key) => store.run_by_fire_key(request.tenant, key).await?,
-        None => None,
-    } {
-        let mut existing = Launched {
-            run_id: fired.run_id,
-            workflow_id: fired.temporal_workflow_id,
-            temporal_run_id: fired.temporal_run_id,
-            version: fired.version,
-            created: false,
-        };
-        if let Some(start) = fired.pending_start {
-            existing.temporal_run_id = start_pending(
-                store,
-                client,
-                task_queue,
-                request.tenant,
-                existing.run_id,
-                start,
-            )
-            .await?;
-        }
-        return Ok(existing);
+    if let Some(key) = &request.fire_key
+        && let Some(fired) = store.run_by_fire_key(request.tenant, key).await?
+    {
+        return launched_before(store, client, task_queue, request.tenant, fired).await;
     }
     let pinned = store
         .pinned(request.tenant, request.workflow, request.version)
@@ -161,7 +167,10 @@ pub async fn launch(
             request.trigger_type.clone(),
         )
     };
-    store
+    // A test's fault point: a slow launcher, so another launch of the same fire key can store
+    // its run between this one's lookup and its insert.
+    fail::fail_point!("launch-before-insert");
+    let created = store
         .create_run(&NewRun {
             run_id,
             tenant: request.tenant,
@@ -178,7 +187,23 @@ pub async fn launch(
                 StoreError::Invalid(format!("encoding the start of run {run_id}: {e}"))
             })?,
         })
-        .await?;
+        .await;
+    match (created, &request.fire_key) {
+        (Ok(()), _) => {}
+        // Another launcher of the same fire key (the sweeper routing the event this request
+        // is routing) stored its run between our lookup and our insert: that run is the
+        // launch, as if the lookup had found it.
+        (Err(e), Some(key)) if e.violates(FIRE_KEY_UNIQUE) => {
+            let fired = store.run_by_fire_key(request.tenant, key).await?;
+            return match fired {
+                Some(fired) => {
+                    launched_before(store, client, task_queue, request.tenant, fired).await
+                }
+                None => Err(e.into()),
+            };
+        }
+        (Err(e), _) => return Err(e.into()),
+    }
     let started = match injected_start_failure() {
         Some(failure) => Err(anyhow::anyhow!(failure)),
         None => crate::temporal::start_run(client, task_queue, &start).await,

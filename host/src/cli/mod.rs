@@ -534,7 +534,9 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 );
                 let start = alga_interpreter::machine::protocol::RunStart {
                     tenant_id: tenant.clone(),
-                    runtime_semantics_version: semantics_version.clone().unwrap_or(pinned.runtime_semantics_version.clone()),
+                    runtime_semantics_version: semantics_version
+                        .clone()
+                        .unwrap_or_else(|| pinned.runtime_semantics_version.clone()),
                     execution_key: format!("cli-{run_id}"),
                     continue_as_new_after_events: *continue_as_new_after_events,
                     host_retries: true,

@@ -78,6 +78,12 @@ pub enum FailureClass {
 }
 
 impl StoreError {
+    /// Whether the database refused the operation for breaking the constraint `name`.
+    pub fn violates(&self, name: &str) -> bool {
+        matches!(self, StoreError::Database { source: sqlx::Error::Database(db), .. }
+            if db.constraint() == Some(name))
+    }
+
     /// Classifies the failure once, for every caller (API status, retry decisions).
     pub fn class(&self) -> FailureClass {
         let StoreError::Database {

@@ -531,3 +531,66 @@ fn a_long_action_heartbeats_and_runs_once() {
         .collect();
     assert_eq!(started_attempts, [&serde_json::json!(1)], "{history:#}");
 }
+
+/// Two launches of one fire key at once (the API routing an event while the sweeper routes it
+/// too) start one run: the launch whose insert loses to the other's returns that run, instead of
+/// failing on the fire key's unique index (the API answered `no_wait` with "duplicate key value
+/// violates unique constraint workflow_runs_trigger_fire_key_unique" once, on a loaded machine).
+#[test]
+fn two_launches_of_one_fire_key_at_once_start_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    publish_and_start(
+        &api,
+        &admin,
+        "raced",
+        serde_json::json!([{"id": "s", "type": "state.set", "config": {"state": "RAN"}}]),
+        serde_json::json!({}),
+    );
+    // Each launch waits between its lookup of the fire key and its insert, so both look up
+    // before either inserts.
+    fail::cfg("launch-before-insert", "sleep(500)").unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let launched = runtime.block_on(async {
+        let store = alga_wf::store::Store::connect(&system.database.url)
+            .await
+            .unwrap();
+        let mut settings = alga_wf::temporal::TemporalSettings::local(&system.server.address);
+        settings.task_queue = system.task_queue.clone();
+        let client = alga_wf::temporal::connect(&settings).await.unwrap().client;
+        let tenant = uuid::Uuid::parse_str(TENANT).unwrap();
+        let launch = || {
+            let (store, client) = (store.clone(), client.clone());
+            let queue = settings.task_queue.clone();
+            tokio::spawn(async move {
+                let request = alga_wf::launch::Launch {
+                    trigger_type: Some("event".into()),
+                    fire_key: Some("raced:fire-key".into()),
+                    ..alga_wf::launch::Launch::manual(
+                        Some(tenant),
+                        "raced",
+                        None,
+                        serde_json::json!({}),
+                    )
+                };
+                alga_wf::launch::launch(&store, &client, &queue, request).await
+            })
+        };
+        let (first, second) = (launch(), launch());
+        (first.await.unwrap(), second.await.unwrap())
+    });
+    fail::remove("launch-before-insert");
+    let (first, second) = (launched.0.unwrap(), launched.1.unwrap());
+    assert_eq!(first.run_id, second.run_id, "{first:?} {second:?}");
+    assert_ne!(first.created, second.created, "{first:?} {second:?}");
+    let rows = system
+        .database
+        .sql("SELECT count(*) FROM workflow_runs WHERE trigger_fire_key = 'raced:fire-key'");
+    assert_eq!(rows.trim(), "1");
+}
