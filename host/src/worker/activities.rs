@@ -255,8 +255,7 @@ impl Activities {
         // Runs whose tenant is no uuid were not started through the store: no ledger rows.
         let tenant = tenant_uuid(facts.tenant_id.as_deref());
         let (Some(store), Ok(tenant)) = (&self.store, tenant) else {
-            self.test_sleep(invocation).await;
-            return self.run_builtin(invocation, facts).map_err(Into::into);
+            return self.run_action(invocation, facts).await.map_err(Into::into);
         };
         let infrastructure = |e: crate::store::StoreError| {
             ActivityError::Infrastructure(Failure::new(category::TRANSIENT, e.to_string()))
@@ -284,10 +283,7 @@ impl Activities {
                 metrics::counter!("alga_wf_ledger_hits_total").increment(1);
                 Ok(output)
             }
-            Claim::Unledgered => {
-                self.test_sleep(invocation).await;
-                self.run_builtin(invocation, facts).map_err(Into::into)
-            }
+            Claim::Unledgered => self.run_action(invocation, facts).await.map_err(Into::into),
             Claim::Busy { owner } => Err(ActivityError::Infrastructure(Failure::new(
                 category::TRANSIENT,
                 format!(
@@ -297,8 +293,7 @@ impl Activities {
             ))),
             Claim::Run { .. } => {
                 let renewing = tokio::spawn(renew_while_running(store.clone(), entry.clone()));
-                self.test_sleep(invocation).await;
-                let result = self.run_builtin(invocation, facts);
+                let result = self.run_action(invocation, facts).await;
                 let error = result
                     .as_ref()
                     .err()
@@ -330,9 +325,14 @@ impl Activities {
         }
     }
 
-    /// The wait of the `test.sleep` double (where the doubles are on): a long action, whose
-    /// attempt must outlive its heartbeat timeout and ledger lease.
-    async fn test_sleep(&self, invocation: &ActionInvocation) {
+    /// Runs an action ([`Activities::run_builtin`]); the `test.sleep` double (where the
+    /// doubles are on) first waits for real, a long action whose attempt must outlive its
+    /// heartbeat timeout and ledger lease.
+    async fn run_action(
+        &self,
+        invocation: &ActionInvocation,
+        facts: &RunFacts,
+    ) -> Result<Value, Failure> {
         if self.test_actions
             && invocation.action_id == "test.sleep"
             && invocation.action_version == 1
@@ -340,6 +340,7 @@ impl Activities {
             let ms = alga_interpreter::actions::test_sleep_ms(&invocation.input);
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
+        self.run_builtin(invocation, facts)
     }
 
     /// Records an action's outcome, retrying the database for up to this attempt's patience

@@ -15,16 +15,7 @@ fn a_schedule_that_cannot_be_stored_leaves_no_temporal_schedule() {
     let system = System::start(dir.path());
     let api = Api::start_with_env(&system, &[], &[("FAILPOINTS", "schedule-save=1*return")]);
     let admin = create_key(&system, TENANT, "admin");
-    publish_and_start(
-        &api,
-        &admin,
-        "scheduled",
-        serde_json::json!([{"id": "s", "type": "state.set", "config": {"state": "X"}}]),
-        serde_json::json!({}),
-    );
-    let run_at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let schedule =
-        serde_json::json!({"workflowId": "scheduled", "triggerType": "schedule", "runAt": run_at});
+    let schedule = one_step_workflow_to_schedule(&api, &admin, "scheduled");
     let (status, body) = api.call(
         "POST",
         "/api/workflow-schedules",
@@ -68,6 +59,20 @@ fn a_schedule_that_cannot_be_stored_leaves_no_temporal_schedule() {
     );
 }
 
+/// Publishes (and runs once) a one-step workflow `id`; the body of a schedule that would start it
+/// once, a month from now.
+fn one_step_workflow_to_schedule(api: &Api, admin: &str, id: &str) -> serde_json::Value {
+    publish_and_start(
+        api,
+        admin,
+        id,
+        serde_json::json!([{"id": "s", "type": "state.set", "config": {"state": "X"}}]),
+        serde_json::json!({}),
+    );
+    let run_at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    serde_json::json!({"workflowId": id, "triggerType": "schedule", "runAt": run_at})
+}
+
 /// The ids of our Temporal Schedules (`alga-wf-schedule:<id>`) the server lists.
 fn temporal_schedules(system: &System) -> Vec<String> {
     let listed = system.temporal_cli(&["schedule", "list", "--output", "json"]);
@@ -95,16 +100,7 @@ fn schedules_and_temporal_schedules_are_matched_both_ways() {
     );
     let api = Api::start(&system);
     let admin = create_key(&system, TENANT, "admin");
-    publish_and_start(
-        &api,
-        &admin,
-        "matched",
-        serde_json::json!([{"id": "s", "type": "state.set", "config": {"state": "X"}}]),
-        serde_json::json!({}),
-    );
-    let run_at = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let schedule =
-        serde_json::json!({"workflowId": "matched", "triggerType": "schedule", "runAt": run_at});
+    let schedule = one_step_workflow_to_schedule(&api, &admin, "matched");
     let mut ids = Vec::new();
     for _ in 0..2 {
         let (status, body) = api.call(
