@@ -38,10 +38,12 @@ fn fingerprint(system: &System) -> String {
     tables
         .split_whitespace()
         .map(|table| {
-            let row = if table == "workflow_api_keys" {
-                "to_jsonb(t) - 'last_used_at'"
-            } else {
-                "to_jsonb(t)"
+            // Bookkeeping no caller writes: a key's last use, and the sweeper's last question
+            // to Temporal about a run idle for a minute (a slow machine takes that long).
+            let row = match table {
+                "workflow_api_keys" => "to_jsonb(t) - 'last_used_at'",
+                "workflow_runs" => "to_jsonb(t) - 'reconciled_at'",
+                _ => "to_jsonb(t)",
             };
             system.database.sql(&format!(
                 "SELECT '{table}: ' || coalesce(string_agg(({row})::text, ',' ORDER BY ({row})::text), '')
