@@ -1,8 +1,11 @@
 //! The interpreter's cost per step inside the wasm component against the same library compiled
 //! natively, measured in one run and printed as a ratio, plus the cost of instantiating a run,
 //! and how the cost of a step grows with the data: fuel per step (deterministic, so exact on a
-//! noisy machine) at 100, 1,000 and 10,000 loop items and beside payloads of 10 KiB to 10 MiB.
+//! noisy machine) at 100, 1,000 and 10,000 loop items and beside payloads of 10 KiB to 10 MiB;
+//! and what a parked instance costs in memory.
 //! Run it with `scripts/bench`; times are noisy on shared machines, ratios less so.
+
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -149,6 +152,55 @@ fn main() {
         (t.elapsed() / BACK_TO_BACK).as_nanos() as f64 / 1000.0
     );
     slopes(&engine);
+    parked_instances();
+}
+
+/// Instances parked on an event wait for the memory figure.
+const PARKED: usize = 1_000;
+
+/// What a parked instance costs in memory: the process's proportional set (each physical page
+/// once) against its resident set (a page counted at each address it is mapped at), beside
+/// what the run cache charges it.
+fn parked_instances() {
+    let engine = alga_wf::locate::interpreter_source(None)
+        .load(EngineConfig {
+            pool_instances: PARKED as u32 + 1,
+            ..EngineConfig::default()
+        })
+        .expect("build the component first: scripts/build");
+    let wait = json!({"id": "p", "version": 1, "name": "p", "payloadSchemaRef": "payload.P.v1",
+        "steps": [{"id": "wait", "type": "event.wait",
+            "config": {"eventName": "GO", "correlationKey": {"$expr": "'k'"}}}]});
+    let start = activation(wait, json!({}));
+    let before = common::memory();
+    let mut parked = Vec::with_capacity(PARKED);
+    for _ in 0..PARKED {
+        let mut instance = engine.instantiate().expect("instance");
+        let commands = instance.activate(&start).expect("the run parks");
+        assert!(
+            !commands
+                .iter()
+                .any(|c| matches!(c, Command::CompleteRun { .. }))
+        );
+        parked.push(instance);
+    }
+    let after = common::memory();
+    let each = |before: u64, after: u64| after.saturating_sub(before) as f64 / PARKED as f64;
+    println!("a run parked on an event wait, {PARKED} instances:");
+    println!(
+        "  own memory:  {:>10.1} KiB each (proportional set: shared pages once)",
+        each(before.pss_kib, after.pss_kib)
+    );
+    println!(
+        "  resident:    {:>10.1} KiB each (resident set: the module's image, mapped from one \
+         file into every instance, counted once per instance)",
+        each(before.rss_kib, after.rss_kib)
+    );
+    println!(
+        "  charged:     {:>10.1} KiB each by the run cache ({:.0} KiB of linear memory)",
+        parked[0].footprint_bytes() as f64 / 1024.0,
+        parked[0].memory_bytes() as f64 / 1024.0
+    );
 }
 
 /// Fuel one activation of `activation` uses inside wasm, and the steps it ran.

@@ -5,8 +5,9 @@
 //! - history events per action step (ours, the hand-written floor, and the reference engine's
 //!   as modelled from its activity layout: three activities per action step);
 //! - the process's CPU time per workflow, ours against the hand-written one's;
-//! - resident memory per cached run at 1,000 and 10,000 runs parked on an event wait (one wasm
-//!   instance each), and how long a signal takes to resume one of them to its end.
+//! - memory per cached run at 1,000 and 10,000 runs parked on an event wait (one wasm instance
+//!   each) under the default memory budget, and how long a signal takes to resume one of them
+//!   to its end.
 //!
 //! Run it with `scripts/bench`; it starts its own dev server. Numbers are noisy on shared
 //! machines; ratios measured in one run less so.
@@ -21,7 +22,7 @@ use alga_wf::temporal::{self, RunOutcome};
 use alga_wf::worker::WorkerSettings;
 use anyhow::{Result, anyhow};
 
-use common::{RunningWorker, resident_kib};
+use common::{RunningWorker, memory};
 use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::activity_task;
@@ -44,7 +45,7 @@ const WORKFLOWS: usize = 40;
 /// Runs parked at once for the memory figures: the first count, then the second in all.
 const PARKED: [usize; 2] = [1_000, 10_000];
 /// Parked runs resumed by a signal for the latency figure.
-const RESUMED: usize = 50;
+const RESUMED: usize = 200;
 /// History events of one activity round trip: ActivityTaskScheduled/Started/Completed and the
 /// workflow task that follows (Scheduled/Started/Completed).
 const EVENTS_PER_ACTIVITY: u32 = 6;
@@ -180,25 +181,10 @@ struct Batch {
     cpu_ms_per_run: f64,
 }
 
-/// CPU time this process has used (user and system), from `/proc/self/stat` in clock ticks of
-/// 10 ms (Linux's fixed `USER_HZ`).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command's closing parenthesis: utime and stime are 12th and 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    fields.iter().sum::<u64>() as f64 / 100.0
-}
-
 /// Starts `WORKFLOWS` runs on `queue` at once and waits for all.
 async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Result<Batch> {
     let started = Instant::now();
-    let cpu = cpu_seconds();
+    let cpu = common::cpu_seconds();
     let mut runs = tokio::task::JoinSet::new();
     for i in 0..WORKFLOWS {
         let client = client.clone();
@@ -216,7 +202,7 @@ async fn batch(client: &temporalio_client::Client, queue: &str, tag: &str) -> Re
     }
     Ok(Batch {
         per_second: WORKFLOWS as f64 / started.elapsed().as_secs_f64(),
-        cpu_ms_per_run: (cpu_seconds() - cpu) * 1000.0 / WORKFLOWS as f64,
+        cpu_ms_per_run: (common::cpu_seconds() - cpu) * 1000.0 / WORKFLOWS as f64,
     })
 }
 
@@ -267,8 +253,9 @@ async fn measure(address: String) -> Result<()> {
     settings.max_cached_runs = PARKED[1] + 2 * WORKFLOWS;
     // The runs' actions are the `test.echo` double.
     settings.test_actions = true;
-    // Every parked run stays cached: no memory budget evicts any.
-    settings.cache_memory_budget = 0;
+    // The default memory budget: the parked runs must fit in it (the bench counts evictions).
+    let budget_mib = settings.cache_memory_budget >> 20;
+    let metrics = alga_wf::observability::metrics();
     // Every parked run stays cached with its own instance.
     let our_worker =
         RunningWorker::start(settings.clone(), (PARKED[1] + 2 * WORKFLOWS + 1) as u32)?;
@@ -334,20 +321,36 @@ async fn measure(address: String) -> Result<()> {
         wasm_cpu / native_cpu
     );
 
-    let before = resident_kib();
+    let before = memory();
     let mut parked = 0;
     for target in PARKED {
         park(&client, parked, target).await?;
         parked = target;
-        let after = resident_kib();
+        let after = memory();
+        let each = |before: u64, after: u64| after.saturating_sub(before) as f64 / target as f64;
         println!(
-            "parked runs: {target:6} on an event wait, {:6.1} KiB each ({} MiB -> {} MiB for \
-             the whole process)",
-            after.saturating_sub(before) as f64 / target as f64,
-            before / 1024,
-            after / 1024
+            "parked runs: {target:6} on an event wait, {:6.1} KiB each ({} MiB -> {} MiB for the \
+             whole process, proportional set); {:6.1} KiB each by the resident set (which counts \
+             the module's shared image once per run)",
+            each(before.pss_kib, after.pss_kib),
+            before.pss_kib / 1024,
+            after.pss_kib / 1024,
+            each(before.rss_kib, after.rss_kib),
         );
     }
+    let rendered = metrics.render();
+    let metric = |name: &str| {
+        rendered
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    println!(
+        "  under the default memory budget ({budget_mib} MiB): {} runs cached, {} evicted for \
+         memory",
+        metric("alga_wf_cached_runs"),
+        metric("alga_wf_memory_evictions_total"),
+    );
     let mut resumed = Vec::new();
     for i in 0..RESUMED {
         let run = format!("parked-{}", i * parked / RESUMED);
@@ -361,9 +364,10 @@ async fn measure(address: String) -> Result<()> {
     }
     resumed.sort();
     println!(
-        "  a signal resumes one of {parked} parked runs to its end: median {:.1} ms, worst {:.1} ms \
-         ({RESUMED} runs)",
+        "  a signal resumes one of {parked} parked runs to its end: p50 {:.1} ms, p99 {:.1} ms, \
+         worst {:.1} ms ({RESUMED} runs)",
         resumed[RESUMED / 2].as_secs_f64() * 1000.0,
+        resumed[RESUMED * 99 / 100].as_secs_f64() * 1000.0,
         resumed[RESUMED - 1].as_secs_f64() * 1000.0
     );
     our_worker.stop().await;

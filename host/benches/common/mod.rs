@@ -1,5 +1,5 @@
 //! What the benchmarks that drive a real worker share: a private Temporal dev server, a run's
-//! start, the process's resident memory, and the worker itself, in this process.
+//! start, the process's memory (resident and proportional), and the worker itself, in this process.
 
 #![allow(dead_code)] // Each benchmark is its own crate and uses part of this.
 
@@ -64,7 +64,18 @@ pub fn on_dev_server<F: std::future::Future<Output = Result<()>>>(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(measure(server.address.clone()))
+    runtime.block_on(async {
+        // The port opens before the frontend answers: wait until a client connects.
+        let settings = WorkerSettings::local(&server.address).temporal();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Err(e) = alga_wf::temporal::connect(&settings).await {
+            if Instant::now() > deadline {
+                return Err(e.context("the dev server never answered"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        measure(server.address.clone()).await
+    })
 }
 
 /// The start of a run of a workflow made of `steps`, pinned to it.
@@ -81,16 +92,50 @@ pub fn run_start(run_id: &str, tenant: Option<&str>, steps: Value, payload: Valu
 
 /// This process's resident memory, KiB.
 pub fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
+    memory().rss_kib
+}
+
+/// This process's memory, two ways.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Resident set: every page mapped, a page mapped at several addresses counted at each. The
+    /// module's image is mapped once per instance from one file, so this counts its shared
+    /// pages once per run.
+    pub rss_kib: u64,
+    /// Proportional set: each physical page once (split among the processes that share it),
+    /// what the process costs the machine.
+    pub pss_kib: u64,
+}
+
+/// This process's memory, from `/proc/self/smaps_rollup` (zeros where there is none).
+pub fn memory() -> Memory {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Memory {
+        rss_kib: field("Rss"),
+        pss_kib: field("Pss"),
+    }
+}
+
+/// CPU time this process has used (user and system), from `/proc/self/stat` in clock ticks of
+/// 10 ms (Linux's fixed `USER_HZ`).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's closing parenthesis: utime and stime are 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum::<u64>() as f64 / 100.0
 }
 
 /// The machine the figures were measured on.

@@ -32,6 +32,15 @@ pub const DEFAULT_FUEL_PER_ACTIVATION: u64 = 2_000_000_000;
 /// Default cap on one instance's linear memory.
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
 
+/// What keeping an instance costs beyond the memory it grew: the pages of its first memory
+/// it has written (the stack as deep as its deepest activation, its statics, the heap inside
+/// the first memory). The rest of the first memory is the module's image, mapped from one
+/// file and shared by every instance until written, or never touched. `scripts/bench
+/// interpreter` measures a parked instance's own pages (about 60 KiB for a run parked on an
+/// event wait); the charge leaves room for a deeper stack. The host cannot count an
+/// instance's written pages itself: a component keeps its memory to itself.
+pub const INSTANCE_BASE_CHARGE: usize = 128 << 10;
+
 /// Why the engine could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -201,10 +210,12 @@ impl InterpreterEngine {
         store.limiter(|state| &mut state.memory);
         store.set_fuel(self.config.fuel_per_activation)?;
         let bindings = self.pre.instantiate(&mut store)?;
+        let initial_memory = store.data().memory.size;
         Ok(RunInstance {
             store,
             bindings,
             fuel: self.config.fuel_per_activation,
+            initial_memory,
         })
     }
 
@@ -223,6 +234,8 @@ pub struct RunInstance {
     store: Store<HostState>,
     bindings: Interpreter,
     fuel: u64,
+    /// Bytes of linear memory at instantiation (the module's first memory).
+    initial_memory: usize,
 }
 
 impl RunInstance {
@@ -272,9 +285,17 @@ impl RunInstance {
         }
     }
 
-    /// Bytes of linear memory the instance holds (what keeping it cached costs).
+    /// Bytes of linear memory the instance has (most of it, for a small run, the module's
+    /// shared image or pages never touched).
     pub fn memory_bytes(&self) -> usize {
         self.store.data().memory.size
+    }
+
+    /// What keeping the instance costs, for a cache's memory budget: the memory it grew
+    /// beyond the module's first memory (written as it was grown) and
+    /// [`INSTANCE_BASE_CHARGE`] for the pages of the first memory it wrote.
+    pub fn footprint_bytes(&self) -> usize {
+        self.memory_bytes().saturating_sub(self.initial_memory) + INSTANCE_BASE_CHARGE
     }
 
     /// Fuel the last call used.

@@ -18,8 +18,9 @@ pub struct WorkerArgs {
     /// from its history: a determinism audit, and slow.
     #[arg(long, env = "ALGA_WF_MAX_CACHED_RUNS", default_value_t = 1000)]
     max_cached_runs: usize,
-    /// MiB of interpreter memory the cached runs may hold together; past it the least
-    /// recently used runs are evicted (and rebuilt by replay when they next run). 0: no
+    /// MiB of interpreter memory the cached runs may cost together (each the memory its
+    /// instance grew and 128 KiB for the pages of the module's memory it wrote); past it the
+    /// least recently used runs are evicted (and rebuilt by replay when they next run). 0: no
     /// budget, only the count.
     #[arg(long, env = "ALGA_WF_CACHE_MEMORY_MIB", default_value_t = 2048)]
     cache_memory_mib: usize,

@@ -311,8 +311,8 @@ async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, bat
 }
 
 /// Evicts runs parked longer than `after`, looking a few times per `after`: a parked run's
-/// instance (about 0.4 MiB) is worth keeping while its wait is likely to end soon, not for the
-/// days a person or an event may take.
+/// instance (about 0.1 MiB with its sdk-core state) is worth keeping while its wait is likely
+/// to end soon, not for the days a person or an event may take.
 async fn evict_parked(
     runs: Arc<std::sync::Mutex<Runs>>,
     worker: Arc<temporalio_sdk_core::Worker>,

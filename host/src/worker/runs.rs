@@ -94,8 +94,9 @@ pub struct Runs {
     modules: Arc<Modules>,
     completer: Arc<Completer>,
     cached: HashMap<String, CachedRun>,
-    /// Bytes of linear memory the cached runs may hold together (0: no budget, only the
-    /// count sdk-core keeps).
+    /// Bytes the cached runs may cost together, each its instance's
+    /// [`footprint`](crate::engine::RunInstance::footprint_bytes) (0: no budget, only the count
+    /// sdk-core keeps).
     memory_budget: usize,
     /// Activations that may be in flight at once, each holding an instance outside the cache.
     activation_slots: usize,
@@ -135,8 +136,8 @@ impl Runs {
         }
     }
 
-    /// Keeps the linear memory of the cached runs and of `activation_slots` activations in
-    /// flight within `bytes` together (0: no budget): see [`Runs::over_budget`].
+    /// Keeps what the cached runs and `activation_slots` activations in flight cost within
+    /// `bytes` together (0: no budget): see [`Runs::over_budget`].
     pub fn with_memory_budget(mut self, bytes: usize, activation_slots: usize) -> Self {
         self.memory_budget = bytes;
         self.activation_slots = activation_slots;
@@ -155,7 +156,7 @@ impl Runs {
             .cached
             .iter()
             .filter(|(id, _)| !self.evicting.contains(*id))
-            .map(|(id, run)| (run.used, run.instance.memory_bytes(), id))
+            .map(|(id, run)| (run.used, run.instance.footprint_bytes(), id))
             .collect();
         let mut held: usize = kept.iter().map(|(_, bytes, _)| bytes).sum();
         // Activations in flight hold instances too (out of the cache while they run) and may

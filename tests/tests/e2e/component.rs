@@ -110,3 +110,61 @@ fn exhausted_memory_is_named_and_fails_the_run() {
         "{report:#}"
     );
 }
+
+/// The run cache charges an instance what it costs: the memory it grew, and a fixed charge
+/// for the pages of its first memory it wrote. Most of the first memory is the module's image,
+/// shared by every instance until written, so charging all of it (2 MiB) made a worker's
+/// default budget fit a thousand parked runs where they cost about 60 KiB each.
+#[test]
+fn an_instance_is_charged_the_memory_it_wrote_not_the_modules_image() {
+    use alga_interpreter::machine::protocol::{Activation, Job, RunStart};
+    let start = |steps: serde_json::Value, payload: serde_json::Value| Activation {
+        workflow_time_ms: 1_767_225_600_000,
+        is_replaying: false,
+        history_length: 3,
+        history_size_bytes: 0,
+        continue_as_new_suggested: false,
+        jobs: vec![Job::Start(Box::new(RunStart {
+            tenant_id: Some("t".into()),
+            ..RunStart::pinned("r", "w", 1, common::definition(steps), payload)
+        }))],
+    };
+    let wait = json!({"id": "wait", "type": "event.wait",
+        "config": {"eventName": "GO", "correlationKey": {"$expr": "'k'"}}});
+
+    let mut parked = common::engine().instantiate().expect("an instance");
+    parked
+        .activate(&start(json!([wait.clone()]), json!({})))
+        .expect("the run parks");
+    assert!(
+        parked.footprint_bytes() <= 256 << 10
+            && parked.footprint_bytes() * 8 <= parked.memory_bytes(),
+        "charged {} of its {} bytes of linear memory",
+        parked.footprint_bytes(),
+        parked.memory_bytes()
+    );
+
+    // A run holding 8 MiB of variables is charged at least that.
+    let doubling = json!([
+        {"id": "seed", "type": "transform.assign",
+            "config": {"assign": {"vars.s": {"$expr": "payload.seed"}}}},
+        {"id": "grow", "type": "control.forEach", "items": {"$expr": "payload.doublings"},
+            "itemVar": "d", "body": [{"id": "double", "type": "transform.assign",
+                "config": {"assign": {"vars.s": {"$expr": "vars.s & vars.s"}}}}]},
+        {"id": "copy", "type": "transform.assign", "config": {"assign": {
+            "vars.a": {"$expr": "vars.s & 'a'"}, "vars.b": {"$expr": "vars.s & 'b'"},
+            "vars.c": {"$expr": "vars.s & 'c'"}, "vars.d": {"$expr": "vars.s & 'd'"}}}},
+        wait
+    ]);
+    // 256 KiB after 8 doublings of 1 KiB: the most one expression may build.
+    let payload = json!({"seed": "x".repeat(1024), "doublings": [1, 2, 3, 4, 5, 6, 7, 8]});
+    let mut large = common::engine().instantiate().expect("an instance");
+    large
+        .activate(&start(doubling, payload))
+        .expect("the run parks");
+    assert!(
+        large.footprint_bytes() >= 1 << 20,
+        "a run holding five 256 KiB strings is charged {} bytes",
+        large.footprint_bytes()
+    );
+}

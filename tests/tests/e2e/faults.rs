@@ -336,8 +336,8 @@ fn infrastructure_failures_do_not_use_up_authored_attempts() {
 }
 
 /// Cached runs are kept within a memory budget: past it the least recently used are evicted
-/// (here every run, the budget being smaller than one instance), and an evicted run is rebuilt
-/// by replay when its event comes, and ends as it would have.
+/// (here all but one or two: 1 MiB less room for an instance per activation slot), and an
+/// evicted run is rebuilt by replay when its event comes, and ends as it would have.
 #[test]
 fn runs_evicted_by_the_memory_budget_replay_and_finish() {
     let dir = tempfile::tempdir().unwrap();

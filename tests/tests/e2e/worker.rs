@@ -312,6 +312,17 @@ fn runs_execute_on_temporal_through_the_worker() {
     assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
     assert_eq!(report["scopes"]["vars"]["sum"], 78);
 
+    // A long history for the corpus: replay's speed is measured on it (`scripts/bench replay`).
+    let long = common::definition(json!([
+        {"id": "loop", "type": "control.forEach", "items": {"$expr": "[1..100]"}, "itemVar": "n", "body": [
+            {"id": "echo", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+                "inputMapping": {"value": {"$expr": "vars.n"}}, "saveAs": "vars.last"}}
+        ]}
+    ]));
+    let report = run(&system, dir.path(), "long", &long, &json!({}));
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    assert_eq!(report["scopes"]["vars"]["last"]["value"], 100);
+
     // SIGKILL the worker in the middle of a run; a new worker finishes it from history.
     let durable = common::definition(json!([
         {"id": "first", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
@@ -501,6 +512,7 @@ fn runs_execute_on_temporal_through_the_worker() {
             "shape1",
             "shape2",
             "looping",
+            "long",
             "remote",
             "missing-secret",
             "triage",
