@@ -161,8 +161,7 @@ impl RunningWorker {
                 .context("loading the interpreter (scripts/bench builds it)")?,
         );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let lookup: worker::DefinitionLookup =
-            Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
+        let lookup = worker::DefinitionLookup::default();
         let task = tokio::spawn(worker::run_worker(
             Arc::new(alga_wf::engine::modules::Modules::single(engine)),
             settings,

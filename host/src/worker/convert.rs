@@ -32,8 +32,8 @@ pub struct CommandContext<'a> {
     pub namespace: &'a str,
     /// The run's start input (children inherit its tenant and semantics).
     pub start: Option<&'a p::RunStart>,
-    /// Resolves a child's pinned definition.
-    pub definitions: &'a super::definitions::FindDefinition,
+    /// The pinned definitions of the children the commands start, read beforehand.
+    pub children: &'a super::definitions::FoundDefinitions,
     /// Our activities' start-to-close and heartbeat timeouts.
     pub timeouts: super::ActivityTimeouts,
     /// Task queues of actions served elsewhere, by `id@version`.
@@ -223,7 +223,7 @@ pub fn commands(
                 out.push(C::RequestCancelActivity(wc::RequestCancelActivity { seq }))
             }
             p::Command::StartChild(request) => {
-                out.push(C::StartChildWorkflowExecution(start_child(request, ctx)?))
+                out.push(C::StartChildWorkflowExecution(start_child(request, ctx)))
             }
             p::Command::CancelChild { seq } => out.push(C::CancelChildWorkflowExecution(
                 wc::CancelChildWorkflowExecution {
@@ -360,15 +360,16 @@ fn retry_policy(authored: Option<&alga_interpreter::definition::RetryPolicy>) ->
     }
 }
 
-/// The child's start command, with its pinned definition (`Err` when the definition cannot be
-/// read now: the workflow task is retried rather than the child started without it).
+/// The child's start command, with its pinned definition (none when it is missing: the child
+/// then fails as the interpreter says).
 fn start_child(
     request: p::ChildRequest,
     ctx: &CommandContext<'_>,
-) -> Result<wc::StartChildWorkflowExecution, String> {
-    let tenant = ctx.start.and_then(|s| s.tenant_id.as_deref());
-    let definition = (ctx.definitions)(tenant, &request.workflow_id, request.workflow_version)
-        .map_err(|e| format!("reading child workflow `{}`: {e}", request.workflow_id))?;
+) -> wc::StartChildWorkflowExecution {
+    let definition = ctx
+        .children
+        .get(&(request.workflow_id.clone(), request.workflow_version))
+        .cloned();
     let parent = ctx.start;
     let start = p::RunStart {
         run_id: request.child_key.clone(),
@@ -402,7 +403,7 @@ fn start_child(
             Some(request.child_key.replacen(&s.run_id, scope, 1))
         }),
     };
-    Ok(wc::StartChildWorkflowExecution {
+    wc::StartChildWorkflowExecution {
         seq: request.seq,
         namespace: ctx.namespace.into(),
         workflow_id: workflow_id(&request.child_key),
@@ -412,5 +413,5 @@ fn start_child(
             &serde_json::to_value(&start).unwrap_or(Value::Null),
         )],
         ..Default::default()
-    })
+    }
 }

@@ -128,9 +128,8 @@ pub async fn run_worker(
                             .await;
                             metrics::histogram!("alga_wf_activation_seconds")
                                 .record(began.elapsed().as_secs_f64());
-                            // The cache is held only to put the run back; converting the
-                            // commands (which may look up a child's definition) happens
-                            // without it.
+                            // The cache is held only to put the run back; reading children's
+                            // definitions and converting the commands happen without it.
                             let decided = match activated {
                                 Ok(activated) => {
                                     let mut cache = lock(&runs);
@@ -145,7 +144,7 @@ pub async fn run_worker(
                                     Decided::Failed(Runs::panicked(&run_id, &panicked.to_string()))
                                 }
                             };
-                            completer.complete(decided)
+                            completer.complete(decided).await
                         }
                     };
                     metrics::counter!("alga_wf_activations_total").increment(1);

@@ -5,18 +5,90 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use alga_interpreter::machine::protocol::Command;
 use serde_json::Value;
 
 use crate::store::{Store, StoreError, tenant_uuid};
 
-/// Resolves a child's pinned definition by tenant, workflow id and version.
-pub type DefinitionLookup = Arc<FindDefinition>;
+/// Where the worker reads children's pinned definitions from (shared by its tasks).
+pub type DefinitionLookup = Arc<ChildDefinitions>;
 
-/// Finds a pinned definition by tenant, workflow id and version: `Ok(None)` when there is none,
-/// `Err` when it cannot be known now (the database is away), so the workflow task fails and is
-/// retried instead of a child starting without its definition.
-pub type FindDefinition =
-    dyn Fn(Option<&str>, &str, u32) -> Result<Option<Value>, String> + Send + Sync;
+/// Children's pinned definitions an activation's commands need, by `(workflow id, version)`:
+/// read before its commands are converted, so converting does no IO. A child whose definition
+/// is missing is absent (it starts with none and fails as the interpreter says).
+pub type FoundDefinitions = HashMap<(String, u32), Value>;
+
+/// The store of published versions (by the parent's tenant), then a directory of definition
+/// files. With neither (replay, the benchmarks), no child has a definition.
+#[derive(Default)]
+pub struct ChildDefinitions {
+    directory: DefinitionDirectory,
+    store: Option<Store>,
+}
+
+impl ChildDefinitions {
+    /// Finds a pinned definition by tenant, workflow id and version: `Ok(None)` when there is
+    /// none, `Err` when it cannot be known now (the database is away), so the workflow task
+    /// fails and is retried instead of a child starting without its definition.
+    pub async fn find(
+        &self,
+        tenant: Option<&str>,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<Value>, String> {
+        if let Some(store) = &self.store
+            && let Ok(tenant) = tenant_uuid(tenant)
+        {
+            let found = async {
+                fail::fail_point!("child-definition", |_| Err(StoreError::Database {
+                    context: "the child-definition failpoint".into(),
+                    source: sqlx::Error::PoolTimedOut,
+                }));
+                store.pinned(tenant, id, i32::try_from(version).ok()).await
+            }
+            .await;
+            match found {
+                Ok(pinned) => return Ok(Some(pinned.definition)),
+                Err(StoreError::NotFound(_)) => {}
+                // Unknown now, not missing: a directory copy serves, else the task is retried.
+                Err(e) => {
+                    return self
+                        .directory
+                        .get(id, version)
+                        .map(Some)
+                        .ok_or_else(|| e.to_string());
+                }
+            }
+        }
+        Ok(self.directory.get(id, version))
+    }
+
+    /// The definitions of the children `commands` start, for a run of `tenant`.
+    pub async fn for_commands(
+        &self,
+        tenant: Option<&str>,
+        commands: &[Command],
+    ) -> Result<FoundDefinitions, String> {
+        let mut found = FoundDefinitions::new();
+        for command in commands {
+            let Command::StartChild(request) = command else {
+                continue;
+            };
+            let key = (request.workflow_id.clone(), request.workflow_version);
+            if found.contains_key(&key) {
+                continue;
+            }
+            let definition = self
+                .find(tenant, &request.workflow_id, request.workflow_version)
+                .await
+                .map_err(|e| format!("reading child workflow `{}`: {e}", request.workflow_id))?;
+            if let Some(definition) = definition {
+                found.insert(key, definition);
+            }
+        }
+        Ok(found)
+    }
+}
 
 /// Definitions by `(workflow id, version)`.
 #[derive(Debug, Default, Clone)]
@@ -55,34 +127,5 @@ impl DefinitionDirectory {
 /// The lookup the worker uses for children: the store first (by workflow uuid or key, for the
 /// parent's tenant), then the directory.
 pub fn definition_lookup(directory: DefinitionDirectory, store: Option<Store>) -> DefinitionLookup {
-    std::sync::Arc::new(move |tenant: Option<&str>, id: &str, version: u32| {
-        if let Some(store) = &store
-            && let Ok(tenant) = tenant_uuid(tenant)
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            let pinned_version = i32::try_from(version).ok();
-            // Building a command is synchronous; the lookup is one indexed read.
-            let found = tokio::task::block_in_place(|| {
-                handle.block_on(async {
-                    fail::fail_point!("child-definition", |_| Err(StoreError::Database {
-                        context: "the child-definition failpoint".into(),
-                        source: sqlx::Error::PoolTimedOut,
-                    }));
-                    store.pinned(tenant, id, pinned_version).await
-                })
-            });
-            match found {
-                Ok(pinned) => return Ok(Some(pinned.definition)),
-                Err(StoreError::NotFound(_)) => {}
-                // Unknown now, not missing: a directory copy serves, else the task is retried.
-                Err(e) => {
-                    return directory
-                        .get(id, version)
-                        .map(Some)
-                        .ok_or_else(|| e.to_string());
-                }
-            }
-        }
-        Ok(directory.get(id, version))
-    })
+    Arc::new(ChildDefinitions { directory, store })
 }

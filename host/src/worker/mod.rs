@@ -15,7 +15,7 @@ mod replay;
 mod runs;
 
 pub use self::core::run_worker;
-pub use definitions::DefinitionLookup;
+pub use definitions::{ChildDefinitions, DefinitionLookup};
 pub use definitions::{DefinitionDirectory, definition_lookup};
 pub use replay::{
     ReplayVerdict, Replayed, TracedCommand, history_json, read_history, replay, replay_traced,

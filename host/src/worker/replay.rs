@@ -146,7 +146,7 @@ pub async fn replay_traced(
         futures_util::stream::iter(inputs),
     ))
     .context("starting the replay worker")?;
-    let lookup: DefinitionLookup = Arc::new(|_: Option<&str>, _: &str, _: u32| Ok(None));
+    let lookup = DefinitionLookup::default();
     // Command attributes such as timeouts are not compared on replay.
     let timeouts = super::ActivityTimeouts {
         start_to_close: std::time::Duration::from_secs(600),
@@ -190,7 +190,7 @@ pub async fn replay_traced(
                 verdicts.push((activation.run_id.clone(), verdict));
             }
         }
-        let (completion, batch) = runs.complete(&activation);
+        let (completion, batch) = runs.complete(&activation).await;
         for record in batch.map(|b| b.records).unwrap_or_default() {
             if let RunEvent::StepStarted { path, .. } = record {
                 last_step.insert(activation.run_id.clone(), path);

@@ -221,7 +221,7 @@ impl Runs {
     /// Answers one activation here and now; every activation gets exactly one completion,
     /// evictions too. (The worker runs the interpreter off its poll loop instead:
     /// [`Runs::prepare`], [`Prepared::activate`], [`Runs::finish_activation`].)
-    pub fn complete(
+    pub async fn complete(
         &mut self,
         activation: &WorkflowActivation,
     ) -> (WorkflowActivationCompletion, Option<Batch>) {
@@ -234,7 +234,7 @@ impl Runs {
                 {
                     captured.extend(commands.iter().cloned());
                 }
-                self.completer.complete(decided)
+                self.completer.complete(decided).await
             }
         }
     }
@@ -419,8 +419,9 @@ pub enum Decided {
     },
 }
 
-/// Turns decided commands into core's completion and the read model's batch: conversion
-/// needs the worker's settings and child definitions, never the run cache.
+/// Turns decided commands into core's completion and the read model's batch: it reads the
+/// definitions of the children the commands start, then converts them (with no IO), never
+/// touching the run cache.
 pub struct Completer {
     task_queue: String,
     namespace: String,
@@ -431,7 +432,10 @@ pub struct Completer {
 
 impl Completer {
     /// The completion and batch of `decided`.
-    pub fn complete(&self, decided: Decided) -> (WorkflowActivationCompletion, Option<Batch>) {
+    pub async fn complete(
+        &self,
+        decided: Decided,
+    ) -> (WorkflowActivationCompletion, Option<Batch>) {
         let (run_id, commands, start, at_ms, started) = match decided {
             Decided::Failed(completion) => return (completion, None),
             Decided::Commands {
@@ -450,15 +454,22 @@ impl Completer {
             Command::CancelRun => Some(RunEnd::Canceled),
             _ => None,
         });
-        let ctx = CommandContext {
-            task_queue: &self.task_queue,
-            namespace: &self.namespace,
-            start: start.as_ref(),
-            definitions: &*self.definitions,
-            timeouts: self.timeouts,
-            action_queues: &self.action_queues,
+        let tenant = start.as_ref().and_then(|s| s.tenant_id.as_deref());
+        let converted = match self.definitions.for_commands(tenant, &commands).await {
+            Ok(children) => convert::commands(
+                commands,
+                &CommandContext {
+                    task_queue: &self.task_queue,
+                    namespace: &self.namespace,
+                    start: start.as_ref(),
+                    children: &children,
+                    timeouts: self.timeouts,
+                    action_queues: &self.action_queues,
+                },
+            ),
+            Err(message) => Err(message),
         };
-        let (variants, records) = match convert::commands(commands, &ctx) {
+        let (variants, records) = match converted {
             Ok(converted) => converted,
             // Nothing of the activation is completed or projected: its retry makes it again.
             Err(message) => {
