@@ -1,14 +1,15 @@
-//! The commands that act on one run's workflow through the Temporal client alone: send it an
-//! event or a task's answer, query it, cancel it, wait for its result, fetch its history. None
-//! needs the database or a worker's settings.
+//! The commands that act on one run's workflow through the Temporal client alone: start a
+//! definition file, send it an event or a task's answer, query it, cancel it, wait for its
+//! result, fetch its history. None needs the database or a worker's settings.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use alga_interpreter::machine::protocol::RunStart;
 use alga_interpreter::machine::signals;
 use serde_json::json;
 use temporalio_client::Client;
 
-use super::{TemporalArgs, outcome_json, parse_json_arg, print_json};
+use super::{TemporalArgs, outcome_json, parse_json_arg, print_json, read_json};
 
 /// A client error as the command line shows it: the whole chain of causes on one line.
 pub(super) fn shown(e: anyhow::Error) -> String {
@@ -99,4 +100,77 @@ pub(super) async fn history(temporal: &TemporalArgs, run: &str, out: &Path) -> R
         .map_err(shown)?;
     std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(0)
+}
+
+/// `alga-wf run`: a definition file started on Temporal, pinned to it, with no database.
+#[derive(Debug, clap::Args)]
+pub(super) struct RunArgs {
+    /// A workflow definition (JSON).
+    pub(super) file: PathBuf,
+    #[command(flatten)]
+    pub(super) temporal: TemporalArgs,
+    /// The run's payload (a JSON object).
+    #[arg(long, default_value = "{}")]
+    pub(super) payload: String,
+    /// Run id (default: generated from the time).
+    #[arg(long)]
+    pub(super) run_id: Option<String>,
+    /// Tenant id.
+    #[arg(long)]
+    pub(super) tenant: Option<String>,
+    /// Start and print the run id without waiting for the end.
+    #[arg(long)]
+    pub(super) no_wait: bool,
+    /// Continue as new once an execution's history reaches this many events (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub(super) continue_as_new_after_events: u32,
+    /// Pin these runtime semantics instead of the current build's (a module the worker
+    /// loads from --interpreters).
+    #[arg(long)]
+    pub(super) semantics_version: Option<String>,
+}
+
+impl RunArgs {
+    /// Starts the run and, unless `--no-wait`, waits for its end.
+    pub(super) async fn run(&self) -> Result<u8, String> {
+        let definition = read_json(&self.file)?;
+        let payload = parse_json_arg("--payload", &self.payload)?;
+        let run_id = self
+            .run_id
+            .clone()
+            .unwrap_or_else(|| format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f")));
+        let pinned = RunStart::pinned(
+            run_id.clone(),
+            definition["id"].as_str().unwrap_or_default().to_owned(),
+            definition["version"].as_u64().unwrap_or(1) as u32,
+            definition,
+            payload,
+        );
+        let start = RunStart {
+            tenant_id: self.tenant.clone(),
+            runtime_semantics_version: self
+                .semantics_version
+                .clone()
+                .unwrap_or_else(|| pinned.runtime_semantics_version.clone()),
+            execution_key: format!("cli-{run_id}"),
+            continue_as_new_after_events: self.continue_as_new_after_events,
+            host_retries: true,
+            ..pinned
+        };
+        let settings = self.temporal.settings();
+        let connected = crate::temporal::connect(&settings).await.map_err(shown)?;
+        crate::temporal::start_run(&connected.client, &settings.task_queue, &start)
+            .await
+            .map_err(shown)?;
+        if self.no_wait {
+            let workflow_id = crate::temporal::workflow_id(&run_id);
+            print_json(&json!({"runId": run_id, "workflowId": workflow_id}));
+            return Ok(0);
+        }
+        let outcome = crate::temporal::run_result(&connected.client, &run_id)
+            .await
+            .map_err(shown)?;
+        print_json(&outcome_json(&run_id, &outcome));
+        Ok(0)
+    }
 }

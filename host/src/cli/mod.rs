@@ -1,23 +1,22 @@
 //! The `alga-wf` command line.
 
 mod client;
+mod database;
+mod dev;
+mod histories;
 mod keys;
-mod launch;
+mod modules;
 mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use alga_interpreter::actions::BUILTIN_ACTIONS;
-use alga_interpreter::definition::{Issue, Severity};
-use alga_interpreter::validate::KnownAction;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::engine::{EngineConfig, InterpreterEngine};
-use crate::locate;
 use crate::simulate::{self, Report, Scenario, SimulateError};
 use client::shown;
+use modules::{check_definition, interpreters, load_engine};
 
 /// Exit status for an invalid definition or scenario.
 const EXIT_INVALID: u8 = 2;
@@ -126,27 +125,7 @@ enum Command {
     Openapi,
     /// Start a whole working system: a Temporal dev server and PostgreSQL (children, with
     /// their data in --data), the worker and the HTTP API; prints where everything is.
-    Dev {
-        /// The data folder (kept between starts).
-        #[arg(long, default_value = ".alga-wf-dev")]
-        data: PathBuf,
-        /// The HTTP API's port.
-        #[arg(long, default_value_t = 8080)]
-        api_port: u16,
-        /// The Temporal frontend's port.
-        #[arg(long, default_value_t = 7233)]
-        temporal_port: u16,
-        /// PostgreSQL's port.
-        #[arg(long, default_value_t = 55432)]
-        postgres_port: u16,
-        #[command(flatten)]
-        limits: StartRateArgs,
-        /// Stand-ins for the product (demos, tests; never production): a simulator
-        /// scenario whose scripted `actions` serve the product's actions and whose
-        /// `taskTypes` join the task catalog.
-        #[arg(long)]
-        stand_ins: Option<PathBuf>,
-    },
+    Dev(dev::DevArgs),
     /// API keys: create, list, revoke.
     ApiKeys {
         #[command(subcommand)]
@@ -163,31 +142,7 @@ enum Command {
         database: DatabaseArgs,
     },
     /// Start a run of a definition file on Temporal and wait for its end.
-    Run {
-        /// A workflow definition (JSON).
-        file: PathBuf,
-        #[command(flatten)]
-        temporal: TemporalArgs,
-        /// The run's payload (a JSON object).
-        #[arg(long, default_value = "{}")]
-        payload: String,
-        /// Run id (default: generated from the time).
-        #[arg(long)]
-        run_id: Option<String>,
-        /// Tenant id.
-        #[arg(long)]
-        tenant: Option<String>,
-        /// Start and print the run id without waiting for the end.
-        #[arg(long)]
-        no_wait: bool,
-        /// Continue as new once an execution's history reaches this many events (0: never).
-        #[arg(long, default_value_t = 0)]
-        continue_as_new_after_events: u32,
-        /// Pin these runtime semantics instead of the current build's (a module the worker
-        /// loads from --interpreters).
-        #[arg(long)]
-        semantics_version: Option<String>,
-    },
+    Run(client::RunArgs),
     /// May runs recorded on semantics FROM move to TO? Replays each history on both modules
     /// (current build and --interpreters) and reports "safe to move", or the first command
     /// that differs with its step and both sides.
@@ -472,91 +427,42 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
     runtime.block_on(async {
         match &cli.command {
             Command::Worker(args) => args.run(cli).await,
-            Command::Publish { file, database, temporal, tenant } => {
-                launch::publish(cli, file, database, temporal, tenant.as_deref()).await
-            }
-            Command::Start { workflow, version, payload, tenant, wait, database, temporal } => {
-                let request = launch::StartRequest {
+            Command::Publish {
+                file,
+                database,
+                temporal,
+                tenant,
+            } => database::publish(cli, file, database, temporal, tenant.as_deref()).await,
+            Command::Start {
+                workflow,
+                version,
+                payload,
+                tenant,
+                wait,
+                database,
+                temporal,
+            } => {
+                let request = database::StartRequest {
                     workflow,
                     version: *version,
                     payload,
                     tenant: tenant.as_deref(),
                     wait: *wait,
                 };
-                launch::start(request, database, temporal).await
+                database::start(request, database, temporal).await
             }
-            Command::Show { run, database } => launch::show(run, database).await,
-            Command::Dev { data, api_port, temporal_port, postgres_port, limits, stand_ins } => {
-                let modules = load_modules_for(cli, crate::dev::CACHED_RUNS + 1)?;
-                let options = crate::dev::DevOptions {
-                    data: data.clone(),
-                    api_port: *api_port,
-                    temporal_port: *temporal_port,
-                    postgres_port: *postgres_port,
-                    start_rate: limits.rate(),
-                    stand_ins: match stand_ins {
-                        Some(file) => crate::dev::stand_ins::StandIns::read(file)?,
-                        None => crate::dev::stand_ins::StandIns::default(),
-                    },
-                    secrets: secrets(cli)?,
-                };
-                crate::dev::run(modules, options, known_actions_with(cli, true)?, crate::termination::requested())
-                .await
-                .map_err(|e| e.to_string())?;
-                Ok(0)
-            }
-            Command::Serve { listen, database, temporal, limits, pages } => {
-                launch::serve(cli, listen, database, temporal, limits, pages).await
-            }
+            Command::Show { run, database } => database::show(run, database).await,
+            Command::Dev(args) => args.run(cli).await,
+            Command::Serve {
+                listen,
+                database,
+                temporal,
+                limits,
+                pages,
+            } => database::serve(cli, listen, database, temporal, limits, pages).await,
             Command::CreateApiKey(args) => keys::create(args).await,
             Command::ApiKeys { action } => keys::run(action).await,
-            Command::Run {
-                file,
-                temporal,
-                payload,
-                run_id,
-                tenant,
-                no_wait,
-                continue_as_new_after_events,
-                semantics_version,
-            } => {
-                let definition = read_json(file)?;
-                let payload = parse_json_arg("--payload", payload)?;
-                let run_id = run_id.clone().unwrap_or_else(|| {
-                    format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"))
-                });
-                let pinned = alga_interpreter::machine::protocol::RunStart::pinned(
-                    run_id.clone(),
-                    definition["id"].as_str().unwrap_or_default().to_owned(),
-                    definition["version"].as_u64().unwrap_or(1) as u32,
-                    definition,
-                    payload,
-                );
-                let start = alga_interpreter::machine::protocol::RunStart {
-                    tenant_id: tenant.clone(),
-                    runtime_semantics_version: semantics_version
-                        .clone()
-                        .unwrap_or_else(|| pinned.runtime_semantics_version.clone()),
-                    execution_key: format!("cli-{run_id}"),
-                    continue_as_new_after_events: *continue_as_new_after_events,
-                    host_retries: true,
-                    ..pinned
-                };
-                let settings = temporal.settings();
-                let connected = crate::temporal::connect(&settings).await.map_err(shown)?;
-                crate::temporal::start_run(&connected.client, &settings.task_queue, &start)
-                    .await
-                    .map_err(shown)?;
-                if *no_wait {
-                    print_json(&json!({"runId": run_id, "workflowId": crate::temporal::workflow_id(&run_id)}));
-                    return Ok(0);
-                }
-                let outcome = crate::temporal::run_result(&connected.client, &run_id)
-                    .await
-                    .map_err(shown)?;
-                print_json(&outcome_json(&run_id, &outcome));
-                Ok(0)
-            }
+            Command::Run(args) => args.run().await,
             Command::SendEvent {
                 tenant,
                 event_name,
@@ -566,91 +472,51 @@ fn temporal_command(cli: &Cli) -> Result<u8, String> {
                 database,
                 temporal,
             } => {
-                let event = launch::EventArgs {
+                let event = database::EventArgs {
                     tenant,
                     event_name,
                     correlation_key: correlation_key.as_deref(),
                     payload,
                     event_id: event_id.as_deref(),
                 };
-                launch::send_event(event, database, temporal).await
+                database::send_event(event, database, temporal).await
             }
-            Command::SignalEvent { run, temporal, event_name, correlation_key, payload } => {
-                client::signal_event(temporal, run, event_name, correlation_key.as_deref(), payload).await
+            Command::SignalEvent {
+                run,
+                temporal,
+                event_name,
+                correlation_key,
+                payload,
+            } => {
+                client::signal_event(
+                    temporal,
+                    run,
+                    event_name,
+                    correlation_key.as_deref(),
+                    payload,
+                )
+                .await
             }
-            Command::CompleteTask { run, temporal, task_id, payload } => {
-                client::complete_task(temporal, run, task_id, payload).await
-            }
-            Command::Query { run, name, temporal } => client::query(temporal, run, name).await,
+            Command::CompleteTask {
+                run,
+                temporal,
+                task_id,
+                payload,
+            } => client::complete_task(temporal, run, task_id, payload).await,
+            Command::Query {
+                run,
+                name,
+                temporal,
+            } => client::query(temporal, run, name).await,
             Command::Cancel { run, temporal } => client::cancel(temporal, run).await,
             Command::Result { run, temporal } => client::result(temporal, run).await,
             Command::History { run, out, temporal } => client::history(temporal, run, out).await,
-            Command::Replay { histories } => {
-                let modules = load_modules_for(cli, 8)?;
-                let mut loaded = Vec::new();
-                for file in histories {
-                    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-                    loaded.push(
-                        crate::worker::read_history(&bytes).map_err(|e| format!("{}: {e:#}", file.display()))?,
-                    );
-                }
-                let verdicts = crate::worker::replay(modules, loaded)
-                    .await
-                    .map_err(shown)?;
-                let mut diverged = false;
-                let results: Vec<Value> = histories
-                    .iter()
-                    .zip(verdicts.iter().map(Some).chain(std::iter::repeat(None)))
-                    .map(|(file, verdict)| match verdict {
-                        Some(crate::worker::ReplayVerdict::Ok) => json!({"history": file, "result": "ok"}),
-                        Some(crate::worker::ReplayVerdict::Diverged { message, step_path }) => {
-                            diverged = true;
-                            json!({"history": file, "result": "diverged", "message": message, "stepPath": step_path})
-                        }
-                        None => {
-                            diverged = true;
-                            json!({"history": file, "result": "not replayed"})
-                        }
-                    })
-                    .collect();
-                print_json(&Value::Array(results));
-                Ok(if diverged { EXIT_INVALID } else { 0 })
-            }
-            Command::Certify { from, to, histories } => {
-                let modules = load_modules_for(cli, 4)?;
-                let module = |version: &str| {
-                    modules.for_version(version).cloned().ok_or_else(|| {
-                        format!(
-                            "no interpreter module for semantics {version} (loaded: {}; add older ones with --interpreters)",
-                            modules.versions().join(", ")
-                        )
-                    })
-                };
-                let (from_module, to_module) = (module(from)?, module(to)?);
-                let mut loaded = Vec::new();
-                for file in histories {
-                    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-                    loaded.push(
-                        crate::worker::read_history(&bytes).map_err(|e| format!("{}: {e:#}", file.display()))?,
-                    );
-                }
-                let certificates = crate::certify::certify(from_module, to_module, loaded)
-                    .await
-                    .map_err(shown)?;
-                let mut safe = true;
-                let results: Vec<Value> = histories
-                    .iter()
-                    .zip(certificates)
-                    .map(|(file, certificate)| {
-                        safe &= certificate == crate::certify::Certificate::Safe;
-                        let mut entry = serde_json::to_value(&certificate).unwrap_or_default();
-                        entry["history"] = json!(file);
-                        entry
-                    })
-                    .collect();
-                print_json(&Value::Array(results));
-                Ok(if safe { 0 } else { EXIT_INVALID })
-            }
+            Command::Replay { histories } => histories::replay(cli, histories).await,
+            Command::Certify {
+                from,
+                to,
+                histories,
+            } => histories::certify(cli, from, to, histories).await,
             Command::Validate { .. }
             | Command::Simulate { .. }
             | Command::Openapi
@@ -693,89 +559,6 @@ pub fn read_json(path: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
 }
 
-/// Reads a definition and validates it as publishing does: the definition, its errors and its
-/// warnings.
-fn check_definition(cli: &Cli, file: &Path) -> Result<(Value, Vec<Issue>, Vec<Issue>), String> {
-    let definition = read_json(file)?;
-    let engine = load_engine(cli)?;
-    let known = known_actions(cli)?;
-    let issues = engine
-        .validate(&definition, Some(&known))
-        .map_err(|e| e.to_string())?;
-    let (errors, warnings) = issues
-        .into_iter()
-        .partition(|i| i.severity == Severity::Error);
-    Ok((definition, errors, warnings))
-}
-
-fn load_engine(cli: &Cli) -> Result<InterpreterEngine, String> {
-    load_engine_for(cli, 8)
-}
-
-/// Engine settings: the fuel of `--fuel`, slots for `instances` runs.
-fn engine_config(cli: &Cli, instances: usize, cache_dir: Option<PathBuf>) -> EngineConfig {
-    let mut config = EngineConfig {
-        cache_dir,
-        pool_instances: u32::try_from(instances).unwrap_or(u32::MAX),
-        ..EngineConfig::default()
-    };
-    if let Some(fuel) = cli.fuel {
-        config.fuel_per_activation = fuel;
-    }
-    config
-}
-
-/// The engine with slots for `instances` runs at once (a worker caches one per run).
-fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, String> {
-    let source = locate::interpreter_source(cli.interpreter.as_deref());
-    source
-        .load(engine_config(cli, instances, None))
-        .map_err(|e| match source {
-            locate::InterpreterSource::Embedded(_) => format!("{e}"),
-            locate::InterpreterSource::File(_) => format!(
-                "{e} (this binary has no module of its own: build one with `scripts/build`, or \
-                 pass --interpreter)"
-            ),
-        })
-}
-
-/// `alga-wf interpreters add|list`.
-fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8, String> {
-    use crate::engine::modules::{Manifest, Modules, add_module};
-    match action {
-        InterpretersAction::Add { file, dir, replace } => {
-            let source = locate::interpreter_source(file.as_deref().or(cli.interpreter.as_deref()));
-            let config = engine_config(cli, 2, Some(source.cache_dir()));
-            let bytes = source.bytes().map_err(|e| e.to_string())?;
-            let entry = add_module(&bytes, dir, *replace, &config).map_err(|e| e.to_string())?;
-            print_json(&serde_json::to_value(entry).unwrap_or_default());
-            Ok(0)
-        }
-        InterpretersAction::List { dir } => {
-            let manifest = Manifest::read(dir).map_err(|e| e.to_string())?;
-            let config = engine_config(cli, 2, Some(locate::cache_dir_in(dir)));
-            let current = std::sync::Arc::new(load_engine_for(cli, 2)?);
-            Modules::load(current, Some(dir), &config).map_err(|e| e.to_string())?;
-            print_json(&serde_json::to_value(manifest).unwrap_or_default());
-            Ok(0)
-        }
-    }
-}
-
-/// The current module and the older ones of `--interpreters`, each with slots for
-/// `instances` runs.
-fn load_modules_for(
-    cli: &Cli,
-    instances: usize,
-) -> Result<std::sync::Arc<crate::engine::modules::Modules>, String> {
-    let current = std::sync::Arc::new(load_engine_for(cli, instances)?);
-    let cache = cli.interpreters.as_deref().map(locate::cache_dir_in);
-    let config = engine_config(cli, instances, cache);
-    crate::engine::modules::Modules::load(current, cli.interpreters.as_deref(), &config)
-        .map(std::sync::Arc::new)
-        .map_err(|e| e.to_string())
-}
-
 /// `ID@VERSION=QUEUE` pairs from the flags and `ALGA_WF_ACTION_QUEUES`.
 fn parse_action_queues(
     flags: &[String],
@@ -809,43 +592,4 @@ fn secrets(cli: &Cli) -> Result<crate::secrets::Secrets, String> {
         .collect();
     let store = crate::secrets::EnvironmentSecrets::from_process(&shared)?;
     Ok(std::sync::Arc::new(store))
-}
-
-/// The actions validation accepts: the built-ins (the `test.*` doubles with `--test-actions`)
-/// and the remote actions.
-fn known_actions(cli: &Cli) -> Result<Vec<KnownAction>, String> {
-    known_actions_with(cli, cli.test_actions)
-}
-
-fn known_actions_with(cli: &Cli, test_actions: bool) -> Result<Vec<KnownAction>, String> {
-    let mut known: Vec<KnownAction> = BUILTIN_ACTIONS
-        .iter()
-        .filter(|a| test_actions || !crate::actions::is_test_action(a.id))
-        .map(|a| KnownAction {
-            id: a.id.to_owned(),
-            version: a.version,
-        })
-        .collect();
-    let from_env = std::env::var("ALGA_WF_REMOTE_ACTIONS").unwrap_or_default();
-    let configured = cli
-        .remote_actions
-        .iter()
-        .map(String::as_str)
-        .chain(from_env.split(',').map(str::trim).filter(|s| !s.is_empty()));
-    for entry in configured {
-        let parsed = entry
-            .rsplit_once('@')
-            .and_then(|(id, v)| Some((id, v.parse::<u32>().ok()?)))
-            .filter(|(id, _)| !id.is_empty());
-        let Some((id, version)) = parsed else {
-            return Err(format!(
-                "remote action `{entry}` is not ID@VERSION (e.g. email.send@1)"
-            ));
-        };
-        known.push(KnownAction {
-            id: id.to_owned(),
-            version,
-        });
-    }
-    Ok(known)
 }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::{Cli, TemporalArgs, load_modules_for, parse_action_queues, read_json, secrets, shown};
+use super::modules::load_modules_for;
+use super::{Cli, TemporalArgs, parse_action_queues, read_json, secrets, shown};
 use crate::simulate;
 
 /// What `alga-wf worker` is given.

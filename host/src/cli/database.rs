@@ -1,6 +1,6 @@
 //! The commands backed by PostgreSQL: `publish` (validate, hash, store an immutable version),
-//! `start` (a run row, then the Temporal workflow with the pinned definition) and `show` (the
-//! run's projections).
+//! `start` (a run row, then the Temporal workflow with the pinned definition), `show` (the
+//! run's projections), `send-event` (ingress, as the API's) and `serve` (the HTTP API).
 
 use serde_json::{Value, json};
 
@@ -17,7 +17,7 @@ pub async fn publish(
     temporal: &TemporalArgs,
     tenant: Option<&str>,
 ) -> Result<u8, String> {
-    let (definition, errors, warnings) = super::check_definition(cli, file)?;
+    let (definition, errors, warnings) = super::modules::check_definition(cli, file)?;
     if !errors.is_empty() {
         print_json(&json!({"ok": false, "errors": errors, "warnings": warnings}));
         return Ok(EXIT_INVALID);
@@ -142,8 +142,8 @@ pub async fn serve(
         store,
         client: connected.client,
         task_queue: settings.task_queue,
-        engine: std::sync::Arc::new(super::load_engine(cli)?),
-        known_actions: super::known_actions(cli)?,
+        engine: std::sync::Arc::new(super::modules::load_engine(cli)?),
+        known_actions: super::modules::known_actions(cli)?,
         start_limiter: crate::api::StartLimiter::new(limits.rate()),
         keyed_operations_pages: pages.keyed_operations_pages,
     });

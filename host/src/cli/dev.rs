@@ -1,0 +1,61 @@
+//! `alga-wf dev`: the whole system on one machine for development, with its data kept
+//! between starts.
+
+use std::path::PathBuf;
+
+use super::modules::{known_actions_with, load_modules_for};
+use super::{Cli, StartRateArgs, secrets};
+use crate::dev::DevOptions;
+use crate::dev::stand_ins::StandIns;
+
+/// `alga-wf dev`'s arguments.
+#[derive(Debug, clap::Args)]
+pub(super) struct DevArgs {
+    /// The data folder (kept between starts).
+    #[arg(long, default_value = ".alga-wf-dev")]
+    data: PathBuf,
+    /// The HTTP API's port.
+    #[arg(long, default_value_t = 8080)]
+    api_port: u16,
+    /// The Temporal frontend's port.
+    #[arg(long, default_value_t = 7233)]
+    temporal_port: u16,
+    /// PostgreSQL's port.
+    #[arg(long, default_value_t = 55432)]
+    postgres_port: u16,
+    #[command(flatten)]
+    limits: StartRateArgs,
+    /// Stand-ins for the product (demos, tests; never production): a simulator
+    /// scenario whose scripted `actions` serve the product's actions and whose
+    /// `taskTypes` join the task catalog.
+    #[arg(long)]
+    stand_ins: Option<PathBuf>,
+}
+
+impl DevArgs {
+    /// Starts PostgreSQL, Temporal, the worker and the API, until SIGTERM or Ctrl-C.
+    pub(super) async fn run(&self, cli: &Cli) -> Result<u8, String> {
+        let modules = load_modules_for(cli, crate::dev::CACHED_RUNS + 1)?;
+        let options = DevOptions {
+            data: self.data.clone(),
+            api_port: self.api_port,
+            temporal_port: self.temporal_port,
+            postgres_port: self.postgres_port,
+            start_rate: self.limits.rate(),
+            stand_ins: match &self.stand_ins {
+                Some(file) => StandIns::read(file)?,
+                None => StandIns::default(),
+            },
+            secrets: secrets(cli)?,
+        };
+        crate::dev::run(
+            modules,
+            options,
+            known_actions_with(cli, true)?,
+            crate::termination::requested(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(0)
+    }
+}
