@@ -127,7 +127,7 @@ pub fn expressions() -> Vec<(String, Value)> {
         found.extend(sources.into_iter().map(|s| (s, context.clone())));
     }
     found.extend(jsonata_suite(
-        &project_root().join("../shared/jsonata-test-suite"),
+        &project_root().join("tests/jsonata-test-suite"),
     ));
     found
 }

@@ -1,5 +1,9 @@
 //! `alga-wf simulate`: a run of the real interpreter component against a scripted world, with
 //! a virtual clock, driven the way Temporal drives it (activations in, commands out).
+//!
+//! Slightly over 600 lines: the `Driver` is one object standing in for Temporal (commands
+//! applied, the next jobs chosen, children run, stimuli delivered), and its methods share its
+//! clock and queues; the scenario, the report and the scripted world are modules of their own.
 
 #[cfg(test)]
 mod audit_tests;

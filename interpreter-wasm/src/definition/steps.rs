@@ -1,4 +1,7 @@
 //! Parsing of the definition, its trigger and every step type.
+//!
+//! Over 600 lines: one short parser per step type, all over the same strict reader and read
+//! side by side (a rule for one step type is usually checked against its neighbours').
 
 use serde_json::Value;
 

@@ -12,7 +12,7 @@ use super::{
     ALLOWED_FUNCTIONS, Engine, EvalEnv, ExprError, MAX_BUILT_BYTES, MAX_DEPTH, MAX_STEPS, codes,
 };
 
-/// JSONata by `jlens-core` (pinned; see docs/wasm-and-jsonata.md).
+/// JSONata by `jlens-core` (pinned; see docs/jsonata.md).
 pub struct JlensEngine {
     /// Workflow time for `nowIso()`, set before each evaluation.
     clock: Arc<AtomicI64>,

@@ -1,6 +1,9 @@
 //! The HTTP API (`alga-wf serve`) on the worker test's system: keys and tenants, publish,
 //! start, read, event ingress (with duplicates), cancellation, and the error statuses. Called
 //! from the worker test, which owns the dev server and the database.
+//!
+//! Over 600 lines: its scenarios run in order on one system (a dev server and a database take
+//! seconds to start), each on the objects the earlier ones made.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -1,5 +1,5 @@
 //! The official JSONata test suite, run through the real component's expression export with
-//! the workflow rules off. Scored as docs/wasm-and-jsonata.md §4 says: deep equality where 1
+//! the workflow rules off. Scored as docs/jsonata.md §4 says: deep equality where 1
 //! and 1.0 are equal, error cases compared on the error code, `depth` passed through.
 
 use crate::common;
@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use alga_wf::engine::ExpressionOptions;
 use serde_json::{Map, Value, json};
 
-/// Cases known to fail with jlens-core 0.26.0 (docs/wasm-and-jsonata.md §4): lone UTF-16
+/// Cases known to fail with jlens-core 0.26.0 (docs/jsonata.md §4): lone UTF-16
 /// surrogates, three depth/time-box codes, and `$string(1/0)`'s code.
 const EXPECTED_FAILURES: usize = 6;
 
 fn suite_dir() -> PathBuf {
     std::env::var_os("JSONATA_SUITE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| common::root().join("../shared/jsonata-test-suite"))
+        .unwrap_or_else(|| common::root().join("tests/jsonata-test-suite"))
 }
 
 struct Case {

@@ -11,6 +11,7 @@ mod component;
 mod corpus;
 mod determinism;
 mod dev;
+mod docs;
 mod examples;
 mod faults;
 mod ingress_bench;

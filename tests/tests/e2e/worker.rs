@@ -1,6 +1,7 @@
 //! The worker end to end: a real Temporal dev server, the real `alga-wf worker` process running
 //! the real component, and runs started, signalled, queried and cancelled through the CLI.
-//! One dev server serves every scenario of this file (it takes seconds to start).
+//! One dev server serves every scenario of this file (it takes seconds to start), which is why
+//! the file is over 600 lines.
 
 use crate::common;
 
