@@ -94,12 +94,10 @@ fn exhausted_memory_is_named_and_fails_the_run() {
         other => panic!("expected the memory limit, got {other:?}"),
     }
 
-    let report = common::simulate_steps(
-        json!([{"id": "grow", "type": "transform.assign", "config": {"assign": {
-            "vars.x": {"$expr": "len([5..10000000].[$])"}
-        }}}]),
-        json!({}),
-    );
+    let report = common::simulate_in_component(json!({"definition": common::definition(json!([
+    {"id": "grow", "type": "transform.assign", "config": {"assign": {
+        "vars.x": {"$expr": "len([5..10000000].[$])"}
+    }}}]))}));
     assert_eq!(report["status"], "FAILED", "{report:#}");
     assert_eq!(report["error"]["category"], "InterpreterTrap");
     assert!(

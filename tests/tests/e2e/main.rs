@@ -21,6 +21,7 @@ mod ledger;
 mod modules;
 mod property;
 mod schedule_faults;
+mod simulate_cli;
 mod simulate_control;
 mod simulate_expressions;
 mod simulate_steps;

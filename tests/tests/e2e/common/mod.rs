@@ -126,24 +126,40 @@ pub fn definition(steps: Value) -> Value {
     })
 }
 
-/// Simulates a scenario and returns the report, requiring exit status 0.
-/// Every simulation in the tests also audits replay: after each activation the run is rebuilt
-/// in a fresh instance from its activations and must give the same commands.
+/// Simulates a scenario in this process, twice: in the interpreter component (what the worker
+/// runs) and in the interpreter library linked natively; the two reports must be the same, and
+/// the component's is returned. Every simulation also audits replay: after each activation the
+/// run is rebuilt in a fresh instance from its activations and must give the same commands.
+/// `alga-wf simulate` itself (its file, its exit status) is tested through the binary by
+/// `simulate_cli` and the suites that check exit statuses.
 pub fn simulate(scenario: Value) -> Value {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("scenario.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(&scenario).expect("json")).expect("write");
-    let out = alga_wf(&[
-        "simulate",
-        file.to_str().expect("utf-8 path"),
-        "--audit-replay",
-    ]);
+    use alga_wf::simulate::{RunStatus, Scenario};
+    let mut parsed = Scenario::parse(&scenario)
+        .unwrap_or_else(|errors| panic!("the scenario is invalid: {errors:?}"));
+    parsed.audit_replay = true;
+    let wasm = alga_wf::simulate::simulate(engine(), &parsed)
+        .unwrap_or_else(|e| panic!("simulating in the component failed: {e}"));
+    let native = alga_wf::simulate::simulate(&alga_wf::runtime::NativeRuntime, &parsed)
+        .unwrap_or_else(|e| panic!("simulating natively failed: {e}"));
+    assert_ne!(wasm.status, RunStatus::Invalid, "{wasm:?}");
+    let wasm = serde_json::to_value(&wasm).expect("a report is JSON");
+    let native = serde_json::to_value(&native).expect("a report is JSON");
     assert_eq!(
-        out.code, 0,
-        "simulate failed: {}\n{}",
-        out.stdout, out.stderr
+        wasm, native,
+        "the component and the native library disagree on this scenario"
     );
-    out.json()
+    wasm
+}
+
+/// Simulates a scenario in the component alone, for what only the component has: its fuel and
+/// memory limits (natively an evaluation has neither).
+pub fn simulate_in_component(scenario: Value) -> Value {
+    let mut parsed = alga_wf::simulate::Scenario::parse(&scenario)
+        .unwrap_or_else(|errors| panic!("the scenario is invalid: {errors:?}"));
+    parsed.audit_replay = true;
+    let report = alga_wf::simulate::simulate(engine(), &parsed)
+        .unwrap_or_else(|e| panic!("simulating in the component failed: {e}"));
+    serde_json::to_value(&report).expect("a report is JSON")
 }
 
 /// Simulates `steps` with `payload` and nothing scripted.
