@@ -2,6 +2,7 @@
 //! definition file, send it an event or a task's answer, query it, cancel it, wait for its
 //! result, fetch its history. None needs the database or a worker's settings.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 use alga_interpreter::machine::protocol::RunStart;
@@ -11,17 +12,9 @@ use temporalio_client::Client;
 
 use super::{TemporalArgs, outcome_json, parse_json_arg, print_json, read_json};
 
-/// A client error as the command line shows it: the whole chain of causes on one line.
-pub(super) fn shown(e: anyhow::Error) -> String {
-    format!("{e:#}")
-}
-
 /// A client of the Temporal the arguments name.
-pub(super) async fn client(temporal: &TemporalArgs) -> Result<Client, String> {
-    Ok(crate::temporal::connect(&temporal.settings())
-        .await
-        .map_err(shown)?
-        .client)
+pub(super) async fn client(temporal: &TemporalArgs) -> anyhow::Result<Client> {
+    Ok(crate::temporal::connect(&temporal.settings()).await?.client)
 }
 
 /// `alga-wf signal-event`: an event signalled straight to a run, past ingress.
@@ -31,16 +24,14 @@ pub(super) async fn signal_event(
     event_name: &str,
     correlation_key: Option<&str>,
     payload: &str,
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     let argument = json!({
         "eventName": event_name,
         "correlationKey": correlation_key,
         "payload": parse_json_arg("--payload", payload)?,
     });
     let client = client(temporal).await?;
-    crate::temporal::signal_run(&client, run, signals::EVENT_SIGNAL, &argument)
-        .await
-        .map_err(shown)?;
+    crate::temporal::signal_run(&client, run, signals::EVENT_SIGNAL, &argument).await?;
     Ok(0)
 }
 
@@ -50,55 +41,45 @@ pub(super) async fn complete_task(
     run: &str,
     task_id: &str,
     payload: &str,
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     let argument = json!({
         "taskId": task_id,
         "eventName": signals::HUMAN_TASK_COMPLETED,
         "payload": parse_json_arg("--payload", payload)?,
     });
     let client = client(temporal).await?;
-    crate::temporal::signal_run(&client, run, signals::HUMAN_TASK_SIGNAL, &argument)
-        .await
-        .map_err(shown)?;
+    crate::temporal::signal_run(&client, run, signals::HUMAN_TASK_SIGNAL, &argument).await?;
     Ok(0)
 }
 
 /// `alga-wf query`: a query's answer, printed.
-pub(super) async fn query(temporal: &TemporalArgs, run: &str, name: &str) -> Result<u8, String> {
+pub(super) async fn query(temporal: &TemporalArgs, run: &str, name: &str) -> anyhow::Result<u8> {
     let client = client(temporal).await?;
-    let answer = crate::temporal::query_run(&client, run, name)
-        .await
-        .map_err(shown)?;
+    let answer = crate::temporal::query_run(&client, run, name).await?;
     print_json(&answer);
     Ok(0)
 }
 
 /// `alga-wf cancel`: asks the run to cancel.
-pub(super) async fn cancel(temporal: &TemporalArgs, run: &str) -> Result<u8, String> {
+pub(super) async fn cancel(temporal: &TemporalArgs, run: &str) -> anyhow::Result<u8> {
     let client = client(temporal).await?;
-    crate::temporal::cancel_run(&client, run, "cancelled from the command line")
-        .await
-        .map_err(shown)?;
+    crate::temporal::cancel_run(&client, run, "cancelled from the command line").await?;
     Ok(0)
 }
 
 /// `alga-wf result`: waits for the run to end and prints how.
-pub(super) async fn result(temporal: &TemporalArgs, run: &str) -> Result<u8, String> {
+pub(super) async fn result(temporal: &TemporalArgs, run: &str) -> anyhow::Result<u8> {
     let client = client(temporal).await?;
-    let outcome = crate::temporal::run_result(&client, run)
-        .await
-        .map_err(shown)?;
+    let outcome = crate::temporal::run_result(&client, run).await?;
     print_json(&outcome_json(run, &outcome));
     Ok(0)
 }
 
 /// `alga-wf history`: the run's current execution's history, written to `out`.
-pub(super) async fn history(temporal: &TemporalArgs, run: &str, out: &Path) -> Result<u8, String> {
+pub(super) async fn history(temporal: &TemporalArgs, run: &str, out: &Path) -> anyhow::Result<u8> {
     let client = client(temporal).await?;
-    let json = crate::temporal::run_history(&client, run)
-        .await
-        .map_err(shown)?;
-    std::fs::write(out, json).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let json = crate::temporal::run_history(&client, run).await?;
+    std::fs::write(out, json).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(0)
 }
 
@@ -132,7 +113,7 @@ pub(super) struct RunArgs {
 
 impl RunArgs {
     /// Starts the run and, unless `--no-wait`, waits for its end.
-    pub(super) async fn run(&self) -> Result<u8, String> {
+    pub(super) async fn run(&self) -> anyhow::Result<u8> {
         let definition = read_json(&self.file)?;
         let payload = parse_json_arg("--payload", &self.payload)?;
         let run_id = self
@@ -158,18 +139,14 @@ impl RunArgs {
             ..pinned
         };
         let settings = self.temporal.settings();
-        let connected = crate::temporal::connect(&settings).await.map_err(shown)?;
-        crate::temporal::start_run(&connected.client, &settings.task_queue, &start)
-            .await
-            .map_err(shown)?;
+        let connected = crate::temporal::connect(&settings).await?;
+        crate::temporal::start_run(&connected.client, &settings.task_queue, &start).await?;
         if self.no_wait {
             let workflow_id = crate::temporal::workflow_id(&run_id);
             print_json(&json!({"runId": run_id, "workflowId": workflow_id}));
             return Ok(0);
         }
-        let outcome = crate::temporal::run_result(&connected.client, &run_id)
-            .await
-            .map_err(shown)?;
+        let outcome = crate::temporal::run_result(&connected.client, &run_id).await?;
         print_json(&outcome_json(&run_id, &outcome));
         Ok(0)
     }

@@ -2,6 +2,7 @@
 //! `start` (a run row, then the Temporal workflow with the pinned definition), `show` (the
 //! run's projections), `send-event` (ingress, as the API's) and `serve` (the HTTP API).
 
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json};
@@ -16,18 +17,18 @@ pub async fn publish(
     database: &DatabaseArgs,
     temporal: &TemporalArgs,
     tenant: Option<&str>,
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     let (definition, errors, warnings) = super::modules::check_definition(cli, file)?;
     if !errors.is_empty() {
         print_json(&json!({"ok": false, "errors": errors, "warnings": warnings}));
         return Ok(EXIT_INVALID);
     }
-    let tenant = tenant_uuid(tenant).map_err(|e| e.to_string())?;
+    let tenant = tenant_uuid(tenant)?;
     let store = database.connect().await?;
     let published = store
         .publish(tenant, &definition)
         .await
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+        .with_context(|| file.display().to_string())?;
     let schedule_problems = match tenant {
         Some(tenant) if published.created => {
             move_schedules(&store, temporal, tenant, published.workflow_id).await?
@@ -54,18 +55,15 @@ async fn move_schedules(
     temporal: &TemporalArgs,
     tenant: uuid::Uuid,
     workflow_id: uuid::Uuid,
-) -> Result<Vec<String>, String> {
-    let schedules = store
-        .list_schedules(tenant, Some(workflow_id))
-        .await
-        .map_err(|e| e.to_string())?;
+) -> anyhow::Result<Vec<String>> {
+    let schedules = store.list_schedules(tenant, Some(workflow_id)).await?;
     if schedules.is_empty() {
         return Ok(Vec::new());
     }
     let settings = temporal.settings();
     let connected = crate::temporal::connect(&settings)
         .await
-        .map_err(|e| format!("moving the workflow's schedules: {e:#}"))?;
+        .context("moving the workflow's schedules")?;
     let scheduler = crate::schedules::Scheduler {
         store,
         client: &connected.client,
@@ -93,31 +91,26 @@ pub async fn start(
     request: StartRequest<'_>,
     database: &DatabaseArgs,
     temporal: &TemporalArgs,
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     let payload = super::parse_json_arg("--payload", request.payload)?;
-    let tenant = tenant_uuid(request.tenant).map_err(|e| e.to_string())?;
+    let tenant = tenant_uuid(request.tenant)?;
     let store = database.connect().await?;
     let settings = temporal.settings();
-    let connected = crate::temporal::connect(&settings)
-        .await
-        .map_err(super::shown)?;
+    let connected = crate::temporal::connect(&settings).await?;
     let launched = launch(
         &store,
         &connected.client,
         &settings.task_queue,
         Launch::manual(tenant, request.workflow, request.version, payload),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let run = launched.run_id.to_string();
     if !request.wait {
         print_json(&json!({"runId": run, "workflowId": launched.workflow_id,
             "temporalRunId": launched.temporal_run_id, "version": launched.version}));
         return Ok(0);
     }
-    let outcome = crate::temporal::run_result(&connected.client, &run)
-        .await
-        .map_err(super::shown)?;
+    let outcome = crate::temporal::run_result(&connected.client, &run).await?;
     print_json(&super::outcome_json(&run, &outcome));
     Ok(0)
 }
@@ -130,14 +123,12 @@ pub async fn serve(
     temporal: &TemporalArgs,
     limits: &super::StartRateArgs,
     pages: &super::OperationsPagesArgs,
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     // Fault injection for the tests: FAILPOINTS names the points to trigger.
     let _faults = fail::FailScenario::setup();
     let store = database.connect().await?;
     let settings = temporal.settings();
-    let connected = crate::temporal::connect(&settings)
-        .await
-        .map_err(super::shown)?;
+    let connected = crate::temporal::connect(&settings).await?;
     let state = std::sync::Arc::new(crate::api::ApiState {
         store,
         client: connected.client,
@@ -148,15 +139,17 @@ pub async fn serve(
         keyed_operations_pages: pages.keyed_operations_pages,
     });
     if let Some(listen) = &pages.metrics_listen {
-        crate::observability::serve_metrics(listen).await?;
+        crate::observability::serve_metrics(listen)
+            .await
+            .map_err(anyhow::Error::msg)?;
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("serving the API on http://{listen}");
     crate::api::serve(listener, state, crate::termination::requested())
         .await
-        .map_err(|e| format!("serving the API: {e}"))?;
+        .context("serving the API")?;
     Ok(0)
 }
 
@@ -179,24 +172,22 @@ pub async fn send_event(
     event: EventArgs<'_>,
     database: &DatabaseArgs,
     temporal: &TemporalArgs,
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     let tenant = uuid::Uuid::parse_str(event.tenant)
-        .map_err(|_| format!("--tenant `{}` is not a uuid", event.tenant))?;
+        .with_context(|| format!("--tenant `{}` is not a uuid", event.tenant))?;
     let event_id = match event.event_id {
         Some(id) => {
-            uuid::Uuid::parse_str(id).map_err(|_| format!("--event-id `{id}` is not a uuid"))?
+            uuid::Uuid::parse_str(id).with_context(|| format!("--event-id `{id}` is not a uuid"))?
         }
         None => uuid::Uuid::new_v4(),
     };
     let payload = super::parse_json_arg("--payload", event.payload)?;
     if !payload.is_object() {
-        return Err("--payload must be a JSON object".into());
+        anyhow::bail!("--payload must be a JSON object");
     }
     let store = database.connect().await?;
     let settings = temporal.settings();
-    let connected = crate::temporal::connect(&settings)
-        .await
-        .map_err(super::shown)?;
+    let connected = crate::temporal::connect(&settings).await?;
     let ingress = crate::ingress::Ingress {
         store: &store,
         client: &connected.client,
@@ -210,25 +201,22 @@ pub async fn send_event(
             correlation_key: event.correlation_key.map(str::to_owned),
             payload,
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     print_json(&serde_json::to_value(routed).unwrap_or_default());
     Ok(0)
 }
 
 /// `alga-wf show RUN`: the run as its projections have it.
-pub async fn show(run: &str, database: &DatabaseArgs) -> Result<u8, String> {
+pub async fn show(run: &str, database: &DatabaseArgs) -> anyhow::Result<u8> {
     let store = database.connect().await?;
-    let view = store.show_run(run, None).await.map_err(|e| e.to_string())?;
+    let view = store.show_run(run, None).await?;
     print_json(&serde_json::to_value(view).unwrap_or(Value::Null));
     Ok(0)
 }
 
 impl DatabaseArgs {
     /// Connects and migrates.
-    pub async fn connect(&self) -> Result<Store, String> {
-        Store::connect(&self.database_url)
-            .await
-            .map_err(|e| e.to_string())
+    pub async fn connect(&self) -> anyhow::Result<Store> {
+        Ok(Store::connect(&self.database_url).await?)
     }
 }

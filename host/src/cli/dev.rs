@@ -34,7 +34,7 @@ pub(super) struct DevArgs {
 
 impl DevArgs {
     /// Starts PostgreSQL, Temporal, the worker and the API, until SIGTERM or Ctrl-C.
-    pub(super) async fn run(&self, cli: &Cli) -> Result<u8, String> {
+    pub(super) async fn run(&self, cli: &Cli) -> anyhow::Result<u8> {
         let modules = load_modules_for(cli, crate::dev::CACHED_RUNS + 1)?;
         let options = DevOptions {
             data: self.data.clone(),
@@ -43,7 +43,7 @@ impl DevArgs {
             postgres_port: self.postgres_port,
             start_rate: self.limits.rate(),
             stand_ins: match &self.stand_ins {
-                Some(file) => StandIns::read(file)?,
+                Some(file) => StandIns::read(file).map_err(anyhow::Error::msg)?,
                 None => StandIns::default(),
             },
             secrets: secrets(cli)?,
@@ -54,8 +54,7 @@ impl DevArgs {
             known_actions_with(cli, true)?,
             crate::termination::requested(),
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         Ok(0)
     }
 }

@@ -1,35 +1,33 @@
 //! The commands that read saved histories with no server: `replay` (does this build make
 //! the same decisions?) and `certify` (may runs move from one module to another?).
 
+use anyhow::Context;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::history::v1::History;
 
-use super::client::shown;
 use super::modules::load_modules_for;
 use super::{Cli, EXIT_INVALID, print_json};
 use crate::certify::{Certificate, certify as certify_histories};
 use crate::worker::{ReplayVerdict, read_history};
 
 /// Reads each history file (`alga-wf history`, or `temporal workflow show -o json`).
-fn read_histories(files: &[PathBuf]) -> Result<Vec<History>, String> {
+fn read_histories(files: &[PathBuf]) -> anyhow::Result<Vec<History>> {
     files
         .iter()
         .map(|file| {
             let bytes =
-                std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            read_history(&bytes).map_err(|e| format!("{}: {e:#}", file.display()))
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            read_history(&bytes).with_context(|| format!("{}", file.display()))
         })
         .collect()
 }
 
 /// `alga-wf replay`: "ok" per history, or its first divergence with the step it happened at.
-pub(super) async fn replay(cli: &Cli, files: &[PathBuf]) -> Result<u8, String> {
+pub(super) async fn replay(cli: &Cli, files: &[PathBuf]) -> anyhow::Result<u8> {
     let modules = load_modules_for(cli, 8)?;
-    let verdicts = crate::worker::replay(modules, read_histories(files)?)
-        .await
-        .map_err(shown)?;
+    let verdicts = crate::worker::replay(modules, read_histories(files)?).await?;
     let mut diverged = false;
     let results: Vec<Value> = files
         .iter()
@@ -57,11 +55,11 @@ pub(super) async fn certify(
     from: &str,
     to: &str,
     files: &[PathBuf],
-) -> Result<u8, String> {
+) -> anyhow::Result<u8> {
     let modules = load_modules_for(cli, 4)?;
     let module = |version: &str| {
         modules.for_version(version).cloned().ok_or_else(|| {
-            format!(
+            anyhow::anyhow!(
                 "no interpreter module for semantics {version} (loaded: {}; add older ones with \
                  --interpreters)",
                 modules.versions().join(", ")
@@ -69,9 +67,7 @@ pub(super) async fn certify(
         })
     };
     let (from_module, to_module) = (module(from)?, module(to)?);
-    let certificates = certify_histories(from_module, to_module, read_histories(files)?)
-        .await
-        .map_err(shown)?;
+    let certificates = certify_histories(from_module, to_module, read_histories(files)?).await?;
     let mut safe = true;
     let results: Vec<Value> = files
         .iter()

@@ -1,6 +1,7 @@
 //! `alga-wf api-keys create|list|revoke`: the key lifecycle from the command line, for an
 //! operator with the database (the API's `/api/api-keys` does the same for a tenant's admin).
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -51,21 +52,18 @@ pub enum KeysAction {
     },
 }
 
-fn uuid(flag: &str, value: &str) -> Result<uuid::Uuid, String> {
-    uuid::Uuid::parse_str(value).map_err(|_| format!("{flag} `{value}` is not a uuid"))
+fn uuid(flag: &str, value: &str) -> anyhow::Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(value).with_context(|| format!("{flag} `{value}` is not a uuid"))
 }
 
 /// Runs `alga-wf api-keys ACTION`.
-pub async fn run(action: &KeysAction) -> Result<u8, String> {
+pub async fn run(action: &KeysAction) -> anyhow::Result<u8> {
     match action {
         KeysAction::Create(args) => create(args).await,
         KeysAction::List { tenant, database } => {
             let tenant = uuid("--tenant", tenant)?;
             let store = database.connect().await?;
-            let keys = store
-                .list_api_keys(tenant)
-                .await
-                .map_err(|e| e.to_string())?;
+            let keys = store.list_api_keys(tenant).await?;
             let keys: Vec<_> = keys
                 .into_iter()
                 .map(|k| {
@@ -84,10 +82,7 @@ pub async fn run(action: &KeysAction) -> Result<u8, String> {
         } => {
             let (tenant, key_id) = (uuid("--tenant", tenant)?, uuid("key id", key_id)?);
             let store = database.connect().await?;
-            store
-                .revoke_api_key(tenant, key_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            store.revoke_api_key(tenant, key_id).await?;
             print_json(&json!({"keyId": key_id, "revoked": true}));
             Ok(0)
         }
@@ -95,7 +90,7 @@ pub async fn run(action: &KeysAction) -> Result<u8, String> {
 }
 
 /// `alga-wf api-keys create` (and its older spelling, `create-api-key`).
-pub async fn create(args: &CreateKeyArgs) -> Result<u8, String> {
+pub async fn create(args: &CreateKeyArgs) -> anyhow::Result<u8> {
     let CreateKeyArgs {
         tenant,
         role,
@@ -105,16 +100,16 @@ pub async fn create(args: &CreateKeyArgs) -> Result<u8, String> {
     } = args;
     let expires_at = *expires_at;
     let tenant = uuid("--tenant", tenant)?;
-    let role = Role::parse(role)
-        .ok_or_else(|| format!("--role `{role}` is not one of read, manage, publish, admin"))?;
+    let role = Role::parse(role).ok_or_else(|| {
+        anyhow::anyhow!("--role `{role}` is not one of read, manage, publish, admin")
+    })?;
     if expires_at.is_some_and(|at| at <= Utc::now()) {
-        return Err("--expires-at must be in the future".into());
+        anyhow::bail!("--expires-at must be in the future");
     }
     let store = database.connect().await?;
     let made = store
         .create_expiring_api_key(tenant, name, role, expires_at)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     print_json(
         &json!({"key": made.key, "keyId": made.key_id, "tenant": tenant,
         "role": role.as_str(), "expiresAt": expires_at}),

@@ -8,6 +8,7 @@ mod keys;
 mod modules;
 mod worker;
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,7 +16,6 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::simulate::{self, Report, Scenario, SimulateError};
-use client::shown;
 use modules::{check_definition, interpreters, load_engine};
 
 /// Exit status for an invalid definition or scenario.
@@ -363,14 +363,15 @@ pub fn main() -> ExitCode {
     crate::observability::init_logging();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!("alga-wf: {message}");
+        // One line: what failed, then each cause after a colon.
+        Err(error) => {
+            eprintln!("alga-wf: {error:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-fn run(cli: &Cli) -> Result<u8, String> {
+fn run(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Interpreters { action } => interpreters(cli, action),
         Command::Openapi => {
@@ -397,8 +398,8 @@ fn run(cli: &Cli) -> Result<u8, String> {
             };
             let engine = load_engine(cli)?;
             let report = simulate::simulate(&engine, &scenario).map_err(|e| match e {
-                SimulateError::Engine(e) => e.to_string(),
-                other => other.to_string(),
+                SimulateError::Engine(e) => anyhow::Error::new(e),
+                other => anyhow::Error::new(other),
             })?;
             print_json(&to_json(&report));
             Ok(if report.status == simulate::RunStatus::Invalid {
@@ -411,18 +412,18 @@ fn run(cli: &Cli) -> Result<u8, String> {
     }
 }
 
-fn parse_json_arg(what: &str, text: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("{what} is not valid JSON: {e}"))
+fn parse_json_arg(what: &str, text: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(text).with_context(|| format!("{what} is not valid JSON"))
 }
 
-fn tokio_runtime() -> Result<tokio::runtime::Runtime, String> {
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .context("cannot start the async runtime")
 }
 
-fn temporal_command(cli: &Cli) -> Result<u8, String> {
+fn temporal_command(cli: &Cli) -> anyhow::Result<u8> {
     let runtime = tokio_runtime()?;
     runtime.block_on(async {
         match &cli.command {
@@ -553,16 +554,16 @@ fn print_json(value: &Value) {
 
 /// Reads a JSON file; the error is one line naming the file and, for bad JSON, the line and
 /// column.
-pub fn read_json(path: &Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+pub fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 /// `ID@VERSION=QUEUE` pairs from the flags and `ALGA_WF_ACTION_QUEUES`.
 fn parse_action_queues(
     flags: &[String],
-) -> Result<std::collections::BTreeMap<String, String>, String> {
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
     let from_env = std::env::var("ALGA_WF_ACTION_QUEUES").unwrap_or_default();
     let mut queues = std::collections::BTreeMap::new();
     for entry in flags
@@ -573,7 +574,7 @@ fn parse_action_queues(
         let (action, queue) = entry
             .split_once('=')
             .filter(|(action, queue)| action.contains('@') && !queue.is_empty())
-            .ok_or_else(|| format!("--action-queue `{entry}` is not ID@VERSION=QUEUE"))?;
+            .ok_or_else(|| anyhow::anyhow!("--action-queue `{entry}` is not ID@VERSION=QUEUE"))?;
         queues.insert(action.to_owned(), queue.to_owned());
     }
     Ok(queues)
@@ -581,7 +582,7 @@ fn parse_action_queues(
 
 /// The secret store of `worker` and `dev`: the process's environment, with the shared names
 /// of `--shared-secret` and `$ALGA_WF_SHARED_SECRETS`.
-fn secrets(cli: &Cli) -> Result<crate::secrets::Secrets, String> {
+fn secrets(cli: &Cli) -> anyhow::Result<crate::secrets::Secrets> {
     let from_env = std::env::var("ALGA_WF_SHARED_SECRETS").unwrap_or_default();
     let shared: Vec<String> = cli
         .shared_secrets
@@ -590,6 +591,7 @@ fn secrets(cli: &Cli) -> Result<crate::secrets::Secrets, String> {
         .chain(from_env.split(',').map(str::trim).filter(|s| !s.is_empty()))
         .map(str::to_owned)
         .collect();
-    let store = crate::secrets::EnvironmentSecrets::from_process(&shared)?;
+    let store =
+        crate::secrets::EnvironmentSecrets::from_process(&shared).map_err(anyhow::Error::msg)?;
     Ok(std::sync::Arc::new(store))
 }

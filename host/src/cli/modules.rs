@@ -19,20 +19,18 @@ use crate::locate;
 pub(super) fn check_definition(
     cli: &Cli,
     file: &Path,
-) -> Result<(Value, Vec<Issue>, Vec<Issue>), String> {
+) -> anyhow::Result<(Value, Vec<Issue>, Vec<Issue>)> {
     let definition = read_json(file)?;
     let engine = load_engine(cli)?;
     let known = known_actions(cli)?;
-    let issues = engine
-        .validate(&definition, Some(&known))
-        .map_err(|e| e.to_string())?;
+    let issues = engine.validate(&definition, Some(&known))?;
     let (errors, warnings) = issues
         .into_iter()
         .partition(|i| i.severity == Severity::Error);
     Ok((definition, errors, warnings))
 }
 
-pub(super) fn load_engine(cli: &Cli) -> Result<InterpreterEngine, String> {
+pub(super) fn load_engine(cli: &Cli) -> anyhow::Result<InterpreterEngine> {
     load_engine_for(cli, 8)
 }
 
@@ -50,13 +48,13 @@ fn engine_config(cli: &Cli, instances: usize, cache_dir: Option<PathBuf>) -> Eng
 }
 
 /// The engine with slots for `instances` runs at once (a worker caches one per run).
-fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, String> {
+fn load_engine_for(cli: &Cli, instances: usize) -> anyhow::Result<InterpreterEngine> {
     let source = locate::interpreter_source(cli.interpreter.as_deref());
     source
         .load(engine_config(cli, instances, None))
         .map_err(|e| match source {
-            locate::InterpreterSource::Embedded(_) => format!("{e}"),
-            locate::InterpreterSource::File(_) => format!(
+            locate::InterpreterSource::Embedded(_) => anyhow::Error::new(e),
+            locate::InterpreterSource::File(_) => anyhow::anyhow!(
                 "{e} (this binary has no module of its own: build one with `scripts/build`, or \
                  pass --interpreter)"
             ),
@@ -64,22 +62,22 @@ fn load_engine_for(cli: &Cli, instances: usize) -> Result<InterpreterEngine, Str
 }
 
 /// `alga-wf interpreters add|list`.
-pub(super) fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8, String> {
+pub(super) fn interpreters(cli: &Cli, action: &InterpretersAction) -> anyhow::Result<u8> {
     use crate::engine::modules::{Manifest, add_module};
     match action {
         InterpretersAction::Add { file, dir, replace } => {
             let source = locate::interpreter_source(file.as_deref().or(cli.interpreter.as_deref()));
             let config = engine_config(cli, 2, Some(source.cache_dir()));
-            let bytes = source.bytes().map_err(|e| e.to_string())?;
-            let entry = add_module(&bytes, dir, *replace, &config).map_err(|e| e.to_string())?;
+            let bytes = source.bytes()?;
+            let entry = add_module(&bytes, dir, *replace, &config)?;
             print_json(&serde_json::to_value(entry).unwrap_or_default());
             Ok(0)
         }
         InterpretersAction::List { dir } => {
-            let manifest = Manifest::read(dir).map_err(|e| e.to_string())?;
+            let manifest = Manifest::read(dir)?;
             let config = engine_config(cli, 2, Some(locate::cache_dir_in(dir)));
             let current = Arc::new(load_engine_for(cli, 2)?);
-            Modules::load(current, Some(dir), &config).map_err(|e| e.to_string())?;
+            Modules::load(current, Some(dir), &config)?;
             print_json(&serde_json::to_value(manifest).unwrap_or_default());
             Ok(0)
         }
@@ -88,25 +86,25 @@ pub(super) fn interpreters(cli: &Cli, action: &InterpretersAction) -> Result<u8,
 
 /// The current module and the older ones of `--interpreters`, each with slots for
 /// `instances` runs.
-pub(super) fn load_modules_for(cli: &Cli, instances: usize) -> Result<Arc<Modules>, String> {
+pub(super) fn load_modules_for(cli: &Cli, instances: usize) -> anyhow::Result<Arc<Modules>> {
     let current = Arc::new(load_engine_for(cli, instances)?);
     let cache = cli.interpreters.as_deref().map(locate::cache_dir_in);
     let config = engine_config(cli, instances, cache);
     Modules::load(current, cli.interpreters.as_deref(), &config)
         .map(Arc::new)
-        .map_err(|e| e.to_string())
+        .map_err(anyhow::Error::new)
 }
 
 /// The actions validation accepts: the built-ins (the `test.*` doubles with `--test-actions`)
 /// and the remote actions.
-pub(super) fn known_actions(cli: &Cli) -> Result<Vec<KnownAction>, String> {
+pub(super) fn known_actions(cli: &Cli) -> anyhow::Result<Vec<KnownAction>> {
     known_actions_with(cli, cli.test_actions)
 }
 
 pub(super) fn known_actions_with(
     cli: &Cli,
     test_actions: bool,
-) -> Result<Vec<KnownAction>, String> {
+) -> anyhow::Result<Vec<KnownAction>> {
     let mut known: Vec<KnownAction> = BUILTIN_ACTIONS
         .iter()
         .filter(|a| test_actions || !crate::actions::is_test_action(a.id))
@@ -127,9 +125,7 @@ pub(super) fn known_actions_with(
             .and_then(|(id, v)| Some((id, v.parse::<u32>().ok()?)))
             .filter(|(id, _)| !id.is_empty());
         let Some((id, version)) = parsed else {
-            return Err(format!(
-                "remote action `{entry}` is not ID@VERSION (e.g. email.send@1)"
-            ));
+            anyhow::bail!("remote action `{entry}` is not ID@VERSION (e.g. email.send@1)");
         };
         known.push(KnownAction {
             id: id.to_owned(),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::modules::load_modules_for;
-use super::{Cli, TemporalArgs, parse_action_queues, read_json, secrets, shown};
+use super::{Cli, TemporalArgs, parse_action_queues, read_json, secrets};
 use crate::simulate;
 
 /// What `alga-wf worker` is given.
@@ -77,7 +77,7 @@ pub struct WorkerArgs {
 
 impl WorkerArgs {
     /// Runs the worker until SIGTERM or Ctrl-C, then drains it.
-    pub(super) async fn run(&self, cli: &Cli) -> Result<u8, String> {
+    pub(super) async fn run(&self, cli: &Cli) -> anyhow::Result<u8> {
         let WorkerArgs {
             temporal,
             definitions,
@@ -96,7 +96,9 @@ impl WorkerArgs {
             metrics_listen,
         } = self;
         if let Some(listen) = metrics_listen {
-            crate::observability::serve_metrics(listen).await?;
+            crate::observability::serve_metrics(listen)
+                .await
+                .map_err(anyhow::Error::msg)?;
         }
         // Fault injection for crash tests: FAILPOINTS names the points to trigger.
         let _faults = fail::FailScenario::setup();
@@ -104,15 +106,13 @@ impl WorkerArgs {
         // cache, other runs' activations may come before a run's eviction).
         let modules = load_modules_for(cli, max_cached_runs + 4)?;
         let directory = match definitions {
-            Some(dir) => crate::worker::DefinitionDirectory::load(dir)?,
+            Some(dir) => {
+                crate::worker::DefinitionDirectory::load(dir).map_err(anyhow::Error::msg)?
+            }
             None => crate::worker::DefinitionDirectory::default(),
         };
         let store = match database_url {
-            Some(url) => Some(
-                crate::store::Store::connect(url)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            ),
+            Some(url) => Some(crate::store::Store::connect(url).await?),
             None => None,
         };
         let lookup = crate::worker::definition_lookup(directory, store.clone());
@@ -139,15 +139,13 @@ impl WorkerArgs {
                         .first()
                         .map(|i| format!("{}: {}", i.path, i.message))
                         .unwrap_or_default();
-                    format!("{}: {first}", file.display())
+                    anyhow::anyhow!("{}: {first}", file.display())
                 })?;
         }
         let shutdown = crate::termination::requested();
         settings.secrets = secrets(cli)?;
         settings.test_actions = cli.test_actions;
-        crate::worker::run_worker(modules, settings, lookup, store, shutdown)
-            .await
-            .map_err(shown)?;
+        crate::worker::run_worker(modules, settings, lookup, store, shutdown).await?;
         Ok(0)
     }
 }
