@@ -13,6 +13,7 @@ use super::ApiState;
 use super::auth::{Caller, ToManage, ToPublish, ToRead};
 use super::body::{Body, PathParams};
 use super::error::ApiError;
+use super::error::responses::{BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized};
 use alga_interpreter::definition::{Issue, Severity};
 
 /// `POST /api/workflow-definitions/publish` body.
@@ -34,7 +35,7 @@ fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>
 }
 
 /// Validates and publishes; invalid definitions are a 400 listing every issue with its path.
-#[utoipa::path(post, path = "/api/workflow-definitions/publish", tag = "definitions", request_body = PublishRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["publish"])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/publish", tag = "definitions", request_body = PublishRequest, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, Conflict, TooLarge), security(("api_key" = ["publish"])))]
 pub async fn publish(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToPublish>,
@@ -44,7 +45,7 @@ pub async fn publish(
 }
 
 /// `POST /api/workflow-definitions/{workflow}/publish`: publishes the stored draft.
-#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/publish", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = ["publish"])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/publish", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, Conflict), security(("api_key" = ["publish"])))]
 pub async fn publish_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToPublish>,
@@ -99,7 +100,7 @@ async fn publish_definition(
 }
 
 /// `GET /api/workflow-definitions/{workflow}/{version}`: the published definition.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/{version}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key"), ("version" = i32, Path, description = "Published version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/{version}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key"), ("version" = i32, Path, description = "Published version")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn version(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -127,7 +128,7 @@ pub struct DraftRequest {
 /// Saves a draft (manage): 201 `{workflowId, key, draftVersion, errors, warnings}`. Drafts may
 /// be invalid; the issues come back so the editor can show them. A stale
 /// `expectedDraftVersion` is a 409.
-#[utoipa::path(post, path = "/api/workflow-definitions", tag = "definitions", request_body = DraftRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow-definitions", tag = "definitions", request_body = DraftRequest, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, Conflict, TooLarge), security(("api_key" = ["manage"])))]
 pub async fn save_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -153,7 +154,7 @@ pub async fn save_draft(
 
 /// `PUT /api/workflow-definitions/{workflow}/draft`: like [`save_draft`], for the workflow the
 /// path names (the definition's `id` must be that workflow).
-#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/draft", tag = "definitions", request_body = DraftRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/draft", tag = "definitions", request_body = DraftRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, Conflict, TooLarge), security(("api_key" = ["manage"])))]
 pub async fn update_draft(
     state: State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -178,7 +179,7 @@ pub struct ValidateRequest {
 }
 
 /// Validates without storing: `{ok, errors, warnings}`, each issue with its path.
-#[utoipa::path(post, path = "/api/workflow-definitions/validate", tag = "definitions", request_body = ValidateRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/validate", tag = "definitions", request_body = ValidateRequest, responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, TooLarge), security(("api_key" = ["read"])))]
 pub async fn validate(
     State(state): State<Arc<ApiState>>,
     _caller: Caller<ToRead>,
@@ -193,7 +194,7 @@ pub async fn validate(
 /// `POST /api/workflow-definitions/{workflow}/simulate`: runs the stored draft through the
 /// simulator. The body is a simulator scenario (`simulator.md`) without `definition`: the
 /// payload, scripted action results, events and task responses.
-#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/simulate", tag = "definitions", request_body = serde_json::Value, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/simulate", tag = "definitions", request_body = serde_json::Value, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TooLarge), security(("api_key" = ["manage"])))]
 pub async fn simulate_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -229,7 +230,7 @@ pub async fn simulate_draft(
 }
 
 /// `GET /api/workflow-definitions`: the tenant's workflows.
-#[utoipa::path(get, path = "/api/workflow-definitions", tag = "definitions", responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-definitions", tag = "definitions", responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -239,7 +240,7 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-definitions/{workflow}`: the row, its draft and latest version.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -254,7 +255,7 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-definitions/{workflow}/versions`: published versions, newest first.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/versions", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/versions", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn versions(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -276,7 +277,7 @@ pub struct MetadataRequest {
 
 /// Pauses or resumes a workflow (manage): paused workflows are not started by events or
 /// schedules (their Temporal Schedules are paused with them); manual starts still work.
-#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/metadata", tag = "definitions", request_body = MetadataRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/metadata", tag = "definitions", request_body = MetadataRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound), security(("api_key" = ["manage"])))]
 pub async fn metadata(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,

@@ -4,21 +4,79 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::launch::LaunchError;
 use crate::store::{FailureClass, StoreError};
 
-/// The body of every error response, as the OpenAPI document describes it.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// The body of every error response: what `ApiError` sends and what the OpenAPI document
+/// describes are this one type.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A machine-readable code, e.g. `NOT_FOUND`, `RATE_LIMITED`, `TASK_RESPONSE_INVALID`.
-    error: String,
+    error: &'static str,
     /// What was wrong and where.
     message: String,
     /// Structured details, e.g. validation issues with their paths.
+    #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<serde_json::Value>,
+}
+
+/// The error responses routes share, one type each, so a route's annotation lists them by name:
+/// `responses((status = 200, body = TaskList), Unauthorized, NotFound)`.
+pub mod responses {
+    use super::ErrorBody;
+
+    macro_rules! error_response {
+        ($(#[$doc:meta])* $name:ident, $status:literal, $description:literal) => {
+            $(#[$doc])*
+            #[derive(utoipa::IntoResponses)]
+            #[response(status = $status, description = $description)]
+            #[allow(dead_code)] // Only the OpenAPI document reads it.
+            pub struct $name(ErrorBody);
+        };
+    }
+
+    error_response!(
+        /// 400.
+        BadRequest, 400, "The request is malformed or invalid (the message says what and where)"
+    );
+    error_response!(
+        /// 401 on the routes keys are managed by, where expiry is part of the answer.
+        UnauthorizedOrExpired, 401, "No API key, or an unknown, revoked or expired one"
+    );
+    error_response!(
+        /// 401.
+        Unauthorized, 401, "No API key, or an unknown or revoked one"
+    );
+    error_response!(
+        /// 403.
+        Forbidden, 403, "The key's role does not allow this"
+    );
+    error_response!(
+        /// 404: another tenant's object is answered the same way.
+        NotFound, 404, "Not found in the caller's tenant"
+    );
+    error_response!(
+        /// 409.
+        Conflict, 409, "Conflicts with the current state"
+    );
+    error_response!(
+        /// 413.
+        TooLarge, 413, "The body is larger than 512 KiB"
+    );
+    error_response!(
+        /// 429.
+        RateLimited, 429, "The tenant's start-rate limit is exceeded (see Retry-After)"
+    );
+    error_response!(
+        /// 502.
+        TemporalFailed, 502, "Temporal refused the operation"
+    );
+    error_response!(
+        /// 503.
+        Unavailable, 503, "The database is unavailable"
+    );
 }
 
 /// An error response (boxed: handlers return it on every path, and it is rarely built).
@@ -72,10 +130,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = *self.0;
-        let mut body = json!({"error": error.code, "message": error.message});
-        if let Some(details) = error.details {
-            body["details"] = details;
-        }
+        let body = ErrorBody {
+            error: error.code,
+            message: error.message,
+            details: error.details,
+        };
         let mut response = (error.status, Json(body)).into_response();
         if let Some(seconds) = error.retry_after {
             response

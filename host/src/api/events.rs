@@ -13,6 +13,9 @@ use super::ApiState;
 use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams, object_or_empty};
 use super::error::ApiError;
+use super::error::responses::{
+    BadRequest, Forbidden, NotFound, RateLimited, TooLarge, Unauthorized,
+};
 use crate::ingress::{Ingress, Routed};
 use crate::store::NewEvent;
 
@@ -29,7 +32,7 @@ pub struct SubmitRequest {
 }
 
 /// Submits an event: `{status, eventId, runId, resumedRuns, startedRuns, error}`.
-#[utoipa::path(post, path = "/api/workflow/events", tag = "events", request_body = SubmitRequest, responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow/events", tag = "events", request_body = SubmitRequest, responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, TooLarge, RateLimited), security(("api_key" = ["manage"])))]
 pub async fn submit(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -62,7 +65,7 @@ pub struct ListQuery {
 }
 
 /// The tenant's events, newest first: `{events, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow/events", tag = "events", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow/events", tag = "events", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -78,7 +81,7 @@ pub async fn list(
 }
 
 /// `GET /api/workflow/events/{eventId}`: the event row and the runs it reached.
-#[utoipa::path(get, path = "/api/workflow/events/{event_id}", tag = "events", params(("event_id" = Uuid, Path, description = "Event id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow/events/{event_id}", tag = "events", params(("event_id" = Uuid, Path, description = "Event id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,

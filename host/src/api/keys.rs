@@ -15,6 +15,7 @@ use super::ApiState;
 use super::auth::{Caller, ToAdmin};
 use super::body::{Body, PathParams};
 use super::error::ApiError;
+use super::error::responses::{BadRequest, Forbidden, NotFound, UnauthorizedOrExpired};
 use crate::store::{ApiKeyInfo, Role};
 
 /// `POST /api/api-keys` body.
@@ -91,7 +92,7 @@ pub struct KeyList {
 }
 
 /// `POST /api/api-keys`: a new key of the caller's tenant.
-#[utoipa::path(post, path = "/api/api-keys", tag = "keys", request_body = CreateKey, responses((status = 201, description = "Created; the key is in the body, once", body = CreatedKey), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(post, path = "/api/api-keys", tag = "keys", request_body = CreateKey, responses((status = 201, description = "Created; the key is in the body, once", body = CreatedKey), BadRequest, UnauthorizedOrExpired, Forbidden), security(("api_key" = ["admin"])))]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -128,7 +129,7 @@ pub async fn create(
 }
 
 /// `GET /api/api-keys`: the caller's tenant's keys.
-#[utoipa::path(get, path = "/api/api-keys", tag = "keys", responses((status = 200, description = "Success", body = KeyList), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(get, path = "/api/api-keys", tag = "keys", responses((status = 200, description = "Success", body = KeyList), UnauthorizedOrExpired, Forbidden), security(("api_key" = ["admin"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -140,7 +141,7 @@ pub async fn list(
 }
 
 /// `DELETE /api/api-keys/{keyId}`: revokes the key at once.
-#[utoipa::path(delete, path = "/api/api-keys/{key_id}", tag = "keys", params(("key_id" = Uuid, Path, description = "Key id")), responses((status = 204, description = "Revoked"), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown, revoked or expired one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(delete, path = "/api/api-keys/{key_id}", tag = "keys", params(("key_id" = Uuid, Path, description = "Key id")), responses((status = 204, description = "Revoked"), BadRequest, UnauthorizedOrExpired, Forbidden, NotFound), security(("api_key" = ["admin"])))]
 pub async fn revoke(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,

@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 use crate::engine::InterpreterEngine;
 use crate::store::Store;
+use error::responses::Unavailable;
 pub use rate_limit::{StartLimiter, StartRate};
 
 /// Request bodies past this size are refused with 413 (the reference's payload limit).
@@ -61,6 +62,7 @@ pub struct ApiState {
         title = "alga-wf",
         description = "The Alga workflow runtime's HTTP API. Every `/api` request carries an API key in `x-api-key` (or `Authorization: Bearer`); everything is scoped to the key's tenant."
     ),
+    components(schemas(error::ErrorBody)),
     modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;
@@ -188,7 +190,7 @@ fn operations_page_allowed(
 }
 
 /// Ready when the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Success", body = serde_json::Value), (status = 503, description = "The database is unavailable", body = error::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Success", body = serde_json::Value), Unavailable))]
 async fn ready(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, error::ApiError> {
     state.store.ping().await?;
     Ok(Json(json!({"ok": true})))

@@ -12,6 +12,7 @@ use super::ApiState;
 use super::auth::Caller;
 use super::body::PathParams;
 use super::error::ApiError;
+use super::error::responses::{NotFound, Unauthorized};
 use crate::store::RunView;
 
 async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<RunView, ApiError> {
@@ -22,7 +23,7 @@ async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<R
 }
 
 /// `GET /api/workflow-runs/{runId}/waits`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/waits", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/waits", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn waits(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -34,7 +35,7 @@ pub async fn waits(
 }
 
 /// `GET /api/workflow-runs/{runId}/timeline`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/timeline", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/timeline", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn timeline(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -46,7 +47,7 @@ pub async fn timeline(
 }
 
 /// `GET /api/workflow-runs/{runId}/summary`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/summary", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/summary", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn summary(
     State(state): State<Arc<ApiState>>,
     caller: Caller,

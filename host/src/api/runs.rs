@@ -12,6 +12,9 @@ use super::ApiState;
 use super::auth::{Caller, ToAdmin, ToManage, ToRead};
 use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
+use super::error::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, RateLimited, TemporalFailed, TooLarge, Unauthorized,
+};
 use crate::launch::{Launch, launch};
 use crate::relaunch::{Relaunch, RelaunchError};
 use crate::store::Role;
@@ -31,7 +34,7 @@ fn empty_object() -> Value {
 }
 
 /// Starts a run of a published workflow: 201 `{runId, status}`.
-#[utoipa::path(post, path = "/api/workflow-runs", tag = "runs", request_body = StartRequest, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 413, description = "The body is larger than 512 KiB", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow-runs", tag = "runs", request_body = StartRequest, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TooLarge, RateLimited, TemporalFailed), security(("api_key" = ["manage"])))]
 pub async fn start(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -69,7 +72,7 @@ pub struct ListQuery {
 }
 
 /// The tenant's runs, newest first: `{runs, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow-runs", tag = "runs", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-runs", tag = "runs", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -103,7 +106,7 @@ async fn readable_run(
 }
 
 /// `GET /api/workflow-runs/{runId}`: the run row.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -113,7 +116,7 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-runs/{runId}/steps`: `{steps, waits, invocations}`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/steps", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/steps", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
 pub async fn steps(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -156,7 +159,7 @@ pub struct CancelRequest {
 }
 
 /// Requests cancellation in Temporal; the run's projection follows when the run ends.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/cancel", tag = "runs", request_body = CancelRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/cancel", tag = "runs", request_body = CancelRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, Conflict), security(("api_key" = ["admin"])))]
 pub async fn cancel(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -190,7 +193,7 @@ pub struct RelaunchRequest {
 }
 
 /// A new run of the same pinned version (admin): 201 `{runId, replayOf}`.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/replay", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/replay", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, RateLimited, TemporalFailed), security(("api_key" = ["admin"])))]
 pub async fn replay(
     state: State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -202,7 +205,7 @@ pub async fn replay(
 
 /// A failed run resumed with its ledger and events (admin): 201 `{runId, redriveOf}`; 409
 /// when the run did not fail.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 200, description = "The run was redriven before: that redrive", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 409, description = "Conflicts with the current state", body = super::error::ErrorBody), (status = 429, description = "The tenant's start-rate limit is exceeded (see Retry-After)", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["admin"])))]
+#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 200, description = "The run was redriven before: that redrive", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, RateLimited, TemporalFailed), security(("api_key" = ["admin"])))]
 pub async fn redrive(
     state: State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,

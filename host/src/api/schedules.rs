@@ -14,6 +14,7 @@ use super::ApiState;
 use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
+use super::error::responses::{BadRequest, Forbidden, NotFound, TemporalFailed, Unauthorized};
 use crate::schedules::{ScheduleError, ScheduleInput, Scheduler};
 
 impl From<ScheduleError> for ApiError {
@@ -45,7 +46,7 @@ impl ApiState {
 }
 
 /// `POST /api/workflow-schedules`: 201 with the schedule.
-#[utoipa::path(post, path = "/api/workflow-schedules", tag = "schedules", request_body = crate::schedules::ScheduleInput, responses((status = 201, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow-schedules", tag = "schedules", request_body = crate::schedules::ScheduleInput, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -64,7 +65,7 @@ pub struct ListQuery {
 }
 
 /// The tenant's schedules: `{schedules}`.
-#[utoipa::path(get, path = "/api/workflow-schedules", tag = "schedules", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-schedules", tag = "schedules", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -78,7 +79,7 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-schedules/{id}`.
-#[utoipa::path(get, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["read"])))]
+#[utoipa::path(get, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound, TemporalFailed), security(("api_key" = ["read"])))]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -88,7 +89,7 @@ pub async fn get(
 }
 
 /// `PUT /api/workflow-schedules/{id}`: changes name, timing or payload.
-#[utoipa::path(put, path = "/api/workflow-schedules/{id}", tag = "schedules", request_body = crate::schedules::ScheduleInput, params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 400, description = "The request is malformed or invalid (the message says what and where)", body = super::error::ErrorBody), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(put, path = "/api/workflow-schedules/{id}", tag = "schedules", request_body = crate::schedules::ScheduleInput, params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
 pub async fn update(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -100,7 +101,7 @@ pub async fn update(
 }
 
 /// `POST /api/workflow-schedules/{id}/pause`.
-#[utoipa::path(post, path = "/api/workflow-schedules/{id}/pause", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow-schedules/{id}/pause", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
 pub async fn pause(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -114,7 +115,7 @@ pub async fn pause(
 }
 
 /// `POST /api/workflow-schedules/{id}/resume`.
-#[utoipa::path(post, path = "/api/workflow-schedules/{id}/resume", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(post, path = "/api/workflow-schedules/{id}/resume", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
 pub async fn resume(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -128,7 +129,7 @@ pub async fn resume(
 }
 
 /// `DELETE /api/workflow-schedules/{id}`.
-#[utoipa::path(delete, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = 401, description = "No API key, or an unknown or revoked one", body = super::error::ErrorBody), (status = 403, description = "The key's role does not allow this", body = super::error::ErrorBody), (status = 404, description = "Not found in the caller's tenant", body = super::error::ErrorBody), (status = 502, description = "Temporal refused the operation", body = super::error::ErrorBody)), security(("api_key" = ["manage"])))]
+#[utoipa::path(delete, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,

@@ -33,7 +33,7 @@ pub use projections::{Batch, RunEnd};
 pub use runs::{FiredRun, NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
 pub use storable::storable_text;
-pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskView};
+pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskRow, TaskView};
 
 /// How long a request waits for a connection before the database counts as unavailable.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);

@@ -1,6 +1,7 @@
 //! Human tasks: the `workflow_tasks` inbox row a `human.task` step opens, and the form schema
 //! its response is validated against.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -124,13 +125,13 @@ impl Store {
         filter: &TaskFilter<'_>,
         limit: i64,
         cursor: i64,
-    ) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(t) FROM workflow_tasks t
+    ) -> Result<Vec<TaskRow>, StoreError> {
+        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM workflow_tasks t
              WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)
                AND ($3::uuid IS NULL OR execution_id = $3) AND ($4 OR NOT is_hidden)
-             ORDER BY created_at DESC, task_id LIMIT $5 OFFSET $6",
-        )
+             ORDER BY created_at DESC, task_id LIMIT $5 OFFSET $6"
+        ))
         .bind(tenant)
         .bind(filter.status)
         .bind(filter.run_id)
@@ -140,32 +141,37 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("listing tasks")?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
+        Ok(rows)
     }
 
     /// One of the tenant's tasks with its form schema and the Temporal workflow of its run.
     pub async fn get_task(&self, tenant: Uuid, task_id: Uuid) -> Result<TaskView, StoreError> {
-        type Row = (Json<Value>, Option<String>, Option<Json<Value>>);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT to_jsonb(t), r.temporal_workflow_id, f.json_schema
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            task: TaskRow,
+            temporal_workflow_id: Option<String>,
+            json_schema: Option<Json<Value>>,
+        }
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS}, r.temporal_workflow_id, f.json_schema
              FROM workflow_tasks t
-             LEFT JOIN workflow_runs r ON r.run_id = t.execution_id
+             LEFT JOIN workflow_runs r ON r.run_id = t.execution_id AND r.tenant = t.tenant
              LEFT JOIN system_workflow_task_definitions d
                ON d.task_type = t.system_task_definition_task_type
              LEFT JOIN system_workflow_form_definitions f ON f.name = d.form_id
-             WHERE t.tenant = $1 AND t.task_id = $2",
-        )
+             WHERE t.tenant = $1 AND t.task_id = $2"
+        ))
         .bind(tenant)
         .bind(task_id)
         .fetch_optional(self.pool())
         .await
         .context(format!("reading task {task_id}"))?;
-        let (Json(task), temporal_workflow_id, form) =
-            row.ok_or_else(|| StoreError::NotFound(format!("no task {task_id}")))?;
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("no task {task_id}")))?;
         Ok(TaskView {
-            task,
-            temporal_workflow_id,
-            form_schema: form.map(|Json(f)| f),
+            task: row.task,
+            temporal_workflow_id: row.temporal_workflow_id,
+            form_schema: row.json_schema.map(|Json(f)| f),
         })
     }
 
@@ -255,11 +261,10 @@ impl Store {
         let view = self.get_task(tenant, task_id).await?;
         Err(StoreError::Invalid(format!(
             "task {task_id} cannot be {verb}: it is {}{}",
-            view.task["status"].as_str().unwrap_or("unknown"),
-            if view.task["claimed_by"].is_null() {
-                String::new()
-            } else {
-                format!(", claimed by {}", view.task["claimed_by"])
+            view.task.status,
+            match view.task.claimed_by {
+                Some(owner) => format!(", claimed by {owner}"),
+                None => String::new(),
             }
         )))
     }
@@ -276,11 +281,71 @@ pub struct TaskFilter<'a> {
     pub include_dismissed: bool,
 }
 
+/// A `workflow_tasks` row, typed (the tenant is the caller's, so it is not repeated).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    /// The task.
+    pub task_id: Uuid,
+    /// The run that opened it (`execution_id`).
+    pub execution_id: Uuid,
+    /// `system` or `tenant`.
+    pub task_definition_type: String,
+    /// The system catalog's task type.
+    pub system_task_definition_task_type: Option<String>,
+    /// The tenant's task definition.
+    pub tenant_task_definition_id: Option<Uuid>,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The event that opened it, when one did.
+    pub event_id: Option<String>,
+    /// What the run gave the person to decide with.
+    pub context_data: Option<Json<Value>>,
+    /// `pending`, `claimed`, `completed`, `canceled`.
+    pub status: String,
+    /// Priority.
+    pub priority: Option<String>,
+    /// Roles it is assigned to.
+    pub assigned_roles: Option<Json<Value>>,
+    /// Users it is assigned to.
+    pub assigned_users: Option<Json<Value>>,
+    /// Due date.
+    pub due_date: Option<DateTime<Utc>>,
+    /// When it was completed.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Who completed it (an API key id).
+    pub completed_by: Option<Uuid>,
+    /// The accepted response.
+    pub response_data: Option<Json<Value>>,
+    /// Opened at.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+    /// Dismissed from the inbox.
+    pub is_hidden: bool,
+    /// When it was dismissed.
+    pub hidden_at: Option<DateTime<Utc>>,
+    /// Who dismissed it.
+    pub hidden_by: Option<Uuid>,
+    /// When it was claimed.
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// Who claimed it (an API key id).
+    pub claimed_by: Option<Uuid>,
+}
+
+/// The columns of [`TaskRow`], for the statements that read one (`t` is `workflow_tasks`).
+const TASK_COLUMNS: &str = "t.task_id, t.execution_id, t.task_definition_type,
+    t.system_task_definition_task_type, t.tenant_task_definition_id, t.title, t.description,
+    t.event_id, t.context_data, t.status, t.priority, t.assigned_roles, t.assigned_users,
+    t.due_date, t.completed_at, t.completed_by, t.response_data, t.created_at, t.updated_at,
+    t.is_hidden, t.hidden_at, t.hidden_by, t.claimed_at, t.claimed_by";
+
 /// A task as the API shows it.
 #[derive(Debug, Clone)]
 pub struct TaskView {
     /// The `workflow_tasks` row.
-    pub task: Value,
+    pub task: TaskRow,
     /// The Temporal workflow id of the task's run.
     pub temporal_workflow_id: Option<String>,
     /// The form its response must satisfy.

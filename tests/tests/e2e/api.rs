@@ -526,7 +526,7 @@ fn human_tasks_complete_through_the_api(
     let task = &listed["tasks"][0];
     assert_eq!(task["status"], "pending", "{listed:#}");
     assert_eq!(task["title"], "Approve the purchase");
-    let task_path = format!("/api/workflow-tasks/{}", task["task_id"].as_str().unwrap());
+    let task_path = format!("/api/workflow-tasks/{}", task["taskId"].as_str().unwrap());
     let (status, view) = api.get(&task_path, Some(reader));
     assert_eq!(status, 200, "{view:#}");
     assert_eq!(view["formSchema"]["required"], json!(["approved"]));
@@ -583,7 +583,7 @@ fn human_tasks_complete_through_the_api(
     wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
     let (_, view) = api.get(&task_path, Some(reader));
     assert_eq!(view["task"]["status"], "completed", "{view:#}");
-    assert_eq!(view["task"]["response_data"], json!({"approved": true}));
+    assert_eq!(view["task"]["responseData"], json!({"approved": true}));
     let again = api.post(
         &format!("{task_path}/complete"),
         Some(admin),

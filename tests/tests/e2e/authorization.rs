@@ -188,7 +188,7 @@ fn populate(system: &System, api: &Api) -> Objects {
             Some(&admin),
             None,
         );
-        if let Some(id) = listed["tasks"][0]["task_id"].as_str() {
+        if let Some(id) = listed["tasks"][0]["taskId"].as_str() {
             break id.to_owned();
         }
         assert!(
