@@ -35,7 +35,21 @@ fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>
 }
 
 /// Validates and publishes; invalid definitions are a 400 listing every issue with its path.
-#[utoipa::path(post, path = "/api/workflow-definitions/publish", tag = "definitions", request_body = PublishRequest, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, Conflict, TooLarge), security(("api_key" = ["publish"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-definitions/publish",
+    tag = "definitions",
+    request_body = PublishRequest,
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        Conflict,
+        TooLarge,
+    ),
+    security(("api_key" = ["publish"])),
+)]
 pub async fn publish(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToPublish>,
@@ -45,7 +59,21 @@ pub async fn publish(
 }
 
 /// `POST /api/workflow-definitions/{workflow}/publish`: publishes the stored draft.
-#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/publish", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, Conflict), security(("api_key" = ["publish"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-definitions/{workflow}/publish",
+    tag = "definitions",
+    params(("workflow" = String, Path, description = "Workflow uuid or key")),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+    ),
+    security(("api_key" = ["publish"])),
+)]
 pub async fn publish_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToPublish>,
@@ -100,7 +128,21 @@ async fn publish_definition(
 }
 
 /// `GET /api/workflow-definitions/{workflow}/{version}`: the published definition.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/{version}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key"), ("version" = i32, Path, description = "Published version")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-definitions/{workflow}/{version}",
+    tag = "definitions",
+    params(
+        ("workflow" = String, Path, description = "Workflow uuid or key"),
+        ("version" = i32, Path, description = "Published version"),
+    ),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn version(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -128,7 +170,21 @@ pub struct DraftRequest {
 /// Saves a draft (manage): 201 `{workflowId, key, draftVersion, errors, warnings}`. Drafts may
 /// be invalid; the issues come back so the editor can show them. A stale
 /// `expectedDraftVersion` is a 409.
-#[utoipa::path(post, path = "/api/workflow-definitions", tag = "definitions", request_body = DraftRequest, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, Conflict, TooLarge), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-definitions",
+    tag = "definitions",
+    request_body = DraftRequest,
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        Conflict,
+        TooLarge,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn save_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -154,7 +210,22 @@ pub async fn save_draft(
 
 /// `PUT /api/workflow-definitions/{workflow}/draft`: like [`save_draft`], for the workflow the
 /// path names (the definition's `id` must be that workflow).
-#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/draft", tag = "definitions", request_body = DraftRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, Conflict, TooLarge), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    put,
+    path = "/api/workflow-definitions/{workflow}/draft",
+    tag = "definitions",
+    request_body = DraftRequest,
+    params(("workflow" = String, Path, description = "Workflow uuid or key")),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        Conflict,
+        TooLarge,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn update_draft(
     state: State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -179,7 +250,19 @@ pub struct ValidateRequest {
 }
 
 /// Validates without storing: `{ok, errors, warnings}`, each issue with its path.
-#[utoipa::path(post, path = "/api/workflow-definitions/validate", tag = "definitions", request_body = ValidateRequest, responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, TooLarge), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-definitions/validate",
+    tag = "definitions",
+    request_body = ValidateRequest,
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        TooLarge,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn validate(
     State(state): State<Arc<ApiState>>,
     _caller: Caller<ToRead>,
@@ -194,7 +277,22 @@ pub async fn validate(
 /// `POST /api/workflow-definitions/{workflow}/simulate`: runs the stored draft through the
 /// simulator. The body is a simulator scenario (`simulator.md`) without `definition`: the
 /// payload, scripted action results, events and task responses.
-#[utoipa::path(post, path = "/api/workflow-definitions/{workflow}/simulate", tag = "definitions", request_body = serde_json::Value, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TooLarge), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-definitions/{workflow}/simulate",
+    tag = "definitions",
+    request_body = serde_json::Value,
+    params(("workflow" = String, Path, description = "Workflow uuid or key")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TooLarge,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn simulate_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -230,7 +328,13 @@ pub async fn simulate_draft(
 }
 
 /// `GET /api/workflow-definitions`: the tenant's workflows.
-#[utoipa::path(get, path = "/api/workflow-definitions", tag = "definitions", responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-definitions",
+    tag = "definitions",
+    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    security(("api_key" = ["read"])),
+)]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -240,7 +344,18 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-definitions/{workflow}`: the row, its draft and latest version.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-definitions/{workflow}",
+    tag = "definitions",
+    params(("workflow" = String, Path, description = "Workflow uuid or key")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -255,7 +370,18 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-definitions/{workflow}/versions`: published versions, newest first.
-#[utoipa::path(get, path = "/api/workflow-definitions/{workflow}/versions", tag = "definitions", params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-definitions/{workflow}/versions",
+    tag = "definitions",
+    params(("workflow" = String, Path, description = "Workflow uuid or key")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn versions(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -277,7 +403,21 @@ pub struct MetadataRequest {
 
 /// Pauses or resumes a workflow (manage): paused workflows are not started by events or
 /// schedules (their Temporal Schedules are paused with them); manual starts still work.
-#[utoipa::path(put, path = "/api/workflow-definitions/{workflow}/metadata", tag = "definitions", request_body = MetadataRequest, params(("workflow" = String, Path, description = "Workflow uuid or key")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    put,
+    path = "/api/workflow-definitions/{workflow}/metadata",
+    tag = "definitions",
+    request_body = MetadataRequest,
+    params(("workflow" = String, Path, description = "Workflow uuid or key")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn metadata(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,

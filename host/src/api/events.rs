@@ -32,7 +32,21 @@ pub struct SubmitRequest {
 }
 
 /// Submits an event: `{status, eventId, runId, resumedRuns, startedRuns, error}`.
-#[utoipa::path(post, path = "/api/workflow/events", tag = "events", request_body = SubmitRequest, responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, TooLarge, RateLimited), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow/events",
+    tag = "events",
+    request_body = SubmitRequest,
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        TooLarge,
+        RateLimited,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn submit(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -65,7 +79,14 @@ pub struct ListQuery {
 }
 
 /// The tenant's events, newest first: `{events, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow/events", tag = "events", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow/events",
+    tag = "events",
+    params(ListQuery),
+    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    security(("api_key" = ["read"])),
+)]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -81,7 +102,18 @@ pub async fn list(
 }
 
 /// `GET /api/workflow/events/{eventId}`: the event row and the runs it reached.
-#[utoipa::path(get, path = "/api/workflow/events/{event_id}", tag = "events", params(("event_id" = Uuid, Path, description = "Event id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow/events/{event_id}",
+    tag = "events",
+    params(("event_id" = Uuid, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,

@@ -92,7 +92,19 @@ pub struct KeyList {
 }
 
 /// `POST /api/api-keys`: a new key of the caller's tenant.
-#[utoipa::path(post, path = "/api/api-keys", tag = "keys", request_body = CreateKey, responses((status = 201, description = "Created; the key is in the body, once", body = CreatedKey), BadRequest, UnauthorizedOrExpired, Forbidden), security(("api_key" = ["admin"])))]
+#[utoipa::path(
+    post,
+    path = "/api/api-keys",
+    tag = "keys",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "Created; the key is in the body, once", body = CreatedKey),
+        BadRequest,
+        UnauthorizedOrExpired,
+        Forbidden,
+    ),
+    security(("api_key" = ["admin"])),
+)]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -129,7 +141,17 @@ pub async fn create(
 }
 
 /// `GET /api/api-keys`: the caller's tenant's keys.
-#[utoipa::path(get, path = "/api/api-keys", tag = "keys", responses((status = 200, description = "Success", body = KeyList), UnauthorizedOrExpired, Forbidden), security(("api_key" = ["admin"])))]
+#[utoipa::path(
+    get,
+    path = "/api/api-keys",
+    tag = "keys",
+    responses(
+        (status = 200, description = "Success", body = KeyList),
+        UnauthorizedOrExpired,
+        Forbidden,
+    ),
+    security(("api_key" = ["admin"])),
+)]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -141,7 +163,20 @@ pub async fn list(
 }
 
 /// `DELETE /api/api-keys/{keyId}`: revokes the key at once.
-#[utoipa::path(delete, path = "/api/api-keys/{key_id}", tag = "keys", params(("key_id" = Uuid, Path, description = "Key id")), responses((status = 204, description = "Revoked"), BadRequest, UnauthorizedOrExpired, Forbidden, NotFound), security(("api_key" = ["admin"])))]
+#[utoipa::path(
+    delete,
+    path = "/api/api-keys/{key_id}",
+    tag = "keys",
+    params(("key_id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        BadRequest,
+        UnauthorizedOrExpired,
+        Forbidden,
+        NotFound,
+    ),
+    security(("api_key" = ["admin"])),
+)]
 pub async fn revoke(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,

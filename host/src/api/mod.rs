@@ -160,7 +160,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 /// Alive.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Success", body = serde_json::Value)))]
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "Success", body = serde_json::Value)),
+)]
 async fn health() -> Json<Value> {
     Json(json!({"ok": true}))
 }
@@ -168,7 +173,12 @@ async fn health() -> Json<Value> {
 /// Prometheus metrics of this process: open like `/healthz` (scrape it on a private
 /// network), or behind a key with `--keyed-operations-pages`, or on their own address with
 /// `serve --metrics-listen`.
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Success", body = String)))]
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    responses((status = 200, description = "Success", body = String)),
+)]
 async fn metrics(
     State(state): State<Arc<ApiState>>,
     caller: Result<auth::Caller, error::ApiError>,
@@ -190,7 +200,12 @@ fn operations_page_allowed(
 }
 
 /// Ready when the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, description = "Success", body = serde_json::Value), Unavailable))]
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses((status = 200, description = "Success", body = serde_json::Value), Unavailable),
+)]
 async fn ready(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, error::ApiError> {
     state.store.ping().await?;
     Ok(Json(json!({"ok": true})))

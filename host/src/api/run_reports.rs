@@ -23,7 +23,18 @@ async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<R
 }
 
 /// `GET /api/workflow-runs/{runId}/waits`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/waits", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}/waits",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn waits(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -35,7 +46,18 @@ pub async fn waits(
 }
 
 /// `GET /api/workflow-runs/{runId}/timeline`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/timeline", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}/timeline",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn timeline(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -47,7 +69,18 @@ pub async fn timeline(
 }
 
 /// `GET /api/workflow-runs/{runId}/summary`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/summary", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}/summary",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn summary(
     State(state): State<Arc<ApiState>>,
     caller: Caller,

@@ -34,7 +34,23 @@ fn empty_object() -> Value {
 }
 
 /// Starts a run of a published workflow: 201 `{runId, status}`.
-#[utoipa::path(post, path = "/api/workflow-runs", tag = "runs", request_body = StartRequest, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TooLarge, RateLimited, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-runs",
+    tag = "runs",
+    request_body = StartRequest,
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TooLarge,
+        RateLimited,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn start(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -72,7 +88,14 @@ pub struct ListQuery {
 }
 
 /// The tenant's runs, newest first: `{runs, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow-runs", tag = "runs", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs",
+    tag = "runs",
+    params(ListQuery),
+    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    security(("api_key" = ["read"])),
+)]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -106,7 +129,18 @@ async fn readable_run(
 }
 
 /// `GET /api/workflow-runs/{runId}`: the run row.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -116,7 +150,18 @@ pub async fn get(
 }
 
 /// `GET /api/workflow-runs/{runId}/steps`: `{steps, waits, invocations}`.
-#[utoipa::path(get, path = "/api/workflow-runs/{run_id}/steps", tag = "runs", params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}/steps",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn steps(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
@@ -159,7 +204,22 @@ pub struct CancelRequest {
 }
 
 /// Requests cancellation in Temporal; the run's projection follows when the run ends.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/cancel", tag = "runs", request_body = CancelRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, Conflict), security(("api_key" = ["admin"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-runs/{run_id}/cancel",
+    tag = "runs",
+    request_body = CancelRequest,
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+    ),
+    security(("api_key" = ["admin"])),
+)]
 pub async fn cancel(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -193,7 +253,23 @@ pub struct RelaunchRequest {
 }
 
 /// A new run of the same pinned version (admin): 201 `{runId, replayOf}`.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/replay", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, RateLimited, TemporalFailed), security(("api_key" = ["admin"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-runs/{run_id}/replay",
+    tag = "runs",
+    request_body = RelaunchRequest,
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        RateLimited,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["admin"])),
+)]
 pub async fn replay(
     state: State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
@@ -205,7 +281,25 @@ pub async fn replay(
 
 /// A failed run resumed with its ledger and events (admin): 201 `{runId, redriveOf}`; 409
 /// when the run did not fail.
-#[utoipa::path(post, path = "/api/workflow-runs/{run_id}/redrive", tag = "runs", request_body = RelaunchRequest, params(("run_id" = Uuid, Path, description = "Run id")), responses((status = 201, description = "Success", body = serde_json::Value), (status = 200, description = "The run was redriven before: that redrive", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, RateLimited, TemporalFailed), security(("api_key" = ["admin"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-runs/{run_id}/redrive",
+    tag = "runs",
+    request_body = RelaunchRequest,
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 200, description = "The run was redriven before: that redrive", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        RateLimited,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["admin"])),
+)]
 pub async fn redrive(
     state: State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,

@@ -46,7 +46,21 @@ impl ApiState {
 }
 
 /// `POST /api/workflow-schedules`: 201 with the schedule.
-#[utoipa::path(post, path = "/api/workflow-schedules", tag = "schedules", request_body = crate::schedules::ScheduleInput, responses((status = 201, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-schedules",
+    tag = "schedules",
+    request_body = crate::schedules::ScheduleInput,
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -65,7 +79,14 @@ pub struct ListQuery {
 }
 
 /// The tenant's schedules: `{schedules}`.
-#[utoipa::path(get, path = "/api/workflow-schedules", tag = "schedules", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-schedules",
+    tag = "schedules",
+    params(ListQuery),
+    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    security(("api_key" = ["read"])),
+)]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -79,7 +100,19 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-schedules/{id}`.
-#[utoipa::path(get, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, NotFound, TemporalFailed), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-schedules/{id}",
+    tag = "schedules",
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        NotFound,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["read"])),
+)]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -89,7 +122,22 @@ pub async fn get(
 }
 
 /// `PUT /api/workflow-schedules/{id}`: changes name, timing or payload.
-#[utoipa::path(put, path = "/api/workflow-schedules/{id}", tag = "schedules", request_body = crate::schedules::ScheduleInput, params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), BadRequest, Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    put,
+    path = "/api/workflow-schedules/{id}",
+    tag = "schedules",
+    request_body = crate::schedules::ScheduleInput,
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn update(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -101,7 +149,20 @@ pub async fn update(
 }
 
 /// `POST /api/workflow-schedules/{id}/pause`.
-#[utoipa::path(post, path = "/api/workflow-schedules/{id}/pause", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-schedules/{id}/pause",
+    tag = "schedules",
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn pause(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -115,7 +176,20 @@ pub async fn pause(
 }
 
 /// `POST /api/workflow-schedules/{id}/resume`.
-#[utoipa::path(post, path = "/api/workflow-schedules/{id}/resume", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-schedules/{id}/resume",
+    tag = "schedules",
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn resume(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -129,7 +203,20 @@ pub async fn resume(
 }
 
 /// `DELETE /api/workflow-schedules/{id}`.
-#[utoipa::path(delete, path = "/api/workflow-schedules/{id}", tag = "schedules", params(("id" = Uuid, Path, description = "Schedule id")), responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized, Forbidden, NotFound, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    delete,
+    path = "/api/workflow-schedules/{id}",
+    tag = "schedules",
+    params(("id" = Uuid, Path, description = "Schedule id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,

@@ -140,7 +140,14 @@ pub struct TaskChanged {
 }
 
 /// The tenant's tasks, newest first: `{tasks, nextCursor}`.
-#[utoipa::path(get, path = "/api/workflow-tasks", tag = "tasks", params(ListQuery), responses((status = 200, description = "Success", body = TaskList), Unauthorized), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-tasks",
+    tag = "tasks",
+    params(ListQuery),
+    responses((status = 200, description = "Success", body = TaskList), Unauthorized),
+    security(("api_key" = ["read"])),
+)]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -164,7 +171,14 @@ pub async fn list(
 }
 
 /// `GET /api/workflow-tasks/{taskId}`: the task and the form its response must satisfy.
-#[utoipa::path(get, path = "/api/workflow-tasks/{task_id}", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = TaskDetail), Unauthorized, NotFound), security(("api_key" = ["read"])))]
+#[utoipa::path(
+    get,
+    path = "/api/workflow-tasks/{task_id}",
+    tag = "tasks",
+    params(("task_id" = Uuid, Path, description = "Task id")),
+    responses((status = 200, description = "Success", body = TaskDetail), Unauthorized, NotFound),
+    security(("api_key" = ["read"])),
+)]
 pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
@@ -178,7 +192,20 @@ pub async fn get(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/claim`: the caller's key takes the task.
-#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/claim", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = TaskChanged), Unauthorized, Forbidden, NotFound, Conflict), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-tasks/{task_id}/claim",
+    tag = "tasks",
+    params(("task_id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "Success", body = TaskChanged),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn claim(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -196,7 +223,20 @@ pub async fn claim(
 }
 
 /// `POST /api/workflow-tasks/{taskId}/dismiss`: hides the task from the inbox.
-#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/dismiss", tag = "tasks", params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = TaskChanged), Unauthorized, Forbidden, NotFound, Conflict), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-tasks/{task_id}/dismiss",
+    tag = "tasks",
+    params(("task_id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "Success", body = TaskChanged),
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn dismiss(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
@@ -227,7 +267,23 @@ pub struct CompleteRequest {
 }
 
 /// Completes a task: the run validates the response synchronously (Workflow Update).
-#[utoipa::path(post, path = "/api/workflow-tasks/{task_id}/complete", tag = "tasks", request_body = CompleteRequest, params(("task_id" = Uuid, Path, description = "Task id")), responses((status = 200, description = "Success", body = TaskChanged), BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TemporalFailed), security(("api_key" = ["manage"])))]
+#[utoipa::path(
+    post,
+    path = "/api/workflow-tasks/{task_id}/complete",
+    tag = "tasks",
+    request_body = CompleteRequest,
+    params(("task_id" = Uuid, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "Success", body = TaskChanged),
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        TemporalFailed,
+    ),
+    security(("api_key" = ["manage"])),
+)]
 pub async fn complete(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
