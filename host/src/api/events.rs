@@ -38,7 +38,7 @@ pub struct SubmitRequest {
     tag = "events",
     request_body = SubmitRequest,
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Routed),
         BadRequest,
         Unauthorized,
         Forbidden,

@@ -40,7 +40,7 @@ fn empty_object() -> Value {
     tag = "runs",
     request_body = StartRequest,
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = RunStarted),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -55,7 +55,7 @@ pub async fn start(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
     Body(request): Body<StartRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     state.start_limiter.check(caller.0.tenant)?;
     let launched = launch(
         &state.store,
@@ -71,9 +71,23 @@ pub async fn start(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"runId": launched.run_id, "status": "RUNNING",
-            "workflowVersion": launched.version})),
+        Json(RunStarted {
+            run_id: launched.run_id,
+            status: "RUNNING",
+            workflow_version: launched.version,
+        }),
     ))
+}
+
+/// A run started.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStarted {
+    run_id: uuid::Uuid,
+    /// `RUNNING`.
+    status: &'static str,
+    /// The version the run pinned.
+    workflow_version: i32,
 }
 
 /// `GET /api/workflow-runs` query.

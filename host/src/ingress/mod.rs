@@ -33,7 +33,7 @@ pub struct Ingress<'a> {
 }
 
 /// Where an event went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Routed {
     /// `resumed`, `started`, `no_wait` or `duplicate`.

@@ -15,7 +15,7 @@ use crate::launch::{Launch, launch};
 use crate::store::{StoreError, StoredEvent};
 
 /// A run an event started.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StartedRun {
     /// The workflow.
