@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiState;
@@ -15,7 +15,84 @@ use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, Forbidden, NotFound, TemporalFailed, Unauthorized};
-use crate::schedules::{ScheduleError, ScheduleInput, Scheduler};
+use crate::schedules::{ScheduleError, ScheduleInput, Scheduler, TemporalScheduleState};
+use crate::store::ScheduleRow;
+
+/// A schedule as the API shows it: the `tenant_workflow_schedule` row without its tenant,
+/// camelCase, with `payload_json` as `payload` (`docs/api.md` lists the renames).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Schedule {
+    id: Uuid,
+    /// The workflow it starts.
+    workflow_id: Uuid,
+    /// The version it starts (publishing moves it forward).
+    workflow_version: i32,
+    name: String,
+    /// `schedule` (one time) or `recurring`.
+    trigger_type: String,
+    /// When a one-time schedule fires.
+    run_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A recurring schedule's cron expression.
+    cron: Option<String>,
+    /// Its IANA timezone.
+    timezone: Option<String>,
+    /// The payload of every run it starts.
+    payload: Value,
+    /// False while paused.
+    enabled: bool,
+    /// `scheduled`, `paused` or `failed`.
+    status: String,
+    /// The Temporal Schedule's id.
+    runner_schedule_id: Option<String>,
+    /// Why it failed, when it did.
+    last_error: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<ScheduleRow> for Schedule {
+    fn from(row: ScheduleRow) -> Self {
+        Schedule {
+            id: row.id,
+            workflow_id: row.workflow_id,
+            workflow_version: row.workflow_version,
+            name: row.name,
+            trigger_type: row.trigger_type,
+            run_at: row.run_at,
+            cron: row.cron,
+            timezone: row.timezone,
+            payload: row.payload_json.0,
+            enabled: row.enabled,
+            status: row.status,
+            runner_schedule_id: row.runner_schedule_id,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The tenant's schedules.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduleList {
+    schedules: Vec<Schedule>,
+}
+
+/// A schedule and what Temporal says of it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduleDetail {
+    #[serde(flatten)]
+    schedule: Schedule,
+    temporal: TemporalScheduleState,
+}
+
+/// What deleting answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Deleted {
+    /// Always true.
+    ok: bool,
+}
 
 impl From<ScheduleError> for ApiError {
     fn from(error: ScheduleError) -> Self {
@@ -52,7 +129,7 @@ impl ApiState {
     tag = "schedules",
     request_body = crate::schedules::ScheduleInput,
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = Schedule),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -65,9 +142,9 @@ pub async fn create(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
     Body(input): Body<ScheduleInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Schedule>), ApiError> {
     let row = state.scheduler().create(caller.0.tenant, input).await?;
-    Ok((StatusCode::CREATED, Json(json!(row))))
+    Ok((StatusCode::CREATED, Json(row.into())))
 }
 
 /// `GET /api/workflow-schedules` query.
@@ -84,19 +161,21 @@ pub struct ListQuery {
     path = "/api/workflow-schedules",
     tag = "schedules",
     params(ListQuery),
-    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    responses((status = 200, description = "Success", body = ScheduleList), Unauthorized),
     security(("api_key" = ["read"])),
 )]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ScheduleList>, ApiError> {
     let rows = state
         .store
         .list_schedules(caller.0.tenant, query.workflow_id)
         .await?;
-    Ok(Json(json!({"schedules": rows})))
+    Ok(Json(ScheduleList {
+        schedules: rows.into_iter().map(Schedule::from).collect(),
+    }))
 }
 
 /// `GET /api/workflow-schedules/{id}`.
@@ -106,7 +185,7 @@ pub async fn list(
     tag = "schedules",
     params(("id" = Uuid, Path, description = "Schedule id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = ScheduleDetail),
         Unauthorized,
         NotFound,
         TemporalFailed,
@@ -117,8 +196,12 @@ pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     PathParams(id): PathParams<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.scheduler().describe(caller.0.tenant, id).await?))
+) -> Result<Json<ScheduleDetail>, ApiError> {
+    let (row, temporal) = state.scheduler().describe(caller.0.tenant, id).await?;
+    Ok(Json(ScheduleDetail {
+        schedule: row.into(),
+        temporal,
+    }))
 }
 
 /// `PUT /api/workflow-schedules/{id}`: changes name, timing or payload.
@@ -129,7 +212,7 @@ pub async fn get(
     request_body = crate::schedules::ScheduleInput,
     params(("id" = Uuid, Path, description = "Schedule id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Schedule),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -143,9 +226,9 @@ pub async fn update(
     caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
     Body(input): Body<ScheduleInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Schedule>, ApiError> {
     let row = state.scheduler().update(caller.0.tenant, id, input).await?;
-    Ok(Json(json!(row)))
+    Ok(Json(row.into()))
 }
 
 /// `POST /api/workflow-schedules/{id}/pause`.
@@ -155,7 +238,7 @@ pub async fn update(
     tag = "schedules",
     params(("id" = Uuid, Path, description = "Schedule id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Schedule),
         Unauthorized,
         Forbidden,
         NotFound,
@@ -167,12 +250,12 @@ pub async fn pause(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Schedule>, ApiError> {
     let row = state
         .scheduler()
         .set_enabled(caller.0.tenant, id, false)
         .await?;
-    Ok(Json(json!(row)))
+    Ok(Json(row.into()))
 }
 
 /// `POST /api/workflow-schedules/{id}/resume`.
@@ -182,7 +265,7 @@ pub async fn pause(
     tag = "schedules",
     params(("id" = Uuid, Path, description = "Schedule id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Schedule),
         Unauthorized,
         Forbidden,
         NotFound,
@@ -194,12 +277,12 @@ pub async fn resume(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Schedule>, ApiError> {
     let row = state
         .scheduler()
         .set_enabled(caller.0.tenant, id, true)
         .await?;
-    Ok(Json(json!(row)))
+    Ok(Json(row.into()))
 }
 
 /// `DELETE /api/workflow-schedules/{id}`.
@@ -209,7 +292,7 @@ pub async fn resume(
     tag = "schedules",
     params(("id" = Uuid, Path, description = "Schedule id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Deleted),
         Unauthorized,
         Forbidden,
         NotFound,
@@ -221,7 +304,7 @@ pub async fn delete(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
     PathParams(id): PathParams<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     state.scheduler().delete(caller.0.tenant, id).await?;
-    Ok(Json(json!({"ok": true})))
+    Ok(Json(Deleted { ok: true }))
 }

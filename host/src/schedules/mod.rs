@@ -104,6 +104,30 @@ pub struct Scheduler<'a> {
     pub task_queue: &'a str,
 }
 
+/// What Temporal says of a schedule.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemporalScheduleState {
+    /// Whether the Temporal Schedule is paused.
+    pub paused: bool,
+    /// When it fires next.
+    pub next_fire_times: Vec<chrono::DateTime<chrono::Utc>>,
+    /// The runs its last fires started.
+    pub recent_runs: Vec<RecentFire>,
+    /// How many times it has fired.
+    pub action_count: i64,
+}
+
+/// A fire and the run it started.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentFire {
+    /// The run.
+    pub run_id: Uuid,
+    /// The time it was scheduled for.
+    pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// What every Temporal Schedule of ours is named with, before the schedule's id.
 const TEMPORAL_SCHEDULE_PREFIX: &str = "alga-wf-schedule:";
 
@@ -245,39 +269,37 @@ impl Scheduler<'_> {
     }
 
     /// The row with what Temporal says: paused, the next fire times, the recent fires' runs.
-    pub async fn describe(&self, tenant: Uuid, id: Uuid) -> Result<Value, ScheduleError> {
+    pub async fn describe(
+        &self,
+        tenant: Uuid,
+        id: Uuid,
+    ) -> Result<(ScheduleRow, TemporalScheduleState), ScheduleError> {
         let row = self.store.get_schedule(tenant, id).await?;
         let description = self
             .client
             .get_schedule_handle(temporal_schedule_id(id))
             .describe(RpcOptions::default())
             .await?;
-        let times = |times: Vec<SystemTime>| -> Vec<String> {
-            times
-                .into_iter()
-                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339())
-                .collect()
-        };
-        let recent: Vec<Value> = description
+        let time = |t: SystemTime| chrono::DateTime::<chrono::Utc>::from(t);
+        let recent_runs = description
             .recent_actions()
             .into_iter()
-            .map(|action| {
-                let run_id = crate::temporal::run_id_of(&action.workflow_id);
-                json!({
-                    "runId": crate::store::run_uuid(&run_id),
-                    "scheduledAt": action.schedule_time
-                        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339()),
-                })
+            .map(|action| RecentFire {
+                run_id: crate::store::run_uuid(&crate::temporal::run_id_of(&action.workflow_id)),
+                scheduled_at: action.schedule_time.map(time),
             })
             .collect();
-        let mut body = serde_json::to_value(&row).unwrap_or_default();
-        body["temporal"] = json!({
-            "paused": description.paused(),
-            "nextFireTimes": times(description.future_action_times()),
-            "recentRuns": recent,
-            "actionCount": description.action_count(),
-        });
-        Ok(body)
+        let state = TemporalScheduleState {
+            paused: description.paused(),
+            next_fire_times: description
+                .future_action_times()
+                .into_iter()
+                .map(time)
+                .collect(),
+            recent_runs,
+            action_count: description.action_count(),
+        };
+        Ok((row, state))
     }
 
     /// Moves the tenant's schedules of `workflow_id` onto its latest published version and

@@ -839,7 +839,7 @@ fn schedules_fire_runs(
         "/api/workflow-schedules/{}",
         created["id"].as_str().unwrap()
     );
-    let workflow = created["workflow_id"].as_str().unwrap().to_owned();
+    let workflow = created["workflowId"].as_str().unwrap().to_owned();
     let runs = wait_for_run(
         api,
         reader,
@@ -872,7 +872,7 @@ fn schedules_fire_runs(
     assert_eq!(status, 201, "{body:#}");
     assert_eq!(body["scheduleProblems"], json!([]), "{body:#}");
     assert_eq!(
-        api.get(&schedule_path, Some(reader)).1["workflow_version"],
+        api.get(&schedule_path, Some(reader)).1["workflowVersion"],
         2
     );
 
@@ -893,7 +893,7 @@ fn schedules_fire_runs(
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["scheduleProblems"], json!([]), "{}", out.stdout);
     assert_eq!(
-        api.get(&schedule_path, Some(reader)).1["workflow_version"],
+        api.get(&schedule_path, Some(reader)).1["workflowVersion"],
         3
     );
 
