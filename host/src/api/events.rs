@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiState;
@@ -17,6 +17,7 @@ use super::error::responses::{
     BadRequest, Forbidden, NotFound, RateLimited, TooLarge, Unauthorized,
 };
 use crate::ingress::{Ingress, Routed};
+use crate::store::EventRecord;
 use crate::store::NewEvent;
 
 /// The request body.
@@ -68,6 +69,55 @@ pub async fn submit(
     Ok(Json(state.ingress().submit(event).await?))
 }
 
+/// A stored event as the API shows it: the `workflow_runtime_events` row without its tenant,
+/// camelCase, and (when one event is read) the runs it was delivered to.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    event_id: Uuid,
+    event_name: String,
+    correlation_key: Option<String>,
+    payload: Option<Value>,
+    payload_schema_ref: Option<String>,
+    /// When it was stored.
+    created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was routed.
+    processed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The first run it resumed, else the first it started.
+    matched_run_id: Option<Uuid>,
+    /// What went wrong routing it.
+    error_message: Option<String>,
+    /// The runs it was delivered to, in order (read one event to see them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_to: Option<Vec<Uuid>>,
+}
+
+impl Event {
+    fn of(record: EventRecord, with_deliveries: bool) -> Self {
+        Event {
+            event_id: record.event_id,
+            event_name: record.event_name,
+            correlation_key: record.correlation_key,
+            payload: record.payload.map(|p| p.0),
+            payload_schema_ref: record.payload_schema_ref,
+            created_at: record.created_at,
+            processed_at: record.processed_at,
+            matched_run_id: record.matched_run_id,
+            error_message: record.error_message,
+            delivered_to: with_deliveries.then_some(record.delivered_to),
+        }
+    }
+}
+
+/// A page of events.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    events: Vec<Event>,
+    /// The `cursor` of the next page; absent on the last.
+    next_cursor: Option<i64>,
+}
+
 /// `GET /api/workflow/events` query.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -84,21 +134,24 @@ pub struct ListQuery {
     path = "/api/workflow/events",
     tag = "events",
     params(ListQuery),
-    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    responses((status = 200, description = "Success", body = EventList), Unauthorized),
     security(("api_key" = ["read"])),
 )]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventList>, ApiError> {
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let events = state
         .store
         .list_events(caller.0.tenant, query.event_name.as_deref(), limit, cursor)
         .await?;
-    let next = super::next_cursor(events.len(), limit, cursor);
-    Ok(Json(json!({"events": events, "nextCursor": next})))
+    let next_cursor = super::next_cursor(events.len(), limit, cursor);
+    Ok(Json(EventList {
+        events: events.into_iter().map(|e| Event::of(e, false)).collect(),
+        next_cursor,
+    }))
 }
 
 /// `GET /api/workflow/events/{eventId}`: the event row and the runs it reached.
@@ -108,7 +161,7 @@ pub async fn list(
     tag = "events",
     params(("event_id" = Uuid, Path, description = "Event id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Event),
         Unauthorized,
         NotFound,
     ),
@@ -118,10 +171,9 @@ pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     PathParams(event_id): PathParams<Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        state.store.get_event(caller.0.tenant, event_id).await?,
-    ))
+) -> Result<Json<Event>, ApiError> {
+    let record = state.store.get_event(caller.0.tenant, event_id).await?;
+    Ok(Json(Event::of(record, true)))
 }
 
 impl ApiState {

@@ -330,12 +330,13 @@ impl Store {
         event_name: Option<&str>,
         limit: i64,
         cursor: i64,
-    ) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(e) FROM workflow_runtime_events e
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let rows: Vec<EventRecord> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS}, '{{}}'::uuid[] AS delivered_to
+             FROM workflow_runtime_events e
              WHERE tenant = $1 AND ($2::text IS NULL OR event_name = $2)
-             ORDER BY created_at DESC, event_id LIMIT $3 OFFSET $4",
-        )
+             ORDER BY created_at DESC, event_id LIMIT $3 OFFSET $4"
+        ))
         .bind(tenant)
         .bind(event_name)
         .bind(limit)
@@ -343,27 +344,56 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context("listing events")?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
+        Ok(rows)
     }
 
     /// One of the tenant's events with the runs it was delivered to.
-    pub async fn get_event(&self, tenant: Uuid, event_id: Uuid) -> Result<Value, StoreError> {
-        let row: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(e) || jsonb_build_object('deliveredTo', COALESCE(
-                 (SELECT jsonb_agg(d.run_id ORDER BY d.delivered_at)
+    pub async fn get_event(&self, tenant: Uuid, event_id: Uuid) -> Result<EventRecord, StoreError> {
+        let row: Option<EventRecord> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS}, COALESCE(
+                 (SELECT array_agg(d.run_id ORDER BY d.delivered_at)
                   FROM workflow_event_deliveries d
-                  WHERE d.event_id = e.event_id AND d.tenant = e.tenant), '[]'::jsonb))
-             FROM workflow_runtime_events e WHERE tenant = $1 AND event_id = $2",
-        )
+                  WHERE d.event_id = e.event_id AND d.tenant = e.tenant), '{{}}') AS delivered_to
+             FROM workflow_runtime_events e WHERE tenant = $1 AND event_id = $2"
+        ))
         .bind(tenant)
         .bind(event_id)
         .fetch_optional(self.pool())
         .await
         .context(format!("reading event {event_id}"))?;
-        row.map(|Json(v)| v)
-            .ok_or_else(|| StoreError::NotFound(format!("no event {event_id}")))
+        row.ok_or_else(|| StoreError::NotFound(format!("no event {event_id}")))
     }
 }
+
+/// A stored event as the API reads it, with the runs it was delivered to (listing leaves
+/// those out).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRecord {
+    /// The event's id (unique per tenant).
+    pub event_id: Uuid,
+    /// Its name.
+    pub event_name: String,
+    /// Its correlation key.
+    pub correlation_key: Option<String>,
+    /// Its payload.
+    pub payload: Option<Json<Value>>,
+    /// The schema its payload claims.
+    pub payload_schema_ref: Option<String>,
+    /// When it was stored.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When it was routed.
+    pub processed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The first run it resumed, else the first it started.
+    pub matched_run_id: Option<Uuid>,
+    /// What went wrong routing it.
+    pub error_message: Option<String>,
+    /// The runs it was delivered to, in order.
+    pub delivered_to: Vec<Uuid>,
+}
+
+/// The columns of [`EventRecord`] but `delivered_to` (`e` is `workflow_runtime_events`).
+const EVENT_COLUMNS: &str = "e.event_id, e.event_name, e.correlation_key, e.payload,
+    e.payload_schema_ref, e.created_at, e.processed_at, e.matched_run_id, e.error_message";
 
 #[derive(sqlx::FromRow)]
 struct StrandedRow {

@@ -26,7 +26,7 @@ use thiserror::Error;
 pub use api_keys::{ApiKeyInfo, NewApiKey, Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
 pub use drafts::SavedDraft;
-pub use events::{NewEvent, Recorded, RunAddress, StoredEvent};
+pub use events::{EventRecord, NewEvent, Recorded, RunAddress, StoredEvent};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use projections::{Batch, RunEnd};

@@ -454,7 +454,7 @@ fn events_start_runs_and_reach_late_waits(api: &Api, admin: &str, reader: &str) 
     );
     let (status, stored) = api.get(&event_path, Some(reader));
     assert_eq!(status, 200, "{stored:#}");
-    assert_eq!(stored["matched_run_id"], started[0]["runId"]);
+    assert_eq!(stored["matchedRunId"], started[0]["runId"]);
 
     // The run is still on its timer when the event comes: ingress finds no wait, and the
     // worker delivers the event when the wait opens.
