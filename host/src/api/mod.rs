@@ -23,7 +23,7 @@ use alga_interpreter::validate::KnownAction;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -159,15 +159,22 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
+/// What `/healthz` and `/readyz` answer when all is well.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Healthy {
+    /// Always true.
+    ok: bool,
+}
+
 /// Alive.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "health",
-    responses((status = 200, description = "Success", body = serde_json::Value)),
+    responses((status = 200, description = "Success", body = Healthy)),
 )]
-async fn health() -> Json<Value> {
-    Json(json!({"ok": true}))
+async fn health() -> Json<Healthy> {
+    Json(Healthy { ok: true })
 }
 
 /// Prometheus metrics of this process: open like `/healthz` (scrape it on a private
@@ -204,11 +211,11 @@ fn operations_page_allowed(
     get,
     path = "/readyz",
     tag = "health",
-    responses((status = 200, description = "Success", body = serde_json::Value), Unavailable),
+    responses((status = 200, description = "Success", body = Healthy), Unavailable),
 )]
-async fn ready(State(state): State<Arc<ApiState>>) -> Result<Json<Value>, error::ApiError> {
+async fn ready(State(state): State<Arc<ApiState>>) -> Result<Json<Healthy>, error::ApiError> {
     state.store.ping().await?;
-    Ok(Json(json!({"ok": true})))
+    Ok(Json(Healthy { ok: true }))
 }
 
 /// A page request: `limit` held to 1..=200 (default 50) and a non-negative offset cursor.
