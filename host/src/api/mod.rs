@@ -23,7 +23,6 @@ use alga_interpreter::validate::KnownAction;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
