@@ -91,23 +91,17 @@ async fn publish_definition(
     caller: &Caller<ToPublish>,
     definition: &Value,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (errors, warnings) = check(state, definition)?;
-    if !errors.is_empty() {
-        return Err(ApiError::bad_request("the definition is invalid")
-            .with_details(json!({"errors": errors, "warnings": warnings})));
-    }
-    let published = state
-        .store
-        .publish(Some(caller.0.tenant), definition)
-        .await?;
-    let schedule_problems = if published.created {
-        state
-            .scheduler()
-            .reconcile(caller.0.tenant, published.workflow_id)
-            .await
-    } else {
-        Vec::new()
-    };
+    let scheduler = state.scheduler();
+    let publication = crate::publish::publish(
+        &state.engine,
+        &state.known_actions,
+        &state.store,
+        Some(caller.0.tenant),
+        definition,
+        async |tenant, workflow_id| Ok(scheduler.reconcile(tenant, workflow_id).await),
+    )
+    .await?;
+    let published = &publication.published;
     let status = if published.created {
         StatusCode::CREATED
     } else {
@@ -120,11 +114,34 @@ async fn publish_definition(
             "workflowId": published.workflow_id,
             "key": published.key,
             "publishedVersion": published.version,
-            "definitionHash": alga_interpreter::canonical::definition_hash(definition),
-            "warnings": warnings,
-            "scheduleProblems": schedule_problems,
+            "definitionHash": publication.definition_hash,
+            "warnings": publication.warnings,
+            "scheduleProblems": publication.schedule_problems,
         })),
     ))
+}
+
+impl From<crate::publish::PublishError> for ApiError {
+    fn from(error: crate::publish::PublishError) -> Self {
+        use crate::publish::PublishError;
+        match error {
+            PublishError::Invalid { errors, warnings } => {
+                ApiError::bad_request("the definition is invalid")
+                    .with_details(json!({"errors": errors, "warnings": warnings}))
+            }
+            PublishError::Store(store) => store.into(),
+            PublishError::Check(engine) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ENGINE",
+                engine.to_string(),
+            ),
+            schedules @ PublishError::Schedules(_) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "TEMPORAL_SCHEDULE_FAILED",
+                schedules.to_string(),
+            ),
+        }
+    }
 }
 
 /// `GET /api/workflow-definitions/{workflow}/{version}`: the published definition.

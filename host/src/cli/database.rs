@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 
 use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json};
 use crate::launch::{Launch, launch};
+use crate::publish::PublishError;
 use crate::store::{Store, tenant_uuid};
 
-/// `alga-wf publish FILE`: the API's publish, schedules included (a new version moves the
-/// workflow's schedules onto it).
+/// `alga-wf publish FILE`: the API's publish (`crate::publish`), schedules included (a new
+/// version moves the workflow's schedules onto it).
 pub async fn publish(
     cli: &Cli,
     file: &std::path::Path,
@@ -18,32 +19,37 @@ pub async fn publish(
     temporal: &TemporalArgs,
     tenant: Option<&str>,
 ) -> anyhow::Result<u8> {
-    let (definition, errors, warnings) = super::modules::check_definition(cli, file)?;
-    if !errors.is_empty() {
-        print_json(&json!({"ok": false, "errors": errors, "warnings": warnings}));
-        return Ok(EXIT_INVALID);
-    }
+    let definition = super::read_json(file)?;
+    let engine = super::modules::load_engine(cli)?;
+    let known_actions = super::modules::known_actions(cli)?;
     let tenant = tenant_uuid(tenant)?;
     let store = database.connect().await?;
-    let published = store
-        .publish(tenant, &definition)
-        .await
-        .with_context(|| file.display().to_string())?;
-    let schedule_problems = match tenant {
-        Some(tenant) if published.created => {
-            move_schedules(&store, temporal, tenant, published.workflow_id).await?
+    let published = crate::publish::publish(
+        &engine,
+        &known_actions,
+        &store,
+        tenant,
+        &definition,
+        async |tenant, workflow_id| move_schedules(&store, temporal, tenant, workflow_id).await,
+    )
+    .await;
+    let publication = match published {
+        Err(PublishError::Invalid { errors, warnings }) => {
+            print_json(&json!({"ok": false, "errors": errors, "warnings": warnings}));
+            return Ok(EXIT_INVALID);
         }
-        _ => Vec::new(),
+        other => other.with_context(|| file.display().to_string())?,
     };
+    let published = &publication.published;
     print_json(&json!({
         "ok": true,
-        "scheduleProblems": schedule_problems,
+        "scheduleProblems": publication.schedule_problems,
         "workflowId": published.workflow_id,
         "key": published.key,
         "version": published.version,
-        "definitionHash": alga_interpreter::canonical::definition_hash(&definition),
+        "definitionHash": publication.definition_hash,
         "created": published.created,
-        "warnings": warnings,
+        "warnings": publication.warnings,
     }));
     Ok(0)
 }
