@@ -41,7 +41,7 @@ fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>
     tag = "definitions",
     request_body = PublishRequest,
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = PublishedVersion),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -54,7 +54,7 @@ pub async fn publish(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToPublish>,
     Body(request): Body<PublishRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PublishedVersion>), ApiError> {
     publish_definition(&state, &caller, &request.definition).await
 }
 
@@ -65,7 +65,7 @@ pub async fn publish(
     tag = "definitions",
     params(("workflow" = String, Path, description = "Workflow uuid or key")),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = PublishedVersion),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -78,7 +78,7 @@ pub async fn publish_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToPublish>,
     PathParams(workflow): PathParams<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PublishedVersion>), ApiError> {
     let row = state
         .store
         .get_definition(caller.0.tenant, &workflow)
@@ -86,11 +86,31 @@ pub async fn publish_draft(
     publish_definition(&state, &caller, &row["draft_definition"]).await
 }
 
+/// What publishing answers (201 for a new version, 200 when this exact version was already
+/// published).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedVersion {
+    /// Always true.
+    ok: bool,
+    workflow_id: uuid::Uuid,
+    /// The workflow's key, when its definition's `id` is not a uuid.
+    key: Option<String>,
+    published_version: i32,
+    /// The hash runs of this version pin.
+    definition_hash: String,
+    /// What the checks warned about (`{severity, stepPath, code, message, ...}`).
+    #[schema(value_type = Vec<Object>)]
+    warnings: Vec<alga_interpreter::definition::Issue>,
+    /// Schedules that could not move onto the new version.
+    schedule_problems: Vec<String>,
+}
+
 async fn publish_definition(
     state: &ApiState,
     caller: &Caller<ToPublish>,
     definition: &Value,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PublishedVersion>), ApiError> {
     let scheduler = state.scheduler();
     let publication = crate::publish::publish(
         &state.engine,
@@ -109,15 +129,15 @@ async fn publish_definition(
     };
     Ok((
         status,
-        Json(json!({
-            "ok": true,
-            "workflowId": published.workflow_id,
-            "key": published.key,
-            "publishedVersion": published.version,
-            "definitionHash": publication.definition_hash,
-            "warnings": publication.warnings,
-            "scheduleProblems": publication.schedule_problems,
-        })),
+        Json(PublishedVersion {
+            ok: true,
+            workflow_id: published.workflow_id,
+            key: published.key.clone(),
+            published_version: published.version,
+            definition_hash: publication.definition_hash,
+            warnings: publication.warnings,
+            schedule_problems: publication.schedule_problems,
+        }),
     ))
 }
 
