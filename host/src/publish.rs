@@ -46,6 +46,19 @@ pub enum PublishError {
     Schedules(anyhow::Error),
 }
 
+/// The checks publishing makes (`alga-wf validate`, the API's validate and publish): the
+/// definition's issues, split into errors and warnings.
+pub fn check(
+    checker: &InterpreterEngine,
+    known_actions: &[KnownAction],
+    definition: &Value,
+) -> Result<(Vec<Issue>, Vec<Issue>), EngineError> {
+    Ok(checker
+        .validate(definition, Some(known_actions))?
+        .into_iter()
+        .partition(|issue| issue.severity == Severity::Error))
+}
+
 /// Checks `definition`, stores it for `tenant`, and on a new version calls `move_schedules`
 /// with the tenant and the workflow (a tenant-less definition has no schedules).
 pub async fn publish(
@@ -56,10 +69,7 @@ pub async fn publish(
     definition: &Value,
     move_schedules: impl AsyncFnOnce(Uuid, Uuid) -> anyhow::Result<Vec<String>>,
 ) -> Result<Publication, PublishError> {
-    let (errors, warnings): (Vec<Issue>, Vec<Issue>) = checker
-        .validate(definition, Some(known_actions))?
-        .into_iter()
-        .partition(|issue| issue.severity == Severity::Error);
+    let (errors, warnings) = check(checker, known_actions, definition)?;
     if !errors.is_empty() {
         return Err(PublishError::Invalid { errors, warnings });
     }

@@ -14,7 +14,7 @@ use super::auth::{Caller, ToManage, ToPublish, ToRead};
 use super::body::{Body, PathParams};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized};
-use alga_interpreter::definition::{Issue, Severity};
+use alga_interpreter::definition::Issue;
 
 /// `POST /api/workflow-definitions/publish` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -25,13 +25,8 @@ pub struct PublishRequest {
 
 /// The definition's issues, split into errors and warnings.
 fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>), ApiError> {
-    let issues = state
-        .engine
-        .validate(definition, Some(&state.known_actions))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ENGINE", e.to_string()))?;
-    Ok(issues
-        .into_iter()
-        .partition(|i| i.severity == Severity::Error))
+    crate::publish::check(&state.engine, &state.known_actions, definition)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ENGINE", e.to_string()))
 }
 
 /// Validates and publishes; invalid definitions are a 400 listing every issue with its path.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alga_interpreter::actions::BUILTIN_ACTIONS;
-use alga_interpreter::definition::{Issue, Severity};
+use alga_interpreter::definition::Issue;
 use alga_interpreter::validate::KnownAction;
 use serde_json::Value;
 
@@ -23,10 +23,7 @@ pub(super) fn check_definition(
     let definition = read_json(file)?;
     let engine = load_engine(cli)?;
     let known = known_actions(cli)?;
-    let issues = engine.validate(&definition, Some(&known))?;
-    let (errors, warnings) = issues
-        .into_iter()
-        .partition(|i| i.severity == Severity::Error);
+    let (errors, warnings) = crate::publish::check(&engine, &known, &definition)?;
     Ok((definition, errors, warnings))
 }
 
