@@ -58,11 +58,16 @@ pub async fn submit(
         return Err(ApiError::bad_request("`eventName` is empty"));
     }
     let payload = object_or_empty(request.payload, "payload")?;
+    let correlation_key = state.correlation.key_for(
+        request.correlation_key.as_deref(),
+        &request.event_name,
+        &payload,
+    );
     let event = NewEvent {
         event_id: request.event_id.unwrap_or_else(Uuid::new_v4),
         tenant: caller.0.tenant,
         event_name: request.event_name,
-        correlation_key: request.correlation_key,
+        correlation_key,
         payload,
     };
     metrics::counter!("alga_wf_events_ingested_total").increment(1);

@@ -52,6 +52,8 @@ pub struct ApiState {
     /// Whether `/metrics` and `/openapi.json` need an API key (any role): for an API whose
     /// address is reachable beyond the operator's network.
     pub keyed_operations_pages: bool,
+    /// How an event without a correlation key gets one from its payload.
+    pub correlation: crate::ingress::CorrelationPaths,
 }
 
 /// The OpenAPI document's root: the routes add themselves to it.

@@ -129,6 +129,7 @@ pub async fn serve(
     temporal: &TemporalArgs,
     limits: &super::StartRateArgs,
     pages: &super::OperationsPagesArgs,
+    correlation: crate::ingress::CorrelationPaths,
 ) -> anyhow::Result<u8> {
     // Fault injection for the tests: FAILPOINTS names the points to trigger.
     let _faults = fail::FailScenario::setup();
@@ -143,6 +144,7 @@ pub async fn serve(
         known_actions: super::modules::known_actions(cli)?,
         start_limiter: crate::api::StartLimiter::new(limits.rate()),
         keyed_operations_pages: pages.keyed_operations_pages,
+        correlation,
     });
     if let Some(listen) = &pages.metrics_listen {
         crate::observability::serve_metrics(listen)
@@ -156,59 +158,6 @@ pub async fn serve(
     crate::api::serve(listener, state, crate::termination::requested())
         .await
         .context("serving the API")?;
-    Ok(0)
-}
-
-/// The arguments of `alga-wf send-event`.
-pub struct EventArgs<'a> {
-    /// Tenant uuid.
-    pub tenant: &'a str,
-    /// Event name.
-    pub event_name: &'a str,
-    /// Correlation key.
-    pub correlation_key: Option<&'a str>,
-    /// Payload text (a JSON object).
-    pub payload: &'a str,
-    /// Event id text (a uuid).
-    pub event_id: Option<&'a str>,
-}
-
-/// `alga-wf send-event`: ingress from the command line; prints where the event went.
-pub async fn send_event(
-    event: EventArgs<'_>,
-    database: &DatabaseArgs,
-    temporal: &TemporalArgs,
-) -> anyhow::Result<u8> {
-    let tenant = uuid::Uuid::parse_str(event.tenant)
-        .with_context(|| format!("--tenant `{}` is not a uuid", event.tenant))?;
-    let event_id = match event.event_id {
-        Some(id) => {
-            uuid::Uuid::parse_str(id).with_context(|| format!("--event-id `{id}` is not a uuid"))?
-        }
-        None => uuid::Uuid::new_v4(),
-    };
-    let payload = super::parse_json_arg("--payload", event.payload)?;
-    if !payload.is_object() {
-        anyhow::bail!("--payload must be a JSON object");
-    }
-    let store = database.connect().await?;
-    let settings = temporal.settings();
-    let connected = crate::temporal::connect(&settings).await?;
-    let ingress = crate::ingress::Ingress {
-        store: &store,
-        client: &connected.client,
-        task_queue: &settings.task_queue,
-    };
-    let routed = ingress
-        .submit(crate::store::NewEvent {
-            event_id,
-            tenant,
-            event_name: event.event_name.to_owned(),
-            correlation_key: event.correlation_key.map(str::to_owned),
-            payload,
-        })
-        .await?;
-    print_json(&serde_json::to_value(routed).unwrap_or_default());
     Ok(0)
 }
 

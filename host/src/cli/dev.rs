@@ -23,6 +23,9 @@ pub(super) struct DevArgs {
     /// PostgreSQL's port.
     #[arg(long, default_value_t = 55432)]
     postgres_port: u16,
+    /// Redis's port (the product's event stream, `workflow:events:global`).
+    #[arg(long, default_value_t = 56379)]
+    redis_port: u16,
     #[command(flatten)]
     limits: StartRateArgs,
     /// Stand-ins for the product (demos, tests; never production): a simulator
@@ -41,6 +44,7 @@ impl DevArgs {
             api_port: self.api_port,
             temporal_port: self.temporal_port,
             postgres_port: self.postgres_port,
+            redis_port: self.redis_port,
             start_rate: self.limits.rate(),
             stand_ins: match &self.stand_ins {
                 Some(file) => StandIns::read(file).map_err(anyhow::Error::msg)?,

@@ -3,6 +3,7 @@
 mod client;
 mod database;
 mod dev;
+mod events;
 mod histories;
 mod keys;
 mod modules;
@@ -120,6 +121,8 @@ enum Command {
         limits: StartRateArgs,
         #[command(flatten)]
         pages: OperationsPagesArgs,
+        #[command(flatten)]
+        correlation: events::CorrelationArgs,
     },
     /// Print the HTTP API's OpenAPI document (generated from the routes, as `/openapi.json`).
     Openapi,
@@ -164,27 +167,7 @@ enum Command {
     },
     /// Submit an event through ingress, as `POST /api/workflow/events` does: stored once by
     /// id, delivered to the tenant's waiting runs, and starting the workflows it triggers.
-    SendEvent {
-        /// The tenant (uuid).
-        #[arg(long)]
-        tenant: String,
-        /// Event name.
-        #[arg(long)]
-        event_name: String,
-        /// Correlation key.
-        #[arg(long)]
-        correlation_key: Option<String>,
-        /// Event payload (a JSON object).
-        #[arg(long, default_value = "{}")]
-        payload: String,
-        /// The event's id (dedupe key; generated when absent).
-        #[arg(long)]
-        event_id: Option<String>,
-        #[command(flatten)]
-        database: DatabaseArgs,
-        #[command(flatten)]
-        temporal: TemporalArgs,
-    },
+    SendEvent(events::SendEventArgs),
     /// Send an event straight to one run (the `workflowRuntimeV2Event` signal), bypassing
     /// ingress.
     SignalEvent {
@@ -460,28 +443,15 @@ fn temporal_command(cli: &Cli) -> anyhow::Result<u8> {
                 temporal,
                 limits,
                 pages,
-            } => database::serve(cli, listen, database, temporal, limits, pages).await,
+                correlation,
+            } => {
+                let correlation = correlation.paths()?;
+                database::serve(cli, listen, database, temporal, limits, pages, correlation).await
+            }
             Command::CreateApiKey(args) => keys::create(args).await,
             Command::ApiKeys { action } => keys::run(action).await,
             Command::Run(args) => args.run().await,
-            Command::SendEvent {
-                tenant,
-                event_name,
-                correlation_key,
-                payload,
-                event_id,
-                database,
-                temporal,
-            } => {
-                let event = database::EventArgs {
-                    tenant,
-                    event_name,
-                    correlation_key: correlation_key.as_deref(),
-                    payload,
-                    event_id: event_id.as_deref(),
-                };
-                database::send_event(event, database, temporal).await
-            }
+            Command::SendEvent(args) => args.run().await,
             Command::SignalEvent {
                 run,
                 temporal,

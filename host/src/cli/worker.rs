@@ -73,6 +73,10 @@ pub struct WorkerArgs {
     /// commands, activities by outcome, ledger hits, cached runs).
     #[arg(long, env = "ALGA_WF_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    #[command(flatten)]
+    event_stream: super::events::EventStreamArgs,
+    #[command(flatten)]
+    correlation: super::events::CorrelationArgs,
 }
 
 impl WorkerArgs {
@@ -94,6 +98,8 @@ impl WorkerArgs {
             action_queues,
             scripted_actions,
             metrics_listen,
+            event_stream,
+            correlation,
         } = self;
         if let Some(listen) = metrics_listen {
             crate::observability::serve_metrics(listen)
@@ -130,6 +136,8 @@ impl WorkerArgs {
         settings.sweep.schedule_interval =
             std::time::Duration::from_secs((*schedule_sweep_secs).max(1));
         settings.action_queues = parse_action_queues(action_queues)?;
+        settings.event_stream = event_stream.settings();
+        settings.correlation = correlation.paths()?;
         if let Some(file) = scripted_actions {
             let value = read_json(file)?;
             let actions = value.get("actions").unwrap_or(&value);

@@ -1,9 +1,11 @@
-//! `alga-wf dev`: a whole working system on one machine. A Temporal dev server and a private
-//! PostgreSQL run as child processes with their data in one folder; the worker and the HTTP
+//! `alga-wf dev`: a whole working system on one machine. A Temporal dev server, a private
+//! PostgreSQL and a Redis for the product's event stream run as child processes with their
+//! data in one folder; the worker and the HTTP
 //! API run in this process. A tenant and an admin API key are made on first start and kept,
 //! so starting again finds everything as it was. The test harness uses the same pieces.
 
 pub mod postgres;
+pub mod redis;
 pub mod stand_ins;
 pub mod temporal;
 
@@ -44,6 +46,8 @@ pub struct DevOptions {
     pub temporal_port: u16,
     /// The PostgreSQL port.
     pub postgres_port: u16,
+    /// The Redis port (the event stream).
+    pub redis_port: u16,
     /// Per-tenant start-rate limits of the API.
     pub start_rate: crate::api::StartRate,
     /// Stand-ins for the product's actions and task types (demos and tests).
@@ -82,7 +86,9 @@ pub async fn run(
     };
     let start_postgres =
         || postgres::Cluster::start(&data.join("postgres"), options.postgres_port, "alga_wf");
+    let start_redis = || redis::RedisServer::start(options.redis_port, &data.join("redis"));
     let mut temporal = start_temporal()?;
+    let mut redis = start_redis()?;
     let first_cluster = start_postgres()?;
     let database_url = first_cluster.url.clone();
     let mut cluster = Some(first_cluster);
@@ -110,6 +116,10 @@ pub async fn run(
     settings.secrets = options.secrets.clone();
     // Development is where the `test.*` doubles belong.
     settings.test_actions = true;
+    settings.event_stream = Some(crate::ingress::stream::StreamSettings::new(
+        &redis.url,
+        "alga-wf-dev",
+    ));
     let connected = crate::temporal::connect(&settings.temporal())
         .await
         .map_err(|e| DevError::Process(format!("{e:#}")))?;
@@ -121,6 +131,7 @@ pub async fn run(
         known_actions,
         start_limiter: crate::api::StartLimiter::new(options.start_rate),
         keyed_operations_pages: false,
+        correlation: crate::ingress::CorrelationPaths::default(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
         .await
@@ -136,6 +147,8 @@ pub async fn run(
             "temporal": temporal.address,
             "temporalUi": temporal.ui,
             "databaseUrl": database_url,
+            "redis": redis.url,
+            "eventStream": "workflow:events:global",
             "data": data,
         })
     );
@@ -166,6 +179,12 @@ pub async fn run(
                     DevError::Process(format!("Temporal exited and did not start again: {e}"))
                 })?;
             }
+            if let Some(status) = redis.exited() {
+                eprintln!("alga-wf dev: Redis exited ({status}); starting it again");
+                redis = start_redis().map_err(|e| {
+                    DevError::Process(format!("Redis exited and did not start again: {e}"))
+                })?;
+            }
             if let Some(status) = cluster.as_mut().and_then(postgres::Cluster::exited) {
                 eprintln!("alga-wf dev: PostgreSQL exited ({status}); starting it again");
                 // The old handle's shutdown must run before the new server owns the data
@@ -190,6 +209,7 @@ pub async fn run(
         Ok(Ok(())) => {}
     }
     drop(cluster);
+    drop(redis);
     drop(temporal);
     outcome
 }

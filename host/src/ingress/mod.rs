@@ -6,9 +6,13 @@
 //! an event and the wait it is for; `triggers` maps and launches triggered workflows.
 //! Everything here is safe to repeat, so events stored but never routed (a crash in between)
 //! are simply routed again by [`Ingress::route_unrouted`], and `sweeper` does that and sends
-//! every delivery that failed or was never made, on an interval, in every worker.
+//! every delivery that failed or was never made, on an interval, in every worker. Events come
+//! in through the API, the CLI and the product's Redis stream (`stream`); each names its
+//! correlation key or has one read from its payload (`correlation`).
 
+mod correlation;
 mod delivery;
+pub mod stream;
 mod sweeper;
 mod triggers;
 
@@ -17,6 +21,7 @@ use uuid::Uuid;
 
 use crate::store::{NewEvent, Recorded, Store, StoreError, StoredEvent};
 
+pub use correlation::{CorrelationPaths, InvalidPaths};
 pub use delivery::{deliver_to_new_wait, redeliver};
 pub use sweeper::{SweepSettings, Swept};
 pub use triggers::StartedRun;

@@ -239,6 +239,35 @@ pub async fn run_worker(
         })
     });
 
+    // A worker given the product's event stream consumes it beside the sweeper; at a stop it
+    // finishes the message in hand (one not acknowledged is read again by the next consumer).
+    let (stop_stream, stream_stopped) = tokio::sync::watch::channel(false);
+    let stream = match (&settings.event_stream, &store) {
+        (Some(stream), Some(store)) => {
+            stream.check()?;
+            let (store, client) = (store.clone(), connected.client.clone());
+            let (task_queue, stream, correlation) = (
+                settings.task_queue.clone(),
+                stream.clone(),
+                settings.correlation.clone(),
+            );
+            let mut stopped = stream_stopped;
+            Some(tokio::spawn(async move {
+                let ingress = crate::ingress::Ingress {
+                    store: &store,
+                    client: &client,
+                    task_queue: &task_queue,
+                };
+                let stop = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                crate::ingress::stream::consume(ingress, &correlation, &stream, stop).await
+            }))
+        }
+        (Some(_), None) => return Err(anyhow!("consuming the event stream needs a database")),
+        (None, _) => None,
+    };
+
     let (mut workflows, mut activities) = (workflows, activities);
     // A poll loop that ends before a stop was asked for leaves a process that serves nothing:
     // stop it all and exit non-zero, so a supervisor restarts it.
@@ -250,6 +279,15 @@ pub async fn run_worker(
     tracing::info!("worker shutting down");
     if let Some(sweeper) = sweeper {
         sweeper.abort();
+    }
+    let _ = stop_stream.send(true);
+    if let Some(stream) = stream {
+        match stream.await {
+            Ok(Err(e)) if ended_early.is_none() => return Err(e.into()),
+            Ok(Err(e)) => tracing::warn!("the event stream consumer failed: {e}"),
+            Err(e) => tracing::warn!("the event stream consumer panicked: {e}"),
+            Ok(Ok(())) => {}
+        }
     }
     worker.initiate_shutdown();
     if let Some((which, ended)) = ended_early {

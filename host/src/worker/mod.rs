@@ -61,6 +61,10 @@ pub struct WorkerSettings {
     /// How often the sweeper looks for missed deliveries, unrouted events and runs to
     /// reconcile.
     pub sweep: crate::ingress::SweepSettings,
+    /// The product's event stream to consume (with a database), if any.
+    pub event_stream: Option<crate::ingress::stream::StreamSettings>,
+    /// How events from the stream without a key get one from their payload.
+    pub correlation: crate::ingress::CorrelationPaths,
     /// At a stop, how long activities in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
     /// How long a run may stay parked with its instance cached before it is evicted (and
@@ -89,6 +93,8 @@ impl WorkerSettings {
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
             test_actions: false,
             sweep: crate::ingress::SweepSettings::default(),
+            event_stream: None,
+            correlation: crate::ingress::CorrelationPaths::default(),
             shutdown_grace: std::time::Duration::from_secs(20),
             activation_threads: std::thread::available_parallelism().map_or(2, usize::from),
         }

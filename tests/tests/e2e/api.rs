@@ -281,9 +281,10 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
         steps["waits"][0]["status"] == "WAITING"
     });
 
-    // Event ingress resumes the waiting run once; the duplicate signals nothing.
+    // Event ingress resumes the waiting run once; the duplicate signals nothing. The event
+    // names no key: it is read from the payload (`projectId`, one of the default paths).
     let event = json!({"eventId": "0c9b1f7e-1111-4a4a-8888-000000000001", "eventName": "ORDER_SHIPPED",
-        "correlationKey": "O-7", "payload": {"carrier": "DHL"}});
+        "payload": {"carrier": "DHL", "projectId": "O-7"}});
     let (status, body) = api.post("/api/workflow/events", Some(&admin), &event);
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["status"], "resumed");

@@ -17,12 +17,13 @@ struct Dev {
 }
 
 impl Dev {
-    fn start(data: &std::path::Path, ports: [u16; 3]) -> Dev {
+    fn start(data: &std::path::Path, ports: [u16; 4]) -> Dev {
         let mut child = Command::new(common::binary())
             .args(["dev", "--data", data.to_str().unwrap()])
             .args(["--api-port", &ports[0].to_string()])
             .args(["--temporal-port", &ports[1].to_string()])
             .args(["--postgres-port", &ports[2].to_string()])
+            .args(["--redis-port", &ports[3].to_string()])
             // What scripts/run passes.
             .args(["--stand-ins", "examples/triage/stand-ins.json"])
             .current_dir(common::root())
@@ -93,7 +94,7 @@ impl Drop for Dev {
 #[test]
 fn dev_starts_a_working_system_and_keeps_its_data() {
     let data = tempfile::tempdir().unwrap();
-    let ports = [free_port(), free_port(), free_port()];
+    let ports = [free_port(), free_port(), free_port(), free_port()];
     let dev = Dev::start(data.path(), ports);
     assert!(dev.info["temporalUi"].is_string(), "{:#}", dev.info);
 
@@ -165,6 +166,7 @@ fn run_the_readme_tour(dev: &Dev, data: &std::path::Path) -> String {
         .args(["180", "bash", "-c", &script])
         .current_dir(common::root())
         .env("API", dev.info["api"].as_str().unwrap())
+        .env("REDIS", dev.info["redis"].as_str().unwrap())
         .env("DATA", data)
         .output()
         .expect("bash runs");
@@ -229,11 +231,11 @@ fn hello_succeeds(dev: &Dev) {
 }
 
 /// A child that dies is noticed and started again on the same data: Temporal killed, then
-/// PostgreSQL killed, and the system serves runs again each time.
+/// PostgreSQL, then Redis, and the system serves runs again each time.
 #[test]
 fn dev_starts_a_dead_child_again() {
     let data = tempfile::tempdir().unwrap();
-    let ports = [free_port(), free_port(), free_port()];
+    let ports = [free_port(), free_port(), free_port(), free_port()];
     let dev = Dev::start(data.path(), ports);
     let hello: Value = serde_json::from_slice(
         &std::fs::read(common::root().join("examples/hello/definition.json")).unwrap(),
@@ -247,7 +249,7 @@ fn dev_starts_a_dead_child_again() {
     assert_eq!(status, 201, "{body:#}");
     hello_succeeds(&dev);
 
-    for pattern in ["start-dev", "postgres"] {
+    for pattern in ["start-dev", "postgres", "redis-server"] {
         let pid = child_of(&dev, pattern);
         let killed = Command::new("kill").args(["-KILL", &pid]).status();
         assert!(killed.is_ok_and(|s| s.success()), "kill -KILL {pid}");

@@ -85,7 +85,7 @@ fn a_failed_delivery_is_sent_by_the_sweeper_once() {
 }
 
 /// Polls a GET until it answers 200 with a body `done` accepts (60 s at most).
-fn poll(api: &Api, key: &str, path: &str, done: impl Fn(&serde_json::Value) -> bool) {
+pub(crate) fn poll(api: &Api, key: &str, path: &str, done: impl Fn(&serde_json::Value) -> bool) {
     poll_within(api, key, path, Duration::from_secs(60), done);
 }
 

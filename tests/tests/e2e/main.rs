@@ -27,6 +27,7 @@ mod simulate_expressions;
 mod simulate_steps;
 mod simulate_tasks_and_children;
 mod simulate_waits;
+mod stream;
 mod updates;
 mod validate;
 mod worker;

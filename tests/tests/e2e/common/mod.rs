@@ -223,6 +223,7 @@ pub fn activation(
     }
 }
 pub mod postgres;
+pub mod redis;
 pub mod temporal;
 
 /// A modules directory (`target/probe/modules`) holding the probe module: the guest built with
