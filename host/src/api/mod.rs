@@ -108,6 +108,7 @@ fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(run_reports::waits))
         .routes(routes!(run_reports::timeline))
         .routes(routes!(run_reports::summary))
+        .routes(routes!(run_reports::children))
         .routes(routes!(runs::replay))
         .routes(routes!(runs::redrive))
         .routes(routes!(schedules::create, schedules::list))

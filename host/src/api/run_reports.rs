@@ -1,6 +1,6 @@
 //! Read-only views of one run built from its projections: waits, a timeline (every start and
-//! end of the run, its steps, waits and actions, in time order) and a summary (counts, what it
-//! is doing now, how it ended).
+//! end of the run, its steps, waits and actions, in time order), a summary (counts, what it
+//! is doing now, how it ended) and its place among runs (its children, parent and root).
 
 use std::sync::Arc;
 
@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::ApiState;
 use super::auth::Caller;
-use super::body::PathParams;
+use super::body::{Params, PathParams};
 use super::error::ApiError;
-use super::error::responses::{NotFound, Unauthorized};
+use super::error::responses::{BadRequest, NotFound, Unauthorized};
 use crate::store::RunView;
 
 async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<RunView, ApiError> {
@@ -20,6 +20,53 @@ async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<R
         .store
         .show_run(&run_id.to_string(), Some(caller.0.tenant))
         .await?)
+}
+
+/// `GET /api/workflow-runs/{runId}/children` query.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ChildrenQuery {
+    limit: Option<i64>,
+    cursor: Option<i64>,
+}
+
+/// `GET /api/workflow-runs/{runId}/children`: the runs it started with `control.callWorkflow`
+/// (oldest first), and where it sits itself: `{runId, parentRunId, rootRunId, children,
+/// nextCursor}` (`parentRunId` and `rootRunId` are null for a run nothing started).
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}/children",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id"), ChildrenQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
+pub async fn children(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    PathParams(run_id): PathParams<uuid::Uuid>,
+    Params(query): Params<ChildrenQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let run = view(&state, &caller, run_id).await?.run;
+    let (limit, cursor) = super::page(query.limit, query.cursor);
+    let children = state
+        .store
+        .child_runs(caller.0.tenant, run_id, limit, cursor)
+        .await?;
+    let next = super::next_cursor(children.len(), limit, cursor);
+    Ok(Json(json!({
+        "runId": run_id,
+        "parentRunId": run["parent_run_id"],
+        "rootRunId": run["root_run_id"],
+        "children": children,
+        "nextCursor": next,
+    })))
 }
 
 /// `GET /api/workflow-runs/{runId}/waits`.

@@ -263,7 +263,7 @@ impl Store {
                     w.run_id, r.temporal_workflow_id,
                     e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
              FROM workflow_run_waits w
-             JOIN workflow_runs r ON r.run_id = w.run_id AND r.status = 'RUNNING'
+             JOIN workflow_runs r ON r.run_id = w.run_id AND r.status IN ('RUNNING', 'WAITING')
              JOIN workflow_runtime_events e
                ON e.tenant = w.tenant AND e.event_name = w.event_name
               AND e.correlation_key IS NOT DISTINCT FROM w.key AND e.created_at >= r.started_at

@@ -29,7 +29,7 @@ pub use drafts::SavedDraft;
 pub use events::{EventRecord, NewEvent, Recorded, RunAddress, StoredEvent};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
-pub use projections::{Batch, RunEnd};
+pub use projections::{Batch, Lineage, RunEnd};
 pub use runs::{FiredRun, NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
 pub use storable::storable_text;

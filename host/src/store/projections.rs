@@ -37,6 +37,19 @@ pub struct Batch {
     /// The run's start input, on an activation that starts it: a run nobody created a row
     /// for (a child) gets one from it.
     pub started: Option<RunStart>,
+    /// Where a child run sits, on the activation that starts it.
+    pub lineage: Option<Lineage>,
+}
+
+/// A child run's parent and the run at the top of its tree (our run ids), as Temporal tells
+/// the child when it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lineage {
+    /// The run that started it.
+    pub parent_run_id: String,
+    /// The run at the root of its tree, when Temporal names it (servers before 1.27 do not:
+    /// the parent's row then says).
+    pub root_run_id: Option<String>,
 }
 
 fn wait_type(kind: WaitKind) -> &'static str {
@@ -88,10 +101,12 @@ impl Store {
                 .context(format!("locking run {}", batch.run_id))?;
         let tenant = match (tenant, &batch.started) {
             (Some(tenant), _) => tenant,
-            (None, Some(start)) => match create_started_run(&mut tx, run, start).await? {
-                Some(tenant) => tenant,
-                None => return Ok(None),
-            },
+            (None, Some(start)) => {
+                match create_started_run(&mut tx, run, start, batch.lineage.as_ref()).await? {
+                    Some(tenant) => tenant,
+                    None => return Ok(None),
+                }
+            }
             (None, None) => return Ok(None),
         };
         if batch.started.is_some() {
@@ -111,6 +126,30 @@ impl Store {
             apply_record(&mut tx, run, tenant, at, record)
                 .await
                 .context(format!("projecting run {}", batch.run_id))?;
+        }
+        // A run parked on a timer, an event or a person shows `WAITING` until it resumes (T020).
+        let waits_moved = batch.records.iter().any(|record| {
+            matches!(
+                record,
+                RunEvent::WaitOpened { .. } | RunEvent::WaitClosed { .. }
+            )
+        });
+        if waits_moved && batch.end.is_none() {
+            sqlx::query(
+                "UPDATE workflow_runs r SET status = s.status, updated_at = now()
+                 FROM (SELECT CASE WHEN EXISTS (
+                           SELECT 1 FROM workflow_run_waits w
+                           WHERE w.run_id = $1 AND w.tenant IS NOT DISTINCT FROM $2
+                             AND w.status = 'WAITING')
+                       THEN 'WAITING' ELSE 'RUNNING' END AS status) s
+                 WHERE r.run_id = $1 AND r.tenant IS NOT DISTINCT FROM $2
+                   AND r.status IN ('RUNNING', 'WAITING') AND r.status <> s.status",
+            )
+            .bind(run)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .context(format!("marking run {} waiting or running", batch.run_id))?;
         }
         // The end comes after every record of its activation.
         let ended_at = base + Duration::microseconds(batch.records.len() as i64);
@@ -143,6 +182,7 @@ async fn create_started_run(
     tx: &mut Transaction<'_, Postgres>,
     run: Uuid,
     start: &RunStart,
+    lineage: Option<&Lineage>,
 ) -> Result<Option<Option<Uuid>>, StoreError> {
     // A run whose tenant is no uuid cannot have rows in tables keyed by uuid: it simply has
     // no read model (it was not started through the store).
@@ -154,8 +194,11 @@ async fn create_started_run(
         "INSERT INTO workflow_runs
              (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
               temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
-              trigger_metadata_json, started_at)
-         SELECT $1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, now()
+              trigger_metadata_json, parent_run_id, root_run_id, started_at)
+         SELECT $1, $2, $3, $4, 'RUNNING', $5, 'temporal', $6, $7, $8, $9, $10, $11,
+                coalesce($12, (SELECT coalesce(p.root_run_id, p.run_id) FROM workflow_runs p
+                               WHERE p.run_id = $11 AND p.tenant IS NOT DISTINCT FROM $2), $11),
+                now()
          WHERE EXISTS (SELECT 1 FROM workflow_definitions
                        WHERE workflow_id = $3 AND tenant IS NOT DISTINCT FROM $2)
          ON CONFLICT (run_id) DO NOTHING",
@@ -170,6 +213,8 @@ async fn create_started_run(
     .bind(&start.runtime_semantics_version)
     .bind(&start.trigger_type)
     .bind(start.meta.as_ref().map(Json))
+    .bind(lineage.map(|l| run_uuid(&l.parent_run_id)))
+    .bind(lineage.and_then(|l| l.root_run_id.as_deref()).map(run_uuid))
     .execute(&mut **tx)
     .await
     .context(format!("creating the row of run {}", start.run_id))?;

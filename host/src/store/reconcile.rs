@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Context, RunAddress, Store, StoreError};
 
 impl Store {
-    /// `RUNNING` rows not updated for `idle_secs` and not asked about for `recheck_secs`,
+    /// Open (`RUNNING` or `WAITING`) rows not updated for `idle_secs` and not asked about for `recheck_secs`,
     /// least recently asked first.
     pub async fn runs_to_reconcile(
         &self,
@@ -20,7 +20,7 @@ impl Store {
     ) -> Result<Vec<RunAddress>, StoreError> {
         let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
             "SELECT run_id, temporal_workflow_id FROM workflow_runs
-             WHERE status = 'RUNNING' AND updated_at < now() - make_interval(secs => $1)
+             WHERE status IN ('RUNNING', 'WAITING') AND updated_at < now() - make_interval(secs => $1)
                AND (reconciled_at IS NULL OR reconciled_at < now() - make_interval(secs => $2))
              ORDER BY reconciled_at NULLS FIRST, updated_at LIMIT $3",
         )
@@ -48,7 +48,7 @@ impl Store {
 
     /// Temporal closed the run with `status` (`SUCCEEDED`, `FAILED`, `CANCELED`) at `closed_at`
     /// and no activation told us: the row, its open waits and its open tasks are closed. Only
-    /// a row still `RUNNING` changes, so a projection that arrives meanwhile wins.
+    /// a row still open changes, so a projection that arrives meanwhile wins.
     pub async fn close_run_from_temporal(
         &self,
         run_id: Uuid,
@@ -60,7 +60,7 @@ impl Store {
         let closed = sqlx::query(
             "UPDATE workflow_runs SET status = $2, error_json = $3, node_path = NULL,
                  completed_at = $4, updated_at = now(), reconciled_at = now()
-             WHERE run_id = $1 AND status = 'RUNNING'",
+             WHERE run_id = $1 AND status IN ('RUNNING', 'WAITING')",
         )
         .bind(run_id)
         .bind(status)

@@ -128,6 +128,29 @@ impl Store {
         Ok(rows.into_iter().map(|Json(v)| v).collect())
     }
 
+    /// The runs `run_id` started (its `control.callWorkflow` children), oldest first, as rows.
+    pub async fn child_runs(
+        &self,
+        tenant: Uuid,
+        run_id: Uuid,
+        limit: i64,
+        cursor: i64,
+    ) -> Result<Vec<Value>, StoreError> {
+        let rows: Vec<Json<Value>> = sqlx::query_scalar(
+            "SELECT to_jsonb(r) - 'pending_start_json' FROM workflow_runs r
+             WHERE tenant = $1 AND parent_run_id = $2
+             ORDER BY started_at, run_id LIMIT $3 OFFSET $4",
+        )
+        .bind(tenant)
+        .bind(run_id)
+        .bind(limit)
+        .bind(cursor)
+        .fetch_all(self.pool())
+        .await
+        .context(format!("listing the children of run {run_id}"))?;
+        Ok(rows.into_iter().map(|Json(v)| v).collect())
+    }
+
     /// Inserts the run row (`RUNNING`) before its workflow starts.
     pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
         sqlx::query(
@@ -262,7 +285,7 @@ impl Store {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT tenant, run_id, trigger_fire_key IS NOT NULL, pending_start_json
              FROM workflow_runs
-             WHERE pending_start_json IS NOT NULL AND status = 'RUNNING'
+             WHERE pending_start_json IS NOT NULL AND status IN ('RUNNING', 'WAITING')
                AND started_at < now() - make_interval(secs => $1)
              ORDER BY started_at LIMIT $2",
         )
@@ -292,7 +315,7 @@ impl Store {
         sqlx::query(
             "UPDATE workflow_runs SET status = 'FAILED', completed_at = now(), updated_at = now(),
                  error_json = $2, pending_start_json = NULL
-             WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3 AND status = 'RUNNING'",
+             WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $3 AND status IN ('RUNNING', 'WAITING')",
         )
         .bind(run_id)
         .bind(Json(json!({"message": message, "stage": "launch"})))

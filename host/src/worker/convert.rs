@@ -6,7 +6,9 @@ use alga_interpreter::error::{Failure, RuntimeError, category};
 use alga_interpreter::machine::protocol as p;
 use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::{self, activity_resolution};
-use temporalio_common::protos::coresdk::child_workflow::child_workflow_result;
+use temporalio_common::protos::coresdk::child_workflow::{
+    ParentClosePolicy, child_workflow_result,
+};
 use temporalio_common::protos::coresdk::workflow_activation::{
     WorkflowActivation, resolve_child_workflow_execution_start, workflow_activation_job,
 };
@@ -38,6 +40,27 @@ pub struct CommandContext<'a> {
     pub timeouts: super::ActivityTimeouts,
     /// Task queues of actions served elsewhere, by `id@version`.
     pub action_queues: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// Where a child run sits, from the activation that starts it: Temporal names its parent and
+/// root workflows, whose ids carry our run ids. `None` for a top-level run and later
+/// activations.
+pub fn lineage(activation: &WorkflowActivation) -> Option<crate::store::Lineage> {
+    use workflow_activation_job::Variant as J;
+    activation.jobs.iter().find_map(|job| match &job.variant {
+        Some(J::InitializeWorkflow(init)) => {
+            let parent = run_id_of(&init.parent_workflow_info.as_ref()?.workflow_id);
+            let root = init
+                .root_workflow
+                .as_ref()
+                .map(|root| run_id_of(&root.workflow_id));
+            Some(crate::store::Lineage {
+                parent_run_id: parent,
+                root_run_id: root,
+            })
+        }
+        _ => None,
+    })
 }
 
 /// An activation's jobs in the interpreter's terms. `Ok(None)` for an eviction.
@@ -412,6 +435,10 @@ fn start_child(
         input: vec![payload::encode(
             &serde_json::to_value(&start).unwrap_or(Value::Null),
         )],
+        // A parent that closes with its child open (cancelled, failed) asks the child to
+        // cancel, so the child ends `CANCELED` by its own hand (cancelling its own children in
+        // turn) instead of being terminated with no record of why.
+        parent_close_policy: ParentClosePolicy::RequestCancel as i32,
         ..Default::default()
     }
 }

@@ -18,7 +18,7 @@ use super::convert::{self, CommandContext};
 use super::definitions::DefinitionLookup;
 use crate::engine::RunInstance;
 use crate::engine::modules::Modules;
-use crate::store::{Batch, RunEnd, StoreError};
+use crate::store::{Batch, Lineage, RunEnd, StoreError};
 use alga_interpreter::error::category::INTERPRETER_TRAP;
 
 /// A cached run: its instance and its start input.
@@ -48,6 +48,7 @@ pub struct Prepared {
     jobs: p::Activation,
     run: CachedRun,
     started: Option<p::RunStart>,
+    lineage: Option<Lineage>,
 }
 
 impl Prepared {
@@ -59,6 +60,7 @@ impl Prepared {
             run_id: self.run_id,
             workflow_time_ms: self.jobs.workflow_time_ms,
             started: self.started,
+            lineage: self.lineage,
             run: self.run,
             result,
         }
@@ -85,6 +87,7 @@ pub struct Activated {
     run_id: String,
     workflow_time_ms: i64,
     started: Option<p::RunStart>,
+    lineage: Option<Lineage>,
     run: CachedRun,
     result: Result<Vec<Command>, crate::engine::EngineError>,
 }
@@ -280,6 +283,7 @@ impl Runs {
             jobs,
             run,
             started,
+            lineage: convert::lineage(activation),
         })
     }
 
@@ -318,6 +322,7 @@ impl Runs {
             run_id,
             workflow_time_ms,
             started,
+            lineage,
             run,
             result,
         } = activated;
@@ -349,6 +354,7 @@ impl Runs {
             start,
             at_ms: workflow_time_ms,
             started,
+            lineage,
         }
     }
 
@@ -416,6 +422,8 @@ pub enum Decided {
         at_ms: i64,
         /// The start input, on the activation that started the run.
         started: Option<p::RunStart>,
+        /// A child's parent and root, on the activation that started it.
+        lineage: Option<Lineage>,
     },
 }
 
@@ -436,7 +444,7 @@ impl Completer {
         &self,
         decided: Decided,
     ) -> (WorkflowActivationCompletion, Option<Batch>) {
-        let (run_id, commands, start, at_ms, started) = match decided {
+        let (run_id, commands, start, at_ms, started, lineage) = match decided {
             Decided::Failed(completion) => return (completion, None),
             Decided::Commands {
                 run_id,
@@ -444,7 +452,8 @@ impl Completer {
                 start,
                 at_ms,
                 started,
-            } => (run_id, commands, start, at_ms, started),
+                lineage,
+            } => (run_id, commands, start, at_ms, started, lineage),
         };
         let end = commands.iter().find_map(|command| match command {
             Command::CompleteRun { .. } => Some(RunEnd::Succeeded),
@@ -494,6 +503,7 @@ impl Completer {
             records,
             end,
             started,
+            lineage,
         });
         (
             WorkflowActivationCompletion::from_cmds(run_id, variants),

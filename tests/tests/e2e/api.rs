@@ -573,7 +573,11 @@ fn human_tasks_complete_through_the_api(
         "claimed"
     );
     let run_path = format!("/api/workflow-runs/{run}");
-    assert_eq!(api.get(&run_path, Some(reader)).1["status"], "RUNNING");
+    assert_eq!(
+        api.get(&run_path, Some(reader)).1["status"],
+        "WAITING",
+        "a run waiting on a person shows WAITING"
+    );
 
     let (status, body) = api.post(
         &format!("{task_path}/complete"),

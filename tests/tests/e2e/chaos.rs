@@ -181,7 +181,7 @@ fn run_chaos(workload: Duration, seed: u64) -> Figures {
     loop {
         let open = system
             .database
-            .sql("SELECT count(*) FROM workflow_runs WHERE status = 'RUNNING'");
+            .sql("SELECT count(*) FROM workflow_runs WHERE status IN ('RUNNING', 'WAITING')");
         let runs = system
             .database
             .sql("SELECT count(*) FROM workflow_runs")
@@ -274,10 +274,10 @@ fn check(system: &System, starts: &[String], figures: &mut Figures) {
         ])
         .matches("\"workflowId\"")
         .count();
-    let running_rows: usize = sql("SELECT count(*) FROM workflow_runs WHERE status = 'RUNNING'")[0]
-        [0]
-    .parse()
-    .unwrap_or(usize::MAX);
+    let running_rows: usize =
+        sql("SELECT count(*) FROM workflow_runs WHERE status IN ('RUNNING', 'WAITING')")[0][0]
+            .parse()
+            .unwrap_or(usize::MAX);
     figures.mismatches = running_in_temporal.abs_diff(running_rows) + running_rows;
 }
 

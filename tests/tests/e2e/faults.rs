@@ -185,7 +185,7 @@ fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
 /// Publishes `steps` as workflow `id` and starts a run of it with `payload`: the start's answer.
 /// Waits for a run `publish_and_start` (or a start) answered to end, requires it SUCCEEDED,
 /// and returns its steps and invocations.
-fn succeeded(api: &Api, admin: &str, started: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn succeeded(api: &Api, admin: &str, started: &serde_json::Value) -> serde_json::Value {
     let run_path = format!("/api/workflow-runs/{}", started["runId"].as_str().unwrap());
     poll(api, admin, &run_path, |r| {
         r["status"] == "SUCCEEDED" || r["status"] == "FAILED"

@@ -18,6 +18,7 @@ mod ingress_bench;
 mod install;
 mod jsonata_suite;
 mod ledger;
+mod lineage;
 mod modules;
 mod property;
 mod schedule_faults;
