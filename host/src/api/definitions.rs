@@ -426,15 +426,46 @@ pub async fn versions(
     Ok(Json(json!({"versions": versions})))
 }
 
-/// `PUT /api/workflow-definitions/{workflow}/metadata` body.
+/// `PUT /api/workflow-definitions/{workflow}/metadata` body: the settings to change (an
+/// absent field keeps its value).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MetadataRequest {
-    is_paused: bool,
+    /// Pause (events and schedules do not start it) or resume.
+    is_paused: Option<bool>,
+    /// Seconds a run may stay open before it ends `FAILED` with a `TimeoutError`, applied to
+    /// runs already open too; `null` goes back to the deployment's (`--run-timeout-secs`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, nullable, minimum = 1)]
+    execution_timeout_secs: Option<Option<u32>>,
 }
 
-/// Pauses or resumes a workflow (manage): paused workflows are not started by events or
-/// schedules (their Temporal Schedules are paused with them); manual starts still work.
+/// A field that may be absent (`None`) or `null` (`Some(None)`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The workflow's settings after a change.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// Always true.
+    ok: bool,
+    /// Paused: events and schedules do not start it.
+    is_paused: bool,
+    /// Its own execution timeout in seconds (null: the deployment's).
+    execution_timeout_secs: Option<i32>,
+    /// Schedules that could not be paused or resumed with it in Temporal.
+    schedule_problems: Vec<String>,
+}
+
+/// Changes a workflow's settings (manage): a paused workflow is not started by events or
+/// schedules (its Temporal Schedules are paused with it; manual starts still work); its
+/// execution timeout holds its runs, open ones included, to a deadline.
 #[utoipa::path(
     put,
     path = "/api/workflow-definitions/{workflow}/metadata",
@@ -442,7 +473,7 @@ pub struct MetadataRequest {
     request_body = MetadataRequest,
     params(("workflow" = String, Path, description = "Workflow uuid or key")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Metadata),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -455,17 +486,38 @@ pub async fn metadata(
     caller: Caller<ToManage>,
     PathParams(workflow): PathParams<String>,
     Body(request): Body<MetadataRequest>,
-) -> Result<Json<Value>, ApiError> {
-    let workflow_id = state
+) -> Result<Json<Metadata>, ApiError> {
+    let execution_timeout_secs = match request.execution_timeout_secs {
+        Some(Some(0)) => {
+            return Err(ApiError::bad_request(
+                "`executionTimeoutSecs` must be at least 1 (null: the deployment's)",
+            ));
+        }
+        Some(secs) => Some(secs.map(|s| i32::try_from(s).unwrap_or(i32::MAX))),
+        None => None,
+    };
+    let change = crate::store::SettingsChange {
+        paused: request.is_paused,
+        execution_timeout_secs,
+    };
+    let (workflow_id, settings) = state
         .store
-        .set_paused(caller.0.tenant, &workflow, request.is_paused)
+        .update_settings(caller.0.tenant, &workflow, &change)
         .await?;
     // Its schedules pause and resume with it (Temporal fires them otherwise).
-    let schedule_problems = state
-        .scheduler()
-        .reconcile(caller.0.tenant, workflow_id)
-        .await;
-    Ok(Json(
-        json!({"ok": true, "isPaused": request.is_paused, "scheduleProblems": schedule_problems}),
-    ))
+    let schedule_problems = match request.is_paused {
+        Some(_) => {
+            state
+                .scheduler()
+                .reconcile(caller.0.tenant, workflow_id)
+                .await
+        }
+        None => Vec::new(),
+    };
+    Ok(Json(Metadata {
+        ok: true,
+        is_paused: settings.paused,
+        execution_timeout_secs: settings.execution_timeout_secs,
+        schedule_problems,
+    }))
 }

@@ -61,6 +61,11 @@ pub struct WorkerArgs {
     /// row whose Schedule is missing gets it again, a Schedule whose row is gone is deleted.
     #[arg(long, env = "ALGA_WF_SCHEDULE_SWEEP_SECS", default_value_t = 60)]
     schedule_sweep_secs: u64,
+    /// How long, in seconds, a run may stay open before it is ended `FAILED` with a
+    /// `TimeoutError` (default 30 days, as in the reference); a workflow's own
+    /// `executionTimeoutSecs` (its metadata) wins.
+    #[arg(long, env = "ALGA_WF_RUN_TIMEOUT_SECS", default_value_t = 30 * 24 * 3600)]
+    run_timeout_secs: u64,
     /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
     /// $ALGA_WF_ACTION_QUEUES, comma-separated).
     #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
@@ -95,6 +100,7 @@ impl WorkerArgs {
             reconcile_idle_secs,
             launch_grace_secs,
             schedule_sweep_secs,
+            run_timeout_secs,
             action_queues,
             scripted_actions,
             metrics_listen,
@@ -135,6 +141,8 @@ impl WorkerArgs {
         settings.sweep.launch_grace = std::time::Duration::from_secs(*launch_grace_secs);
         settings.sweep.schedule_interval =
             std::time::Duration::from_secs((*schedule_sweep_secs).max(1));
+        settings.sweep.execution_timeout =
+            std::time::Duration::from_secs((*run_timeout_secs).max(1));
         settings.action_queues = parse_action_queues(action_queues)?;
         settings.event_stream = event_stream.settings();
         settings.correlation = correlation.paths()?;

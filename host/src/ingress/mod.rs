@@ -23,7 +23,7 @@ use crate::store::{NewEvent, Recorded, Store, StoreError, StoredEvent};
 
 pub use correlation::{CorrelationPaths, InvalidPaths};
 pub use delivery::{deliver_to_new_wait, redeliver};
-pub use sweeper::{SweepSettings, Swept};
+pub use sweeper::{DEFAULT_EXECUTION_TIMEOUT, SweepSettings, Swept};
 pub use triggers::StartedRun;
 
 /// What ingress needs: the database, Temporal, and the queue runs start on.

@@ -10,7 +10,9 @@
 //! have started (the launcher died, or Temporal was away) is started if a trigger made it (the
 //! event was accepted, so its run must happen) and failed with the reason if a caller asked
 //! for it (that caller was answered with an error and may have tried again). Less often, it
-//! matches schedule rows with Temporal Schedules both ways (`crate::schedules`).
+//! matches schedule rows with Temporal Schedules both ways (`crate::schedules`). And it holds
+//! runs to their deadline: a run still open past its execution timeout (its workflow's own, else
+//! the deployment's) is terminated in Temporal and its row ended `FAILED` with a `TimeoutError`.
 
 use std::time::Duration;
 
@@ -38,7 +40,12 @@ pub struct SweepSettings {
     pub launch_grace: Duration,
     /// Time between reconciliations of schedule rows with Temporal Schedules.
     pub schedule_interval: Duration,
+    /// How long a run may stay open, unless its workflow says otherwise.
+    pub execution_timeout: Duration,
 }
+
+/// The reference's execution timeout: 30 days.
+pub const DEFAULT_EXECUTION_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for SweepSettings {
     fn default() -> Self {
@@ -48,6 +55,7 @@ impl Default for SweepSettings {
             reconcile_recheck: Duration::from_secs(300),
             launch_grace: Duration::from_secs(60),
             schedule_interval: Duration::from_secs(60),
+            execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
         }
     }
 }
@@ -67,6 +75,8 @@ pub struct Swept {
     pub launched: usize,
     /// Manual runs whose launch had stopped before the workflow started, now failed.
     pub abandoned: usize,
+    /// Runs ended for passing their execution timeout.
+    pub timed_out: usize,
 }
 
 impl Ingress<'_> {
@@ -89,6 +99,7 @@ impl Ingress<'_> {
         }
         (swept.launched, swept.abandoned) = self.finish_launches(settings).await?;
         swept.reconciled = self.reconcile(settings).await?;
+        swept.timed_out = self.time_out(settings).await?;
         if swept.delivered > 0 {
             metrics::counter!("alga_wf_swept_deliveries_total").increment(swept.delivered as u64);
         }
@@ -168,6 +179,41 @@ impl Ingress<'_> {
             }
         }
         Ok(closed)
+    }
+
+    /// Ends the runs past their execution timeout: terminated in Temporal (their children are
+    /// asked to cancel), their rows, waits and tasks closed with a `TimeoutError`. How many.
+    async fn time_out(&self, settings: &SweepSettings) -> Result<usize, StoreError> {
+        let default_secs = i64::try_from(settings.execution_timeout.as_secs()).unwrap_or(i64::MAX);
+        let overdue = self
+            .store
+            .overdue_runs(default_secs, RECONCILE_BATCH)
+            .await?;
+        let mut ended = 0;
+        for (run, secs) in overdue {
+            let message = format!("the run passed its execution timeout of {secs} s");
+            if let Err(e) = crate::temporal::terminate_workflow(
+                self.client,
+                &run.temporal_workflow_id,
+                &message,
+            )
+            .await
+            {
+                // Already closed, or Temporal away: reconciliation or the next pass sees to it.
+                tracing::warn!(run_id = %run.run_id, "ending a run past its deadline: {e:#}");
+                continue;
+            }
+            let error = serde_json::json!({"category": "TimeoutError", "message": message});
+            if self
+                .store
+                .close_run_from_temporal(run.run_id, "FAILED", Some(&error), chrono::Utc::now())
+                .await?
+            {
+                tracing::info!(run_id = %run.run_id, secs, "ended a run past its execution timeout");
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     /// Sweeps every `settings.interval` for as long as the task runs. A database or Temporal

@@ -146,28 +146,40 @@ impl Store {
         Ok(rows.into_iter().map(|Json(v)| v).collect())
     }
 
-    /// Pauses or resumes a workflow: a paused workflow is not started by events or schedules.
-    pub async fn set_paused(
+    /// Changes a workflow's operator settings (a field left `None` keeps its value; an
+    /// execution timeout of `Some(None)` goes back to the deployment's); returns the workflow's
+    /// uuid and its settings after the change.
+    pub async fn update_settings(
         &self,
         tenant: Uuid,
         reference: &str,
-        paused: bool,
-    ) -> Result<Uuid, StoreError> {
+        change: &SettingsChange,
+    ) -> Result<(Uuid, WorkflowSettings), StoreError> {
         let (workflow_id, _) = identity(Some(tenant), reference);
-        let updated = sqlx::query(
-            "UPDATE workflow_definitions SET is_paused = $3, updated_at = now()
-             WHERE workflow_id = $1 AND tenant = $2",
+        let row: Option<(bool, Option<i32>)> = sqlx::query_as(
+            "UPDATE workflow_definitions SET is_paused = coalesce($3, is_paused),
+                 execution_timeout_secs = CASE WHEN $4 THEN $5 ELSE execution_timeout_secs END,
+                 updated_at = now()
+             WHERE workflow_id = $1 AND tenant = $2
+             RETURNING is_paused, execution_timeout_secs",
         )
         .bind(workflow_id)
         .bind(tenant)
-        .bind(paused)
-        .execute(self.pool())
+        .bind(change.paused)
+        .bind(change.execution_timeout_secs.is_some())
+        .bind(change.execution_timeout_secs.flatten())
+        .fetch_optional(self.pool())
         .await
-        .context(format!("pausing workflow `{reference}`"))?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("no workflow `{reference}`")));
-        }
-        Ok(workflow_id)
+        .context(format!("changing the settings of workflow `{reference}`"))?;
+        let (paused, execution_timeout_secs) =
+            row.ok_or_else(|| StoreError::NotFound(format!("no workflow `{reference}`")))?;
+        Ok((
+            workflow_id,
+            WorkflowSettings {
+                paused,
+                execution_timeout_secs,
+            },
+        ))
     }
 
     /// Whether the tenant's workflow is paused (a workflow that is not there is not).
@@ -187,4 +199,22 @@ impl Store {
         .context(format!("reading whether workflow {workflow_id} is paused"))?;
         Ok(paused.unwrap_or(false))
     }
+}
+
+/// A workflow's operator settings (not part of its definition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkflowSettings {
+    /// Events and schedules do not start it.
+    pub paused: bool,
+    /// Its runs' execution timeout, in seconds (none: the deployment's).
+    pub execution_timeout_secs: Option<i32>,
+}
+
+/// A change to [`WorkflowSettings`]: `None` leaves a setting as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// Pause or resume.
+    pub paused: Option<bool>,
+    /// Set (`Some(Some(secs))`) or clear (`Some(None)`) the execution timeout.
+    pub execution_timeout_secs: Option<Option<i32>>,
 }

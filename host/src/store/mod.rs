@@ -25,7 +25,7 @@ use thiserror::Error;
 
 pub use api_keys::{ApiKeyInfo, NewApiKey, Principal, Role};
 pub use definitions::{PinnedDefinition, Published};
-pub use drafts::SavedDraft;
+pub use drafts::{SavedDraft, SettingsChange, WorkflowSettings};
 pub use events::{EventRecord, NewEvent, Recorded, RunAddress, StoredEvent};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};

@@ -36,6 +36,34 @@ impl Store {
             .collect())
     }
 
+    /// Open runs past their execution timeout (their workflow's own, else `default_secs`),
+    /// oldest first, each with the timeout it passed, in seconds.
+    pub async fn overdue_runs(
+        &self,
+        default_secs: i64,
+        limit: i64,
+    ) -> Result<Vec<(RunAddress, i64)>, StoreError> {
+        let rows: Vec<(Uuid, Option<String>, i64)> = sqlx::query_as(
+            "SELECT r.run_id, r.temporal_workflow_id,
+                    coalesce(d.execution_timeout_secs, $1)::bigint AS timeout_secs
+             FROM workflow_runs r
+             LEFT JOIN workflow_definitions d
+               ON d.workflow_id = r.workflow_id AND d.tenant IS NOT DISTINCT FROM r.tenant
+             WHERE r.status IN ('RUNNING', 'WAITING') AND r.pending_start_json IS NULL
+               AND r.started_at < now() - make_interval(secs => coalesce(d.execution_timeout_secs, $1))
+             ORDER BY r.started_at LIMIT $2",
+        )
+        .bind(default_secs)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("finding runs past their execution timeout")?;
+        Ok(rows
+            .into_iter()
+            .map(|(run_id, workflow_id, secs)| (RunAddress::stored(run_id, workflow_id), secs))
+            .collect())
+    }
+
     /// Temporal still has the run open: ask again later.
     pub async fn run_reconciled(&self, run_id: Uuid) -> Result<(), StoreError> {
         sqlx::query("UPDATE workflow_runs SET reconciled_at = now() WHERE run_id = $1")

@@ -9,7 +9,7 @@ use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, UntypedQuery, UntypedSignal,
     UntypedUpdate, WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions,
     WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions,
-    WorkflowStartOptions,
+    WorkflowStartOptions, WorkflowTerminateOptions,
 };
 use temporalio_common::UntypedWorkflow;
 use temporalio_common::data_converters::RawValue;
@@ -229,7 +229,26 @@ pub async fn cancel_run(client: &Client, run_id: &str, reason: &str) -> Result<(
     cancel_workflow(client, &workflow_id(run_id), reason).await
 }
 
-/// Requests cancellation of the Temporal workflow `temporal_workflow_id`.
+/// Ends the Temporal workflow `temporal_workflow_id` at once, with `reason` (no code of the
+/// run's runs again; its children are asked to cancel by their parent-close policy).
+pub async fn terminate_workflow(
+    client: &Client,
+    temporal_workflow_id: &str,
+    reason: &str,
+) -> Result<()> {
+    client
+        .get_workflow_handle::<UntypedWorkflow>(temporal_workflow_id.to_owned())
+        .terminate(
+            WorkflowTerminateOptions::builder()
+                .reason(reason.to_owned())
+                .build(),
+        )
+        .await
+        .with_context(|| format!("terminating {temporal_workflow_id}"))
+}
+
+/// Asks a run's workflow to cancel (it cancels its own steps and children, and ends
+/// `CANCELED`).
 pub async fn cancel_workflow(
     client: &Client,
     temporal_workflow_id: &str,

@@ -12,7 +12,7 @@ pub mod payload;
 
 pub use client::{
     Connected, RunOutcome, cancel_run, cancel_workflow, connect, query_run, run_history,
-    run_result, signal_run, signal_workflow, start_run, update_workflow,
+    run_result, signal_run, signal_workflow, start_run, terminate_workflow, update_workflow,
 };
 pub use describe::{TemporalState, describe_run};
 pub use naming::{DEFAULT_TASK_QUEUE, WORKFLOW_TYPE, run_id_of, workflow_id};

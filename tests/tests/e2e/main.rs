@@ -9,6 +9,7 @@ mod authorization;
 mod chaos;
 mod component;
 mod corpus;
+mod deadlines;
 mod determinism;
 mod dev;
 mod docs;
