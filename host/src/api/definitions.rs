@@ -438,6 +438,22 @@ pub struct MetadataRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>, nullable, minimum = 1)]
     execution_timeout_secs: Option<Option<u32>>,
+    /// How many of its runs may be open (`RUNNING` or `WAITING`) at once: a start past it is
+    /// refused (`409 CONCURRENCY_LIMIT_REACHED`; an event's launch records why); `null`: any.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, nullable, minimum = 1)]
+    concurrency_limit: Option<Option<u32>>,
+}
+
+/// A setting that is set to at least 1, cleared with `null`, or left as it is.
+fn positive(value: Option<Option<u32>>, field: &str) -> Result<Option<Option<i32>>, ApiError> {
+    match value {
+        Some(Some(0)) => Err(ApiError::bad_request(format!(
+            "`{field}` must be at least 1 (null: no setting of its own)"
+        ))),
+        Some(n) => Ok(Some(n.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))),
+        None => Ok(None),
+    }
 }
 
 /// A field that may be absent (`None`) or `null` (`Some(None)`).
@@ -459,6 +475,8 @@ pub struct Metadata {
     is_paused: bool,
     /// Its own execution timeout in seconds (null: the deployment's).
     execution_timeout_secs: Option<i32>,
+    /// How many of its runs may be open at once (null: any).
+    concurrency_limit: Option<i32>,
     /// Schedules that could not be paused or resumed with it in Temporal.
     schedule_problems: Vec<String>,
 }
@@ -487,18 +505,10 @@ pub async fn metadata(
     PathParams(workflow): PathParams<String>,
     Body(request): Body<MetadataRequest>,
 ) -> Result<Json<Metadata>, ApiError> {
-    let execution_timeout_secs = match request.execution_timeout_secs {
-        Some(Some(0)) => {
-            return Err(ApiError::bad_request(
-                "`executionTimeoutSecs` must be at least 1 (null: the deployment's)",
-            ));
-        }
-        Some(secs) => Some(secs.map(|s| i32::try_from(s).unwrap_or(i32::MAX))),
-        None => None,
-    };
     let change = crate::store::SettingsChange {
         paused: request.is_paused,
-        execution_timeout_secs,
+        execution_timeout_secs: positive(request.execution_timeout_secs, "executionTimeoutSecs")?,
+        concurrency_limit: positive(request.concurrency_limit, "concurrencyLimit")?,
     };
     let (workflow_id, settings) = state
         .store
@@ -518,6 +528,7 @@ pub async fn metadata(
         ok: true,
         is_paused: settings.paused,
         execution_timeout_secs: settings.execution_timeout_secs,
+        concurrency_limit: settings.concurrency_limit,
         schedule_problems,
     }))
 }

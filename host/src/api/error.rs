@@ -149,6 +149,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound(message) => ApiError::not_found(message),
+            StoreError::AtLimit(message) => {
+                ApiError::new(StatusCode::CONFLICT, "CONCURRENCY_LIMIT_REACHED", message)
+            }
             StoreError::Invalid(message) => {
                 ApiError::new(StatusCode::CONFLICT, "CONFLICT", message)
             }

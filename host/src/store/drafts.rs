@@ -156,28 +156,32 @@ impl Store {
         change: &SettingsChange,
     ) -> Result<(Uuid, WorkflowSettings), StoreError> {
         let (workflow_id, _) = identity(Some(tenant), reference);
-        let row: Option<(bool, Option<i32>)> = sqlx::query_as(
+        let row: Option<(bool, Option<i32>, Option<i32>)> = sqlx::query_as(
             "UPDATE workflow_definitions SET is_paused = coalesce($3, is_paused),
                  execution_timeout_secs = CASE WHEN $4 THEN $5 ELSE execution_timeout_secs END,
+                 concurrency_limit = CASE WHEN $6 THEN $7 ELSE concurrency_limit END,
                  updated_at = now()
              WHERE workflow_id = $1 AND tenant = $2
-             RETURNING is_paused, execution_timeout_secs",
+             RETURNING is_paused, execution_timeout_secs, concurrency_limit",
         )
         .bind(workflow_id)
         .bind(tenant)
         .bind(change.paused)
         .bind(change.execution_timeout_secs.is_some())
         .bind(change.execution_timeout_secs.flatten())
+        .bind(change.concurrency_limit.is_some())
+        .bind(change.concurrency_limit.flatten())
         .fetch_optional(self.pool())
         .await
         .context(format!("changing the settings of workflow `{reference}`"))?;
-        let (paused, execution_timeout_secs) =
+        let (paused, execution_timeout_secs, concurrency_limit) =
             row.ok_or_else(|| StoreError::NotFound(format!("no workflow `{reference}`")))?;
         Ok((
             workflow_id,
             WorkflowSettings {
                 paused,
                 execution_timeout_secs,
+                concurrency_limit,
             },
         ))
     }
@@ -208,6 +212,8 @@ pub struct WorkflowSettings {
     pub paused: bool,
     /// Its runs' execution timeout, in seconds (none: the deployment's).
     pub execution_timeout_secs: Option<i32>,
+    /// How many of its runs may be open (`RUNNING` or `WAITING`) at once (none: any).
+    pub concurrency_limit: Option<i32>,
 }
 
 /// A change to [`WorkflowSettings`]: `None` leaves a setting as it is.
@@ -217,4 +223,6 @@ pub struct SettingsChange {
     pub paused: Option<bool>,
     /// Set (`Some(Some(secs))`) or clear (`Some(None)`) the execution timeout.
     pub execution_timeout_secs: Option<Option<i32>>,
+    /// Set or clear the concurrency limit.
+    pub concurrency_limit: Option<Option<i32>>,
 }

@@ -62,6 +62,9 @@ pub enum StoreError {
     /// A row the operation needs is not there.
     #[error("{0}")]
     NotFound(String),
+    /// A limit the operator set refuses it (a workflow's `concurrencyLimit`).
+    #[error("{0}")]
+    AtLimit(String),
 }
 
 /// Whether a database failure is worth retrying.
@@ -86,6 +89,9 @@ impl StoreError {
 
     /// Classifies the failure once, for every caller (API status, retry decisions).
     pub fn class(&self) -> FailureClass {
+        if let StoreError::AtLimit(_) = self {
+            return FailureClass::Constraint;
+        }
         let StoreError::Database {
             source: sqlx::Error::Database(db),
             ..

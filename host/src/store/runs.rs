@@ -151,8 +151,57 @@ impl Store {
         Ok(rows.into_iter().map(|Json(v)| v).collect())
     }
 
-    /// Inserts the run row (`RUNNING`) before its workflow starts.
+    /// Inserts the run row (`RUNNING`) before its workflow starts, unless its workflow has a
+    /// `concurrency_limit` that many runs open (`RUNNING` or `WAITING`): then
+    /// [`StoreError::AtLimit`]. A limited workflow's row is locked while its runs are counted,
+    /// so two launches cannot both take the last place.
     pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.context("creating a run")?;
+        // Locked only when limited: other workflows' launches never wait on each other.
+        let limit: Option<Option<i32>> = sqlx::query_scalar(
+            "SELECT concurrency_limit FROM workflow_definitions
+             WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2",
+        )
+        .bind(run.workflow_id)
+        .bind(run.tenant)
+        .fetch_optional(&mut *tx)
+        .await
+        .context(format!(
+            "reading the limits of workflow {}",
+            run.workflow_id
+        ))?;
+        if let Some(Some(limit)) = limit {
+            sqlx::query(
+                "SELECT 1 FROM workflow_definitions
+                 WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2 FOR UPDATE",
+            )
+            .bind(run.workflow_id)
+            .bind(run.tenant)
+            .execute(&mut *tx)
+            .await
+            .context(format!("locking workflow {}", run.workflow_id))?;
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM workflow_runs
+                 WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2
+                   AND status IN ('RUNNING', 'WAITING')",
+            )
+            .bind(run.workflow_id)
+            .bind(run.tenant)
+            .fetch_one(&mut *tx)
+            .await
+            .context(format!(
+                "counting the open runs of workflow {}",
+                run.workflow_id
+            ))?;
+            // A test's fault point: a slow launcher, so racing launches overlap here.
+            fail::fail_point!("run-limit-counted");
+            if open >= i64::from(limit) {
+                return Err(StoreError::AtLimit(format!(
+                    "workflow {} has {open} runs open, its concurrency limit is {limit}",
+                    run.workflow_id
+                )));
+            }
+        }
         sqlx::query(
             "INSERT INTO workflow_runs
                  (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
@@ -172,9 +221,12 @@ impl Store {
         .bind(run.trigger_metadata.as_ref().map(Json))
         .bind(&run.fire_key)
         .bind(Json(&run.start))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .context(format!("creating run {}", run.run_id))?;
+        tx.commit()
+            .await
+            .context(format!("creating run {}", run.run_id))?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ mod authorization;
 mod chaos;
 mod component;
 mod corpus;
-mod deadlines;
+
 mod determinism;
 mod dev;
 mod docs;
@@ -33,3 +33,4 @@ mod stream;
 mod updates;
 mod validate;
 mod worker;
+mod workflow_settings;

@@ -1,0 +1,242 @@
+//! A workflow's operator settings (`PUT .../metadata`). Every run has a deadline: one still
+//! open past its execution timeout (its workflow's own, else the deployment's) is ended in
+//! Temporal and its row fails with a `TimeoutError`. A concurrency limit refuses starts past
+//! it, however they come.
+
+use serde_json::json;
+
+use crate::api::{Api, create_key};
+use crate::common::temporal::System;
+use crate::faults::{poll, publish_and_start};
+
+const TENANT: &str = "de000000-0000-4000-8000-0000000000d1";
+const STRANGER: &str = "de000000-0000-4000-8000-0000000000d2";
+
+fn waits_forever() -> serde_json::Value {
+    json!([{"id": "w", "type": "event.wait", "config": {"eventName": "NEVER",
+        "correlationKey": {"$expr": "\"k\""}}}])
+}
+
+/// The deployment allows 3 s. `hasty` (no timeout of its own) fails with a `TimeoutError`
+/// once past it, its wait closed and its workflow terminated in Temporal; `patient`, whose own
+/// timeout is an hour, stays open past the deployment's, until its own is cleared.
+#[test]
+fn runs_past_their_execution_timeout_fail_with_a_timeout_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start_with_worker_env(
+        dir.path(),
+        &[
+            ("ALGA_WF_RUN_TIMEOUT_SECS", "3"),
+            ("ALGA_WF_SWEEP_INTERVAL_SECS", "1"),
+        ],
+    );
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let stranger = create_key(&system, STRANGER, "admin");
+
+    let patient = publish_and_start(&api, &admin, "patient", waits_forever(), json!({}));
+    let patient = patient["runId"].as_str().unwrap().to_owned();
+    let metadata = "/api/workflow-definitions/patient/metadata";
+    let (status, body) = api.call(
+        "PUT",
+        metadata,
+        Some(&admin),
+        Some(&json!({"executionTimeoutSecs": 3600})),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["executionTimeoutSecs"], 3600, "{body:#}");
+    assert_eq!(
+        body["isPaused"], false,
+        "an absent setting is kept: {body:#}"
+    );
+    for bad in [
+        json!({"executionTimeoutSecs": 0}),
+        json!({"executionTimeoutSecs": "soon"}),
+    ] {
+        let (status, body) = api.call("PUT", metadata, Some(&admin), Some(&bad));
+        assert_eq!(status, 400, "{bad}: {body:#}");
+    }
+    let (status, _) = api.call(
+        "PUT",
+        metadata,
+        Some(&stranger),
+        Some(&json!({"executionTimeoutSecs": 1})),
+    );
+    assert_eq!(status, 404, "another tenant's workflow is not found");
+
+    let hasty = publish_and_start(&api, &admin, "hasty", waits_forever(), json!({}));
+    let hasty = hasty["runId"].as_str().unwrap().to_owned();
+    poll(&api, &admin, &format!("/api/workflow-runs/{hasty}"), |r| {
+        r["status"] == "FAILED"
+    });
+    let (_, row) = api.call(
+        "GET",
+        &format!("/api/workflow-runs/{hasty}"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(row["error_json"]["category"], "TimeoutError", "{row:#}");
+    assert!(
+        row["error_json"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("execution timeout of 3 s")),
+        "{row:#}"
+    );
+    let (_, waits) = api.call(
+        "GET",
+        &format!("/api/workflow-runs/{hasty}/waits"),
+        Some(&admin),
+        None,
+    );
+    assert_ne!(waits["waits"][0]["status"], "WAITING", "{waits:#}");
+    let described = system.temporal_cli(&[
+        "workflow",
+        "describe",
+        "--output",
+        "json",
+        "--workflow-id",
+        &format!("workflow-runtime-v2:run:{hasty}"),
+    ]);
+    assert!(
+        described.contains("WORKFLOW_EXECUTION_STATUS_TERMINATED"),
+        "{described}"
+    );
+
+    let (_, row) = api.call(
+        "GET",
+        &format!("/api/workflow-runs/{patient}"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(row["status"], "WAITING", "its own hour holds: {row:#}");
+    let (status, body) = api.call(
+        "PUT",
+        metadata,
+        Some(&admin),
+        Some(&json!({"executionTimeoutSecs": null})),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["executionTimeoutSecs"], json!(null), "{body:#}");
+    poll(
+        &api,
+        &admin,
+        &format!("/api/workflow-runs/{patient}"),
+        |r| r["status"] == "FAILED" && r["error_json"]["category"] == "TimeoutError",
+    );
+}
+
+/// `single` may have one run open: a second start is refused with 409 and says why, also when
+/// many starts race for the last place; an event's launch past the limit records the reason;
+/// clearing the limit lets starts through again.
+#[test]
+fn a_concurrency_limit_refuses_starts_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    // Every launch of a limited workflow dawdles between counting and inserting, so racing
+    // launches overlap there.
+    let api = Api::start_with_env(
+        &system,
+        &[],
+        &[("FAILPOINTS", "run-limit-counted=sleep(300)")],
+    );
+    let admin = create_key(&system, TENANT, "admin");
+    let first = publish_and_start(&api, &admin, "single", waits_forever(), json!({}));
+    assert!(first["runId"].is_string(), "{first:#}");
+    let limit = |workflow: &str, value: serde_json::Value| {
+        let path = format!("/api/workflow-definitions/{workflow}/metadata");
+        api.call(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(&json!({"concurrencyLimit": value})),
+        )
+    };
+    let (status, body) = limit("single", json!(1));
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["concurrencyLimit"], 1, "{body:#}");
+    for bad in [json!(0), json!(-1), json!("one")] {
+        assert_eq!(limit("single", bad.clone()).0, 400, "{bad}");
+    }
+    let start = json!({"workflowId": "single", "payload": {}});
+    let (status, body) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+    assert_eq!(status, 409, "{body:#}");
+    assert_eq!(body["error"], "CONCURRENCY_LIMIT_REACHED", "{body:#}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("concurrency limit is 1")),
+        "{body:#}"
+    );
+
+    // Six starts at once for two places: exactly two get them.
+    let raced = publish_and_start(&api, &admin, "raced", waits_forever(), json!({}));
+    assert!(raced["runId"].is_string());
+    assert_eq!(limit("raced", json!(3)).0, 200);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| {
+                    let start = json!({"workflowId": "raced", "payload": {}});
+                    api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start))
+                        .0
+                })
+            })
+            .collect();
+        starts.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        4,
+        "{statuses:?}"
+    );
+
+    // An event's launch past the limit starts nothing and the event says why.
+    let mut triggered = crate::common::definition(waits_forever());
+    triggered["id"] = json!("on-ping");
+    triggered["trigger"] = json!({"type": "event", "eventName": "PING"});
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&json!({"definition": triggered})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    assert_eq!(limit("on-ping", json!(1)).0, 200);
+    let ping = |id: &str| {
+        let event = json!({"eventId": id, "eventName": "PING", "payload": {}});
+        api.call("POST", "/api/workflow/events", Some(&admin), Some(&event))
+            .1
+    };
+    let routed = ping("d0000000-0000-4000-8000-000000000001");
+    assert_eq!(routed["status"], "started", "{routed:#}");
+    let refused = ping("d0000000-0000-4000-8000-000000000002");
+    assert_eq!(refused["startedRuns"], json!([]), "{refused:#}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("concurrency limit")),
+        "{refused:#}"
+    );
+    let (_, stored) = api.call(
+        "GET",
+        "/api/workflow/events/d0000000-0000-4000-8000-000000000002",
+        Some(&admin),
+        None,
+    );
+    assert!(
+        stored["errorMessage"]
+            .as_str()
+            .is_some_and(|e| e.contains("concurrency limit")),
+        "{stored:#}"
+    );
+
+    // No limit: any number.
+    assert_eq!(limit("single", json!(null)).0, 200);
+    let (status, body) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+    assert_eq!(status, 201, "{body:#}");
+}
