@@ -117,6 +117,17 @@ async fn publish_definition(
     )
     .await?;
     let published = &publication.published;
+    if published.created {
+        state
+            .audit(
+                &caller.0,
+                "workflow.published",
+                ("workflow", published.workflow_id.to_string()),
+                json!({"version": published.version, "definitionHash": publication.definition_hash}),
+                None,
+            )
+            .await;
+    }
     let status = if published.created {
         StatusCode::CREATED
     } else {
@@ -514,6 +525,16 @@ pub async fn metadata(
         .store
         .update_settings(caller.0.tenant, &workflow, &change)
         .await?;
+    state
+        .audit(
+            &caller.0,
+            "workflow.settings_changed",
+            ("workflow", workflow_id.to_string()),
+            json!({"isPaused": change.paused, "executionTimeoutSecs": change.execution_timeout_secs,
+                "concurrencyLimit": change.concurrency_limit}),
+            None,
+        )
+        .await;
     // Its schedules pause and resume with it (Temporal fires them otherwise).
     let schedule_problems = match request.is_paused {
         Some(_) => {

@@ -129,6 +129,15 @@ pub async fn create(
         .store
         .create_expiring_api_key(caller.0.tenant, name, role, request.expires_at)
         .await?;
+    state
+        .audit(
+            &caller.0,
+            "api_key.created",
+            ("api_key", made.key_id.to_string()),
+            serde_json::json!({"name": name, "role": role.as_str(), "expiresAt": request.expires_at}),
+            None,
+        )
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
@@ -183,5 +192,14 @@ pub async fn revoke(
     PathParams(key_id): PathParams<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     state.store.revoke_api_key(caller.0.tenant, key_id).await?;
+    state
+        .audit(
+            &caller.0,
+            "api_key.revoked",
+            ("api_key", key_id.to_string()),
+            serde_json::Value::Null,
+            None,
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@
 //! shape, and one module per resource holds its routes: `definitions`, `runs`, `events`,
 //! `tasks`, `schedules`, `keys`.
 
+mod audit;
 mod auth;
 mod body;
 mod definitions;
@@ -109,6 +110,8 @@ fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(run_reports::timeline))
         .routes(routes!(run_reports::summary))
         .routes(routes!(run_reports::children))
+        .routes(routes!(run_reports::logs))
+        .routes(routes!(audit::list))
         .routes(routes!(runs::replay))
         .routes(routes!(runs::redrive))
         .routes(routes!(schedules::create, schedules::list))

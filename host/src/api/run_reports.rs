@@ -22,11 +22,11 @@ async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<R
         .await?)
 }
 
-/// `GET /api/workflow-runs/{runId}/children` query.
+/// A page of a run's children or log lines.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub struct ChildrenQuery {
+pub struct PageQuery {
     limit: Option<i64>,
     cursor: Option<i64>,
 }
@@ -38,7 +38,7 @@ pub struct ChildrenQuery {
     get,
     path = "/api/workflow-runs/{run_id}/children",
     tag = "runs",
-    params(("run_id" = Uuid, Path, description = "Run id"), ChildrenQuery),
+    params(("run_id" = Uuid, Path, description = "Run id"), PageQuery),
     responses(
         (status = 200, description = "Success", body = serde_json::Value),
         BadRequest,
@@ -51,7 +51,7 @@ pub async fn children(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
-    Params(query): Params<ChildrenQuery>,
+    Params(query): Params<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let run = view(&state, &caller, run_id).await?.run;
     let (limit, cursor) = super::page(query.limit, query.cursor);
@@ -67,6 +67,39 @@ pub async fn children(
         "children": children,
         "nextCursor": next,
     })))
+}
+
+/// `GET /api/workflow-runs/{runId}/logs`: the run's log, oldest first: `{logs: [{logId, level,
+/// message, stepPath, eventName, correlationKey, context, source, at}], nextCursor}`. The worker
+/// writes started, step failed, action attempt failed, wait opened and closed, ended; the API
+/// writes cancelled, replayed, redriven and task answered, each naming the key.
+#[utoipa::path(
+    get,
+    path = "/api/workflow-runs/{run_id}/logs",
+    tag = "runs",
+    params(("run_id" = Uuid, Path, description = "Run id"), PageQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        BadRequest,
+        Unauthorized,
+        NotFound,
+    ),
+    security(("api_key" = ["read"])),
+)]
+pub async fn logs(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    PathParams(run_id): PathParams<uuid::Uuid>,
+    Params(query): Params<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    view(&state, &caller, run_id).await?;
+    let (limit, cursor) = super::page(query.limit, query.cursor);
+    let logs = state
+        .store
+        .run_logs(caller.0.tenant, run_id, limit, cursor)
+        .await?;
+    let next = super::next_cursor(logs.len(), limit, cursor);
+    Ok(Json(json!({"logs": logs, "nextCursor": next})))
 }
 
 /// `GET /api/workflow-runs/{runId}/waits`.

@@ -246,6 +246,17 @@ pub async fn cancel(
         ));
     }
     let run = state.store.run_address(caller.0.tenant, run_id).await?;
+    // Recorded before Temporal is asked, so the run's log has the request before the run's
+    // own end (a refusal follows as the answer's 409).
+    state
+        .audit(
+            &caller.0,
+            "run.cancel_requested",
+            ("run", run_id.to_string()),
+            json!({"reason": request.reason}),
+            Some(run_id),
+        )
+        .await;
     crate::temporal::cancel_workflow(&state.client, &run.temporal_workflow_id, &request.reason)
         .await
         .map_err(|e| {
@@ -354,10 +365,21 @@ async fn relaunch(
         }
         RelaunchError::Launch(launch) => launch.into(),
     })?;
-    let of = match kind {
-        Relaunch::Replay => "replayOf",
-        Relaunch::Redrive => "redriveOf",
+    let (of, action) = match kind {
+        Relaunch::Replay => ("replayOf", "run.replayed"),
+        Relaunch::Redrive => ("redriveOf", "run.redriven"),
     };
+    if launched.created {
+        state
+            .audit(
+                &caller.0,
+                action,
+                ("run", run_id.to_string()),
+                json!({"reason": request.reason, "newRunId": launched.run_id}),
+                Some(run_id),
+            )
+            .await;
+    }
     // A run already redriven answers with that redrive, as it was made.
     let status = if launched.created {
         StatusCode::CREATED

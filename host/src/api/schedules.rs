@@ -144,6 +144,9 @@ pub async fn create(
     Body(input): Body<ScheduleInput>,
 ) -> Result<(StatusCode, Json<Schedule>), ApiError> {
     let row = state.scheduler().create(caller.0.tenant, input).await?;
+    state
+        .audit_schedule(&caller.0, "schedule.created", row.id)
+        .await;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -228,6 +231,9 @@ pub async fn update(
     Body(input): Body<ScheduleInput>,
 ) -> Result<Json<Schedule>, ApiError> {
     let row = state.scheduler().update(caller.0.tenant, id, input).await?;
+    state
+        .audit_schedule(&caller.0, "schedule.updated", id)
+        .await;
     Ok(Json(row.into()))
 }
 
@@ -255,6 +261,7 @@ pub async fn pause(
         .scheduler()
         .set_enabled(caller.0.tenant, id, false)
         .await?;
+    state.audit_schedule(&caller.0, "schedule.paused", id).await;
     Ok(Json(row.into()))
 }
 
@@ -282,6 +289,9 @@ pub async fn resume(
         .scheduler()
         .set_enabled(caller.0.tenant, id, true)
         .await?;
+    state
+        .audit_schedule(&caller.0, "schedule.resumed", id)
+        .await;
     Ok(Json(row.into()))
 }
 
@@ -306,5 +316,8 @@ pub async fn delete(
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<Deleted>, ApiError> {
     state.scheduler().delete(caller.0.tenant, id).await?;
+    state
+        .audit_schedule(&caller.0, "schedule.deleted", id)
+        .await;
     Ok(Json(Deleted { ok: true }))
 }

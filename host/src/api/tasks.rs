@@ -326,6 +326,15 @@ pub async fn complete(
                 .store
                 .task_completed(caller.0.tenant, task_id, &payload, caller.0.key_id)
                 .await?;
+            state
+                .audit(
+                    &caller.0,
+                    "task.answered",
+                    ("task", task_id.to_string()),
+                    json!({"runId": run_id}),
+                    Some(run_id),
+                )
+                .await;
             Ok(Json(TaskChanged {
                 ok: true,
                 task_id,

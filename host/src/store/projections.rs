@@ -127,6 +127,7 @@ impl Store {
                 .await
                 .context(format!("projecting run {}", batch.run_id))?;
         }
+        super::logs::write_batch_logs(&mut tx, batch, run, tenant, base).await?;
         // A run parked on a timer, an event or a person shows `WAITING` until it resumes (T020).
         let waits_moved = batch.records.iter().any(|record| {
             matches!(

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod audit;
 mod authorization;
 mod chaos;
 mod component;
