@@ -82,6 +82,9 @@ pub enum LaunchError {
     /// Temporal refused the start; the run row says so.
     #[error("starting the workflow: {0}")]
     Temporal(String),
+    /// The payload breaks the workflow's payload schema (nothing was stored).
+    #[error(transparent)]
+    Payload(#[from] crate::payload_schemas::PayloadError),
 }
 
 /// The start input of a run of a pinned version: what every launcher (manual, event,
@@ -151,6 +154,8 @@ pub async fn launch(
     }
     let pinned = store
         .pinned(request.tenant, request.workflow, request.version)
+        .await?;
+    crate::payload_schemas::check(store, request.tenant, &pinned.definition, &request.payload)
         .await?;
     let run_id = Uuid::new_v4();
     let workflow_id = crate::temporal::workflow_id(&run_id.to_string());

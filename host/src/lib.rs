@@ -11,6 +11,7 @@ pub mod ingress;
 pub mod launch;
 pub mod locate;
 pub mod observability;
+pub mod payload_schemas;
 pub mod publish;
 pub mod relaunch;
 pub mod runtime;

@@ -69,9 +69,22 @@ pub async fn publish(
     definition: &Value,
     move_schedules: impl AsyncFnOnce(Uuid, Uuid) -> anyhow::Result<Vec<String>>,
 ) -> Result<Publication, PublishError> {
-    let (errors, warnings) = check(checker, known_actions, definition)?;
+    let (errors, mut warnings) = check(checker, known_actions, definition)?;
     if !errors.is_empty() {
         return Err(PublishError::Invalid { errors, warnings });
+    }
+    // Runs are checked against the registered schema; one nobody registered checks nothing.
+    if let Some(schema_ref) = crate::payload_schemas::schema_ref(definition)
+        && store.payload_schema(tenant, schema_ref).await?.is_none()
+    {
+        warnings.push(Issue::warning(
+            "PAYLOAD_SCHEMA_REF_UNKNOWN",
+            "payloadSchemaRef",
+            format!(
+                "no payload schema {schema_ref} is registered (PUT \
+                 /api/workflow-payload-schemas/{schema_ref}): payloads of its runs are not checked"
+            ),
+        ));
     }
     let published = store.publish(tenant, definition).await?;
     let schedule_problems = match tenant {

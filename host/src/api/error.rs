@@ -187,6 +187,33 @@ impl From<LaunchError> for ApiError {
             LaunchError::Temporal(message) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "TEMPORAL_START_FAILED", message)
             }
+            LaunchError::Payload(payload) => payload.into(),
+        }
+    }
+}
+
+impl From<crate::payload_schemas::PayloadError> for ApiError {
+    fn from(error: crate::payload_schemas::PayloadError) -> Self {
+        use crate::payload_schemas::PayloadError;
+        match error {
+            PayloadError::Invalid {
+                ref schema_ref,
+                ref problems,
+            } => {
+                let details = serde_json::json!({"schemaRef": schema_ref, "errors": problems});
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "PAYLOAD_INVALID",
+                    error.to_string(),
+                )
+                .with_details(details)
+            }
+            PayloadError::Unusable { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "PAYLOAD_SCHEMA_UNUSABLE",
+                error.to_string(),
+            ),
+            PayloadError::Store(store) => store.into(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod definitions;
 mod error;
 mod events;
 mod keys;
+mod payload_schemas;
 mod rate_limit;
 mod run_reports;
 mod runs;
@@ -112,6 +113,12 @@ fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(run_reports::children))
         .routes(routes!(run_reports::logs))
         .routes(routes!(audit::list))
+        .routes(routes!(payload_schemas::list))
+        .routes(routes!(
+            payload_schemas::save,
+            payload_schemas::get,
+            payload_schemas::delete
+        ))
         .routes(routes!(runs::replay))
         .routes(routes!(runs::redrive))
         .routes(routes!(schedules::create, schedules::list))

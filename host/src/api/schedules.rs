@@ -94,6 +94,12 @@ pub struct Deleted {
     ok: bool,
 }
 
+impl Default for Deleted {
+    fn default() -> Self {
+        Deleted { ok: true }
+    }
+}
+
 impl From<ScheduleError> for ApiError {
     fn from(error: ScheduleError) -> Self {
         match error {
@@ -107,6 +113,7 @@ impl From<ScheduleError> for ApiError {
             ScheduleError::AlreadyExists(message) => {
                 ApiError::new(StatusCode::CONFLICT, "SCHEDULE_EXISTS", message)
             }
+            ScheduleError::Payload(payload) => payload.into(),
         }
     }
 }

@@ -68,6 +68,9 @@ pub enum ScheduleError {
     /// Temporal already has a Schedule of that id.
     #[error("Temporal already has the schedule: {0}")]
     AlreadyExists(String),
+    /// Its payload breaks the payload schema of the version it would start.
+    #[error(transparent)]
+    Payload(#[from] crate::payload_schemas::PayloadError),
 }
 
 impl From<TemporalError> for ScheduleError {
@@ -352,6 +355,15 @@ impl Scheduler<'_> {
                 Some(row.workflow_version),
             )
             .await?;
+        // Temporal starts each fire with this payload and no one to refuse it to: it must fit
+        // the version's schema now (a new version that it does not fit fails the schedule).
+        crate::payload_schemas::check(
+            self.store,
+            row.tenant,
+            &pinned.definition,
+            &row.payload_json.0,
+        )
+        .await?;
         let start = alga_interpreter::machine::protocol::RunStart {
             execution_key: format!("schedule:{}", row.id),
             meta: Some(json!({"scheduleId": row.id, "scheduleName": row.name})),

@@ -22,6 +22,7 @@ mod jsonata_suite;
 mod ledger;
 mod lineage;
 mod modules;
+mod payload_schemas;
 mod property;
 mod schedule_faults;
 mod simulate_cli;
