@@ -18,6 +18,8 @@ use crate::common;
 use crate::common::temporal::System;
 
 const TENANT: &str = "7b000000-0000-4000-8000-0000000000a1";
+/// The tenant's own payload schema.
+const SCHEMA_REF: &str = "payload.Matrix.v1";
 const OTHER: &str = "7b000000-0000-4000-8000-0000000000b2";
 const WORKFLOW: &str = "7b000000-1111-4000-8000-000000000001";
 const EVENT: &str = "7b000000-2222-4000-8000-000000000001";
@@ -64,6 +66,7 @@ fn path_ids(objects: &Objects) -> BTreeMap<&'static str, String> {
         ("{task_id}", objects.task.clone()),
         ("{event_id}", EVENT.to_owned()),
         ("{key_id}", objects.key_id.clone()),
+        ("{schema_ref}", SCHEMA_REF.to_owned()),
     ])
 }
 
@@ -123,6 +126,9 @@ fn body_for(method: &str, path: &str, schedule_at: &str) -> Option<Value> {
         // own (event ids are per tenant) and never the tenant's `EVENT`.
         ("POST", "/api/workflow/events") => json!({"eventName": "MATRIX_EVENT", "payload": {}}),
         ("POST", "/api/api-keys") => json!({"name": "matrix", "role": "read"}),
+        ("PUT", "/api/workflow-payload-schemas/{schema_ref}") => {
+            json!({"schema": {"type": "object"}})
+        }
         ("GET" | "DELETE", _) => return None,
         _ => panic!("{method} {path} has no body in the authorization matrix: add one"),
     };
@@ -163,6 +169,13 @@ fn populate(system: &System, api: &Api) -> Objects {
              VALUES ('matrix-approval', 'Approval', 'matrix-form');"#,
     );
     let admin = create_key(system, TENANT, "admin");
+    let (status, body) = api.call(
+        "PUT",
+        &format!("/api/workflow-payload-schemas/{SCHEMA_REF}"),
+        Some(&admin),
+        Some(&json!({"schema": {"type": "object"}})),
+    );
+    assert_eq!(status, 201, "{body:#}");
 
     // The tenant's objects.
     let (status, body) = api.call(
@@ -335,7 +348,16 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
                     check(role, Some(&keys[role]), 200);
                 }
             }
-            let expected = if template.contains('{') {
+            let expected = if template == "/api/workflow-payload-schemas/{schema_ref}" {
+                // A ref names a schema in the caller's own registry: another tenant has none
+                // of that ref (404), registers its own (201) and removes it again (200), and
+                // the first tenant's is never touched (the document lists get, put, delete).
+                match method.as_str() {
+                    "PUT" => 201,
+                    "DELETE" => 200,
+                    _ => 404,
+                }
+            } else if template.contains('{') {
                 404
             } else {
                 other_tenant_expects(&method, template)
