@@ -16,6 +16,7 @@ mod rate_limit;
 mod run_reports;
 mod runs;
 mod schedules;
+mod task_types;
 mod tasks;
 
 use std::future::Future;
@@ -114,6 +115,12 @@ fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(run_reports::logs))
         .routes(routes!(audit::list))
         .routes(routes!(payload_schemas::list))
+        .routes(routes!(task_types::list))
+        .routes(routes!(
+            task_types::save,
+            task_types::get,
+            task_types::delete
+        ))
         .routes(routes!(
             payload_schemas::save,
             payload_schemas::get,

@@ -20,6 +20,7 @@ mod reconcile;
 mod runs;
 mod schedules;
 mod storable;
+mod task_types;
 mod tasks;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -37,6 +38,7 @@ pub use projections::{Batch, Lineage, RunEnd};
 pub use runs::{FiredRun, NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
 pub use storable::storable_text;
+pub use task_types::TaskType;
 pub use tasks::{NewTask, OpenedTask, TaskFilter, TaskRow, TaskView};
 
 /// How long a request waits for a connection before the database counts as unavailable.

@@ -41,18 +41,37 @@ impl Store {
     /// Opens the task (once: a retried activity finds the row it made) and reads its form.
     pub async fn open_task(&self, task: &NewTask<'_>) -> Result<OpenedTask, StoreError> {
         let task_id = derived_uuid(&["task", task.run_id, task.identity]);
+        let tenant = task.tenant.unwrap_or(Uuid::nil());
+        // The tenant's own type's form, else the system catalog's.
+        let form: Option<(Json<Value>, Option<Uuid>)> =
+            sqlx::query_as(super::task_types::FORM_OF_TYPE)
+                .bind(tenant)
+                .bind(task.task_type)
+                .fetch_optional(self.pool())
+                .await
+                .context(format!(
+                    "reading the form of task type `{}`",
+                    task.task_type
+                ))?;
+        let tenant_type = form.as_ref().and_then(|(_, id)| *id);
         sqlx::query(
             "INSERT INTO workflow_tasks
                  (task_id, tenant, execution_id, task_definition_type,
-                  system_task_definition_task_type, title, description, context_data, status,
-                  priority)
-             VALUES ($1, $2, $3, 'system', $4, $5, $6, $7, 'pending', 'medium')
+                  system_task_definition_task_type, tenant_task_definition_id, title, description,
+                  context_data, status, priority)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 'medium')
              ON CONFLICT (task_id, tenant) DO NOTHING",
         )
         .bind(task_id)
-        .bind(task.tenant.unwrap_or(Uuid::nil()))
+        .bind(tenant)
         .bind(run_uuid(task.run_id))
+        .bind(if tenant_type.is_some() {
+            "tenant"
+        } else {
+            "system"
+        })
         .bind(task.task_type)
+        .bind(tenant_type)
         .bind(task.title)
         .bind(task.description)
         .bind(Json(task.context_data))
@@ -62,21 +81,10 @@ impl Store {
             "opening task `{}` of run {}",
             task.title, task.run_id
         ))?;
-        let form_schema: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT f.json_schema FROM system_workflow_task_definitions d
-             JOIN system_workflow_form_definitions f ON f.name = d.form_id
-             WHERE d.task_type = $1",
-        )
-        .bind(task.task_type)
-        .fetch_optional(self.pool())
-        .await
-        .context(format!(
-            "reading the form of task type `{}`",
-            task.task_type
-        ))?;
+        let form_schema = form.map(|(Json(schema), _)| schema);
         Ok(OpenedTask {
             task_id,
-            form_schema: form_schema.map(|Json(schema)| schema),
+            form_schema,
         })
     }
 
@@ -154,11 +162,15 @@ impl Store {
             json_schema: Option<Json<Value>>,
         }
         let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {TASK_COLUMNS}, r.temporal_workflow_id, f.json_schema
+            "SELECT {TASK_COLUMNS}, r.temporal_workflow_id,
+                    coalesce(fs.json_schema, f.json_schema) AS json_schema
              FROM workflow_tasks t
              LEFT JOIN workflow_runs r ON r.run_id = t.execution_id AND r.tenant = t.tenant
+             LEFT JOIN workflow_task_definitions td
+               ON td.task_definition_id = t.tenant_task_definition_id AND td.tenant = t.tenant
+             LEFT JOIN workflow_form_schemas fs ON fs.form_id = td.form_id AND fs.tenant = t.tenant
              LEFT JOIN system_workflow_task_definitions d
-               ON d.task_type = t.system_task_definition_task_type
+               ON d.task_type = t.system_task_definition_task_type AND td.task_definition_id IS NULL
              LEFT JOIN system_workflow_form_definitions f ON f.name = d.form_id
              WHERE t.tenant = $1 AND t.task_id = $2"
         ))

@@ -20,6 +20,8 @@ use crate::common::temporal::System;
 const TENANT: &str = "7b000000-0000-4000-8000-0000000000a1";
 /// The tenant's own payload schema.
 const SCHEMA_REF: &str = "payload.Matrix.v1";
+/// The tenant's own task type.
+const TASK_TYPE: &str = "matrix-own-approval";
 const OTHER: &str = "7b000000-0000-4000-8000-0000000000b2";
 const WORKFLOW: &str = "7b000000-1111-4000-8000-000000000001";
 const EVENT: &str = "7b000000-2222-4000-8000-000000000001";
@@ -67,6 +69,7 @@ fn path_ids(objects: &Objects) -> BTreeMap<&'static str, String> {
         ("{event_id}", EVENT.to_owned()),
         ("{key_id}", objects.key_id.clone()),
         ("{schema_ref}", SCHEMA_REF.to_owned()),
+        ("{task_type}", TASK_TYPE.to_owned()),
     ])
 }
 
@@ -129,6 +132,9 @@ fn body_for(method: &str, path: &str, schedule_at: &str) -> Option<Value> {
         ("PUT", "/api/workflow-payload-schemas/{schema_ref}") => {
             json!({"schema": {"type": "object"}})
         }
+        ("PUT", "/api/workflow-task-types/{task_type}") => {
+            json!({"formSchema": {"type": "object"}})
+        }
         ("GET" | "DELETE", _) => return None,
         _ => panic!("{method} {path} has no body in the authorization matrix: add one"),
     };
@@ -174,6 +180,13 @@ fn populate(system: &System, api: &Api) -> Objects {
         &format!("/api/workflow-payload-schemas/{SCHEMA_REF}"),
         Some(&admin),
         Some(&json!({"schema": {"type": "object"}})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    let (status, body) = api.call(
+        "PUT",
+        &format!("/api/workflow-task-types/{TASK_TYPE}"),
+        Some(&admin),
+        Some(&json!({"formSchema": {"type": "object"}})),
     );
     assert_eq!(status, 201, "{body:#}");
 
@@ -348,10 +361,13 @@ fn every_route_refuses_every_caller_it_should_and_changes_nothing() {
                     check(role, Some(&keys[role]), 200);
                 }
             }
-            let expected = if template == "/api/workflow-payload-schemas/{schema_ref}" {
-                // A ref names a schema in the caller's own registry: another tenant has none
-                // of that ref (404), registers its own (201) and removes it again (200), and
-                // the first tenant's is never touched (the document lists get, put, delete).
+            let per_tenant_name = template == "/api/workflow-payload-schemas/{schema_ref}"
+                || template == "/api/workflow-task-types/{task_type}";
+            let expected = if per_tenant_name {
+                // A schema ref or task type names one in the caller's own registry: another
+                // tenant has none of that name (404), defines its own (201) and removes it
+                // again (200), and the first tenant's is never touched (the document lists
+                // get, put, delete).
                 match method.as_str() {
                     "PUT" => 201,
                     "DELETE" => 200,

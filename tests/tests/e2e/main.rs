@@ -32,6 +32,7 @@ mod simulate_steps;
 mod simulate_tasks_and_children;
 mod simulate_waits;
 mod stream;
+mod task_types;
 mod updates;
 mod validate;
 mod worker;
