@@ -31,7 +31,7 @@ impl ApiState {
     ) {
         let entry = AuditEntry {
             tenant: principal.tenant,
-            key_id: principal.key_id,
+            key_id: Some(principal.key_id),
             action,
             target_type: target.0,
             target_id: target.1,

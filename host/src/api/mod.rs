@@ -18,6 +18,7 @@ mod runs;
 mod schedules;
 mod task_types;
 mod tasks;
+mod workflow_settings;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -102,7 +103,7 @@ fn routes() -> (Router<Arc<ApiState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(definitions::publish_draft))
         .routes(routes!(definitions::simulate_draft))
         .routes(routes!(definitions::versions))
-        .routes(routes!(definitions::metadata))
+        .routes(routes!(workflow_settings::metadata))
         .routes(routes!(definitions::version))
         .routes(routes!(runs::start, runs::list))
         .routes(routes!(runs::get))

@@ -66,6 +66,11 @@ pub struct WorkerArgs {
     /// `executionTimeoutSecs` (its metadata) wins.
     #[arg(long, env = "ALGA_WF_RUN_TIMEOUT_SECS", default_value_t = 30 * 24 * 3600)]
     run_timeout_secs: u64,
+    /// Days ended runs (with their steps, waits, actions, logs, tasks and deliveries) and
+    /// routed events are kept before the sweeper purges them; a workflow's own `retentionDays`
+    /// wins for its runs. 0: kept for ever.
+    #[arg(long, env = "ALGA_WF_RETENTION_DAYS", default_value_t = 0)]
+    retention_days: u32,
     /// An action served on another task queue, as ID@VERSION=QUEUE (repeatable; also
     /// $ALGA_WF_ACTION_QUEUES, comma-separated).
     #[arg(long = "action-queue", value_name = "ID@VERSION=QUEUE")]
@@ -101,6 +106,7 @@ impl WorkerArgs {
             launch_grace_secs,
             schedule_sweep_secs,
             run_timeout_secs,
+            retention_days,
             action_queues,
             scripted_actions,
             metrics_listen,
@@ -143,6 +149,8 @@ impl WorkerArgs {
             std::time::Duration::from_secs((*schedule_sweep_secs).max(1));
         settings.sweep.execution_timeout =
             std::time::Duration::from_secs((*run_timeout_secs).max(1));
+        settings.sweep.retention_days =
+            (*retention_days > 0).then(|| i32::try_from(*retention_days).unwrap_or(i32::MAX));
         settings.action_queues = parse_action_queues(action_queues)?;
         settings.event_stream = event_stream.settings();
         settings.correlation = correlation.paths()?;

@@ -42,6 +42,9 @@ pub struct SweepSettings {
     pub schedule_interval: Duration,
     /// How long a run may stay open, unless its workflow says otherwise.
     pub execution_timeout: Duration,
+    /// Days ended runs (and routed events) are kept, unless their workflow says otherwise
+    /// (none: kept until purged by hand).
+    pub retention_days: Option<i32>,
 }
 
 /// The reference's execution timeout: 30 days.
@@ -56,6 +59,7 @@ impl Default for SweepSettings {
             launch_grace: Duration::from_secs(60),
             schedule_interval: Duration::from_secs(60),
             execution_timeout: DEFAULT_EXECUTION_TIMEOUT,
+            retention_days: None,
         }
     }
 }
@@ -237,6 +241,16 @@ impl Ingress<'_> {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!("matching schedules with Temporal: {e}"),
+                }
+                // Retention at the same slower pace, a bounded batch at a time.
+                match self
+                    .store
+                    .purge_expired(settings.retention_days, BATCH)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "purged runs past their retention"),
+                    Err(e) => tracing::warn!("purging runs past their retention: {e}"),
                 }
             }
             match self.sweep(&settings).await {

@@ -156,13 +156,23 @@ impl Store {
         change: &SettingsChange,
     ) -> Result<(Uuid, WorkflowSettings), StoreError> {
         let (workflow_id, _) = identity(Some(tenant), reference);
-        let row: Option<(bool, Option<i32>, Option<i32>)> = sqlx::query_as(
+        type Row = (bool, Option<i32>, Option<i32>, bool, f64, i32, Option<i32>);
+        let row: Option<Row> = sqlx::query_as(
             "UPDATE workflow_definitions SET is_paused = coalesce($3, is_paused),
                  execution_timeout_secs = CASE WHEN $4 THEN $5 ELSE execution_timeout_secs END,
                  concurrency_limit = CASE WHEN $6 THEN $7 ELSE concurrency_limit END,
+                 auto_pause_on_failure = coalesce($8, auto_pause_on_failure),
+                 failure_rate_threshold = coalesce($9::float8::numeric, failure_rate_threshold),
+                 failure_rate_min_runs = coalesce($10, failure_rate_min_runs),
+                 retention_policy_override = CASE WHEN $11 THEN
+                     CASE WHEN $12::int IS NULL THEN NULL ELSE jsonb_build_object('days', $12::int) END
+                     ELSE retention_policy_override END,
                  updated_at = now()
              WHERE workflow_id = $1 AND tenant = $2
-             RETURNING is_paused, execution_timeout_secs, concurrency_limit",
+             RETURNING is_paused, execution_timeout_secs, concurrency_limit,
+                 auto_pause_on_failure, coalesce(failure_rate_threshold, 0.5)::float8,
+                 coalesce(failure_rate_min_runs, 10),
+                 (retention_policy_override ->> 'days')::int",
         )
         .bind(workflow_id)
         .bind(tenant)
@@ -171,17 +181,33 @@ impl Store {
         .bind(change.execution_timeout_secs.flatten())
         .bind(change.concurrency_limit.is_some())
         .bind(change.concurrency_limit.flatten())
+        .bind(change.auto_pause_on_failure)
+        .bind(change.failure_rate_threshold)
+        .bind(change.failure_rate_min_runs)
+        .bind(change.retention_days.is_some())
+        .bind(change.retention_days.flatten())
         .fetch_optional(self.pool())
         .await
         .context(format!("changing the settings of workflow `{reference}`"))?;
-        let (paused, execution_timeout_secs, concurrency_limit) =
-            row.ok_or_else(|| StoreError::NotFound(format!("no workflow `{reference}`")))?;
+        let (
+            paused,
+            execution_timeout_secs,
+            concurrency_limit,
+            auto_pause_on_failure,
+            failure_rate_threshold,
+            failure_rate_min_runs,
+            retention_days,
+        ) = row.ok_or_else(|| StoreError::NotFound(format!("no workflow `{reference}`")))?;
         Ok((
             workflow_id,
             WorkflowSettings {
                 paused,
                 execution_timeout_secs,
                 concurrency_limit,
+                auto_pause_on_failure,
+                failure_rate_threshold,
+                failure_rate_min_runs,
+                retention_days,
             },
         ))
     }
@@ -206,7 +232,7 @@ impl Store {
 }
 
 /// A workflow's operator settings (not part of its definition).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WorkflowSettings {
     /// Events and schedules do not start it.
     pub paused: bool,
@@ -214,10 +240,18 @@ pub struct WorkflowSettings {
     pub execution_timeout_secs: Option<i32>,
     /// How many of its runs may be open (`RUNNING` or `WAITING`) at once (none: any).
     pub concurrency_limit: Option<i32>,
+    /// Pause it when too many of its recent runs fail.
+    pub auto_pause_on_failure: bool,
+    /// The share of failed runs (0 to 1) among the recent ones that pauses it.
+    pub failure_rate_threshold: f64,
+    /// How many ended runs "recent" means (and the fewest the rate is judged on).
+    pub failure_rate_min_runs: i32,
+    /// Days its ended runs are kept (none: the deployment's).
+    pub retention_days: Option<i32>,
 }
 
 /// A change to [`WorkflowSettings`]: `None` leaves a setting as it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SettingsChange {
     /// Pause or resume.
     pub paused: Option<bool>,
@@ -225,4 +259,12 @@ pub struct SettingsChange {
     pub execution_timeout_secs: Option<Option<i32>>,
     /// Set or clear the concurrency limit.
     pub concurrency_limit: Option<Option<i32>>,
+    /// Turn pausing on failure on or off.
+    pub auto_pause_on_failure: Option<bool>,
+    /// Set the failure rate that pauses it.
+    pub failure_rate_threshold: Option<f64>,
+    /// Set how many ended runs the rate is judged on.
+    pub failure_rate_min_runs: Option<i32>,
+    /// Set or clear the retention, in days.
+    pub retention_days: Option<Option<i32>>,
 }

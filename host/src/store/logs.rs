@@ -195,8 +195,8 @@ pub(super) async fn write_batch_logs(
 pub struct AuditEntry<'a> {
     /// The caller's tenant.
     pub tenant: Uuid,
-    /// The key that acted.
-    pub key_id: Uuid,
+    /// The key that acted (none: the runtime itself, as when a workflow pauses itself).
+    pub key_id: Option<Uuid>,
     /// What it did: `workflow.published`, `workflow.settings_changed`, `run.cancel_requested`, ...
     pub action: &'a str,
     /// What it did it to: `workflow`, `run`, `schedule`, `api_key`, `task`.
@@ -240,7 +240,10 @@ impl Store {
             .bind(Uuid::new_v4())
             .bind(entry.tenant)
             .bind(run)
-            .bind(format!("{} by key {}", entry.action, entry.key_id))
+            .bind(match entry.key_id {
+                Some(key) => format!("{} by key {key}", entry.action),
+                None => entry.action.to_owned(),
+            })
             .bind(Json(&details))
             .execute(&mut *tx)
             .await
@@ -303,5 +306,67 @@ impl Store {
         .await
         .context("reading the audit trail")?;
         Ok(rows.into_iter().map(|Json(v)| v).collect())
+    }
+
+    /// Pauses the workflow of `run` (which just failed) when it pauses on failure and, among its
+    /// last `failure_rate_min_runs` ended runs, at least `failure_rate_threshold` failed; the
+    /// audit trail says why. The workflow's uuid when it was paused now.
+    pub async fn pause_if_failing(
+        &self,
+        tenant: Uuid,
+        run: Uuid,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let judged: Option<(Uuid, f64, i64)> = sqlx::query_as(
+            "WITH w AS (
+                 SELECT d.workflow_id, coalesce(d.failure_rate_threshold, 0.5)::float8 AS threshold,
+                        coalesce(d.failure_rate_min_runs, 10) AS min_runs
+                 FROM workflow_runs r
+                 JOIN workflow_definitions d ON d.workflow_id = r.workflow_id AND d.tenant = r.tenant
+                 WHERE r.run_id = $2 AND r.tenant = $1 AND d.auto_pause_on_failure
+                   AND NOT d.is_paused),
+             recent AS (
+                 SELECT x.status FROM workflow_runs x, w
+                 WHERE x.workflow_id = w.workflow_id AND x.tenant = $1
+                   AND x.status IN ('SUCCEEDED', 'FAILED', 'CANCELED')
+                 ORDER BY x.completed_at DESC NULLS LAST LIMIT (SELECT min_runs FROM w))
+             SELECT w.workflow_id,
+                    (count(*) FILTER (WHERE recent.status = 'FAILED'))::float8 / count(*),
+                    count(*)
+             FROM recent, w
+             GROUP BY w.workflow_id, w.threshold, w.min_runs
+             HAVING count(*) >= w.min_runs
+                AND (count(*) FILTER (WHERE recent.status = 'FAILED'))::float8 / count(*)
+                    >= w.threshold",
+        )
+        .bind(tenant)
+        .bind(run)
+        .fetch_optional(self.pool())
+        .await
+        .context(format!("judging the failures of run {run}'s workflow"))?;
+        let Some((workflow_id, rate, runs)) = judged else {
+            return Ok(None);
+        };
+        let paused = sqlx::query(
+            "UPDATE workflow_definitions SET is_paused = true, updated_at = now()
+             WHERE workflow_id = $1 AND tenant = $2 AND NOT is_paused",
+        )
+        .bind(workflow_id)
+        .bind(tenant)
+        .execute(self.pool())
+        .await
+        .context(format!("pausing workflow {workflow_id}"))?;
+        if paused.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let entry = AuditEntry {
+            tenant,
+            key_id: None,
+            action: "workflow.auto_paused",
+            target_type: "workflow",
+            target_id: workflow_id.to_string(),
+            details: json!({"failureRate": rate, "runsJudged": runs, "lastFailedRun": run}),
+        };
+        self.audit(&entry, None).await?;
+        Ok(Some(workflow_id))
     }
 }

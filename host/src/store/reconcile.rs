@@ -120,4 +120,52 @@ impl Store {
         tx.commit().await.context("closing a run")?;
         Ok(true)
     }
+
+    /// Purges ended runs past their retention (their workflow's `retention_policy_override`
+    /// days, else `default_days`; none: kept) with their steps, waits, action invocations,
+    /// logs, snapshots, tasks and deliveries, oldest first, at most `limit`; and, with a
+    /// deployment retention, routed events older than it. How many runs.
+    pub async fn purge_expired(
+        &self,
+        default_days: Option<i32>,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        let purged: i64 = sqlx::query_scalar(
+            "WITH doomed AS (
+                 SELECT r.run_id, r.tenant FROM workflow_runs r
+                 LEFT JOIN workflow_definitions d
+                   ON d.workflow_id = r.workflow_id AND d.tenant IS NOT DISTINCT FROM r.tenant
+                 WHERE r.status IN ('SUCCEEDED', 'FAILED', 'CANCELED')
+                   AND r.completed_at < now() - make_interval(
+                       days => coalesce((d.retention_policy_override ->> 'days')::int, $1))
+                 ORDER BY r.completed_at LIMIT $2),
+             tasks AS (DELETE FROM workflow_tasks t USING doomed
+                       WHERE t.execution_id = doomed.run_id AND t.tenant = doomed.tenant),
+             deliveries AS (DELETE FROM workflow_event_deliveries x USING doomed
+                            WHERE x.run_id = doomed.run_id),
+             runs AS (DELETE FROM workflow_runs r USING doomed
+                      WHERE r.run_id = doomed.run_id RETURNING 1)
+             SELECT count(*) FROM runs",
+        )
+        .bind(default_days)
+        .bind(limit)
+        .fetch_one(self.pool())
+        .await
+        .context("purging runs past their retention")?;
+        if let Some(days) = default_days {
+            sqlx::query(
+                "DELETE FROM workflow_runtime_events WHERE ctid IN (
+                     SELECT ctid FROM workflow_runtime_events
+                     WHERE processed_at IS NOT NULL
+                       AND created_at < now() - make_interval(days => $1)
+                     LIMIT $2)",
+            )
+            .bind(days)
+            .bind(limit)
+            .execute(self.pool())
+            .await
+            .context("purging events past their retention")?;
+        }
+        Ok(u64::try_from(purged).unwrap_or(0))
+    }
 }

@@ -95,6 +95,7 @@ pub async fn run_worker(
             .with_memory_budget(settings.cache_memory_budget, interpreters.slots()),
         ));
         let completer = lock(&runs).completer();
+        let task_queue = settings.task_queue.clone();
         let parked_evictions = settings
             .evict_parked_after
             .map(|after| tokio::spawn(evict_parked(runs.clone(), worker.clone(), after)));
@@ -110,6 +111,7 @@ pub async fn run_worker(
                 // A replayed activation's records were written when it first ran.
                 let replaying = activation.is_replaying;
                 let (worker, store, client) = (worker.clone(), store.clone(), client.clone());
+                let task_queue = task_queue.clone();
                 let (runs, interpreters) = (runs.clone(), interpreters.clone());
                 let completer = completer.clone();
                 completions.spawn(async move {
@@ -167,6 +169,9 @@ pub async fn run_worker(
                     }
                     if let Some((store, tenant, batch)) = projected {
                         deliver_missed_events(&store, &client, tenant, &batch).await;
+                        if matches!(batch.end, Some(crate::store::RunEnd::Failed(_))) {
+                            pause_if_failing(&store, &client, &task_queue, tenant, &batch).await;
+                        }
                     }
                 });
                 while completions.try_join_next().is_some() {}
@@ -386,6 +391,33 @@ async fn heartbeat(
             task_token: task_token.clone(),
             details: Vec::new(),
         });
+    }
+}
+
+/// A failed run's workflow pauses itself when its runs keep failing (its settings say how),
+/// its schedules with it. Best effort: the next failure judges again.
+async fn pause_if_failing(
+    store: &Store,
+    client: &Client,
+    task_queue: &str,
+    tenant: Uuid,
+    batch: &Batch,
+) {
+    let run = crate::store::run_uuid(&batch.run_id);
+    match store.pause_if_failing(tenant, run).await {
+        Ok(Some(workflow_id)) => {
+            tracing::warn!(%workflow_id, "paused a workflow whose runs keep failing");
+            let scheduler = crate::schedules::Scheduler {
+                store,
+                client,
+                task_queue,
+            };
+            for problem in scheduler.reconcile(tenant, workflow_id).await {
+                tracing::warn!(%workflow_id, "pausing its schedules: {problem}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(run_id = %batch.run_id, "judging its workflow's failures: {e}"),
     }
 }
 

@@ -3,7 +3,7 @@
 //! Temporal and its row fails with a `TimeoutError`. A concurrency limit refuses starts past
 //! it, however they come.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::api::{Api, create_key};
 use crate::common::temporal::System;
@@ -239,4 +239,177 @@ fn a_concurrency_limit_refuses_starts_past_it() {
     assert_eq!(limit("single", json!(null)).0, 200);
     let (status, body) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
     assert_eq!(status, 201, "{body:#}");
+}
+
+/// A workflow that pauses on failure pauses itself once enough of its recent runs failed (not
+/// before), and the audit trail says why, with no key.
+#[test]
+fn a_workflow_whose_runs_keep_failing_pauses_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start(dir.path());
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let failing = json!([{"id": "boom", "type": "action.call", "config": {
+        "actionId": "test.fail", "version": 1}}]);
+    let first = publish_and_start(&api, &admin, "brittle", failing, json!({}));
+    let (status, body) = api.call(
+        "PUT",
+        "/api/workflow-definitions/brittle/metadata",
+        Some(&admin),
+        Some(
+            &json!({"autoPauseOnFailure": true, "failureRateThreshold": 0.5,
+            "failureRateMinRuns": 3}),
+        ),
+    );
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["failureRateMinRuns"], 3, "{body:#}");
+    for bad in [
+        json!({"failureRateThreshold": 1.5}),
+        json!({"failureRateMinRuns": 0}),
+    ] {
+        let path = "/api/workflow-definitions/brittle/metadata";
+        assert_eq!(
+            api.call("PUT", path, Some(&admin), Some(&bad)).0,
+            400,
+            "{bad}"
+        );
+    }
+    let failed = |run: &str| {
+        poll(&api, &admin, &format!("/api/workflow-runs/{run}"), |r| {
+            r["status"] == "FAILED"
+        })
+    };
+    let paused = || {
+        let (_, trail) = api.call(
+            "GET",
+            "/api/workflow-audit?targetType=workflow",
+            Some(&admin),
+            None,
+        );
+        trail["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "workflow.auto_paused")
+            .cloned()
+    };
+    failed(first["runId"].as_str().unwrap());
+    let start = json!({"workflowId": "brittle", "payload": {}});
+    let (_, second) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+    failed(second["runId"].as_str().unwrap());
+    assert!(
+        paused().is_none(),
+        "two runs are fewer than the three judged"
+    );
+    let (_, third) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+    failed(third["runId"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let entry = loop {
+        if let Some(entry) = paused() {
+            break entry;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workflow never paused"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(entry["keyId"], Value::Null, "{entry:#}");
+    assert_eq!(entry["details"]["failureRate"], 1.0, "{entry:#}");
+    assert_eq!(entry["details"]["runsJudged"], 3, "{entry:#}");
+    let (_, definition) = api.call(
+        "GET",
+        "/api/workflow-definitions/brittle",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(definition["is_paused"], true, "{definition:#}");
+}
+
+/// Ended runs past their workflow's retention are purged with their rows by the sweeper; a
+/// recent one stays, and so does an old one of a workflow with no retention (the deployment
+/// keeps runs for ever by default).
+#[test]
+fn runs_past_their_retention_are_purged_with_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::start_with_worker_env(
+        dir.path(),
+        &[
+            ("ALGA_WF_SCHEDULE_SWEEP_SECS", "1"),
+            ("ALGA_WF_SWEEP_INTERVAL_SECS", "1"),
+        ],
+    );
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let quick = json!([{"id": "s", "type": "state.set", "config": {"state": "DONE"}}]);
+    let old = publish_and_start(&api, &admin, "short-lived", quick.clone(), json!({}));
+    let kept = publish_and_start(&api, &admin, "long-lived", quick, json!({}));
+    let (status, body) = api.call(
+        "PUT",
+        "/api/workflow-definitions/short-lived/metadata",
+        Some(&admin),
+        Some(&json!({"retentionDays": 2})),
+    );
+    assert_eq!(
+        (status, body["retentionDays"].as_i64()),
+        (200, Some(2)),
+        "{body:#}"
+    );
+    let start = json!({"workflowId": "short-lived", "payload": {}});
+    let (_, recent) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+    let ids: Vec<String> = [&old, &kept, &recent]
+        .iter()
+        .map(|r| r["runId"].as_str().unwrap().to_owned())
+        .collect();
+    for run in &ids {
+        poll(&api, &admin, &format!("/api/workflow-runs/{run}"), |r| {
+            r["status"] == "SUCCEEDED"
+        });
+    }
+    let (old, kept, recent) = (&ids[0], &ids[1], &ids[2]);
+    system.database.sql(&format!(
+        "UPDATE workflow_runs SET completed_at = now() - interval '3 days'
+         WHERE run_id IN ('{old}', '{kept}')"
+    ));
+    assert_ne!(
+        system.database.sql(&format!(
+            "SELECT count(*) FROM workflow_run_steps WHERE run_id = '{old}'"
+        )),
+        "0"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while api
+        .call(
+            "GET",
+            &format!("/api/workflow-runs/{old}"),
+            Some(&admin),
+            None,
+        )
+        .0
+        != 404
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old run was never purged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for table in ["workflow_run_steps", "workflow_run_logs"] {
+        assert_eq!(
+            system.database.sql(&format!(
+                "SELECT count(*) FROM {table} WHERE run_id = '{old}'"
+            )),
+            "0",
+            "{table}"
+        );
+    }
+    for run in [kept, recent] {
+        let (status, _) = api.call(
+            "GET",
+            &format!("/api/workflow-runs/{run}"),
+            Some(&admin),
+            None,
+        );
+        assert_eq!(status, 200, "{run} is kept");
+    }
 }
