@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use alga_interpreter::machine::protocol::{RunEvent, StepStatus, WaitKind, WaitStatus};
 
-use super::projections::{Batch, RunEnd};
+use super::batch::{Batch, RunEnd};
 use super::{Context, Store, StoreError, derived_uuid};
 
 /// One line of a run's log.

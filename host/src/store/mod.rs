@@ -8,6 +8,7 @@
 //! human tasks, `ids` derives the stable row ids that make every write safe to repeat.
 
 mod api_keys;
+mod batch;
 mod definitions;
 mod drafts;
 mod events;
@@ -27,6 +28,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use thiserror::Error;
 
 pub use api_keys::{ApiKeyInfo, NewApiKey, Principal, Role};
+pub use batch::{Batch, Lineage, RunEnd};
 pub use definitions::{PinnedDefinition, Published};
 pub use drafts::{SavedDraft, SettingsChange, WorkflowSettings};
 pub use events::{EventRecord, NewEvent, Recorded, RunAddress, StoredEvent};
@@ -34,7 +36,6 @@ pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use logs::AuditEntry;
 pub use payload_schemas::PayloadSchema;
-pub use projections::{Batch, Lineage, RunEnd};
 pub use runs::{FiredRun, NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
 pub use storable::storable_text;

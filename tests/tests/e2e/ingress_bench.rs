@@ -3,8 +3,9 @@
 //! resume its run to its end (from the `200` to the run's row closing), p50 and p99, first
 //! with events sent one at a time (the latency of one event), then in a storm from eight
 //! concurrent senders (how many events per second the API accepts, and the latency while the
-//! worker catches up). The whole system is real: a Temporal dev server, PostgreSQL,
-//! `alga-wf serve` and `alga-wf worker`, on one machine, sharing its cores.
+//! worker catches up); then the same through the Redis stream. The whole system is real: a
+//! Temporal dev server, PostgreSQL, Redis, `alga-wf serve` and `alga-wf worker`, on one machine,
+//! sharing its cores.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -153,5 +154,103 @@ fn ingress_benchmark() {
          accepted event to run ended  {}",
         WAITING - PACED,
         percentiles(latencies[PACED..].to_vec())
+    );
+}
+
+/// The same through the product's event bus: 1,000 runs wait on an event each, and 1,000 events
+/// are published on the Redis stream at once with the producer's fields. How many events per
+/// second the worker's consumer stores and routes, and how long each stored event takes to
+/// resume its run to its end (the event row's `created_at` to the run's `completed_at`).
+#[test]
+#[ignore = "a benchmark: scripts/bench ingress"]
+fn stream_ingress_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = crate::common::redis::Redis::start();
+    let system = System::start_with_worker_env(
+        dir.path(),
+        &[
+            ("ALGA_WF_REDIS_URL", redis.url.as_str()),
+            ("ALGA_WF_EVENT_CONSUMER", "bench"),
+        ],
+    );
+    let api = Api::start_with(&system, &["--start-rate-per-tenant", "0"]);
+    let admin = create_key(&system, TENANT, "admin");
+    let mut definition = crate::common::definition(json!([
+        {"id": "wait", "type": "event.wait", "config": {"eventName": "BENCH_EVENT",
+            "correlationKey": {"$expr": "payload.k"}}},
+        {"id": "done", "type": "state.set", "config": {"state": "DONE"}}
+    ]));
+    definition["id"] = json!("stream-bench");
+    let (status, body) = api.call(
+        "POST",
+        "/api/workflow-definitions/publish",
+        Some(&admin),
+        Some(&json!({"definition": definition})),
+    );
+    assert_eq!(status, 201, "{body:#}");
+    on_senders(0..WAITING, |i| {
+        let start = json!({"workflowId": "stream-bench", "payload": {"k": format!("k{i}")}});
+        let (status, started) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+        assert_eq!(status, 201, "{started:#}");
+    });
+    wait_for(
+        &system,
+        "every run waiting",
+        "SELECT count(*) FROM workflow_run_waits WHERE status = 'WAITING'",
+        WAITING,
+    );
+    let messages: Vec<_> = (0..WAITING)
+        .map(|i| {
+            let id = format!("b0000000-0000-4000-8000-{i:012}");
+            // No correlation key: it is read from the payload, as the product's events need.
+            crate::common::redis::bus_message(
+                TENANT,
+                "BENCH_EVENT",
+                &id,
+                &json!({"ticketId": format!("k{i}")}),
+            )
+        })
+        .collect();
+    let published = now_ms();
+    redis.publish(&messages);
+    wait_for(
+        &system,
+        "every event stored and routed",
+        "SELECT count(*) FROM workflow_runtime_events WHERE processed_at IS NOT NULL",
+        WAITING,
+    );
+    let routed_in = now_ms() - published;
+    wait_for(
+        &system,
+        "every run ended",
+        "SELECT count(*) FROM workflow_runs WHERE status = 'SUCCEEDED'",
+        WAITING,
+    );
+    let latencies: Vec<f64> = system
+        .database
+        .sql(
+            "SELECT extract(epoch FROM r.completed_at - e.created_at) * 1000
+             FROM workflow_runtime_events e
+             JOIN workflow_event_deliveries d ON d.event_id = e.event_id AND d.tenant = e.tenant
+             JOIN workflow_runs r ON r.run_id = d.run_id",
+        )
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert_eq!(latencies.len(), WAITING, "every event resumed its run once");
+    let mut sorted = latencies;
+    sorted.sort_by(f64::total_cmp);
+    let at = |p: usize| sorted[(sorted.len() * p / 100).min(sorted.len() - 1)];
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "stream ingress ({cores} cores, Redis, Temporal, PostgreSQL and worker on this machine), \
+         {WAITING} runs waiting on an event each, {WAITING} events published at once:"
+    );
+    println!(
+        "  stored and routed by one consumer: {:.1} events per second; stored event to run \
+         ended  p50 {:7.1} ms   p99 {:7.1} ms",
+        WAITING as f64 / (routed_in / 1000.0),
+        at(50),
+        at(99)
     );
 }
