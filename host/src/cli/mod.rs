@@ -7,6 +7,7 @@ mod events;
 mod histories;
 mod keys;
 mod modules;
+mod schemas;
 mod worker;
 
 use anyhow::Context;
@@ -129,6 +130,11 @@ enum Command {
     /// Start a whole working system: a Temporal dev server and PostgreSQL (children, with
     /// their data in --data), the worker and the HTTP API; prints where everything is.
     Dev(dev::DevArgs),
+    /// Payload schemas (JSON Schema by `payloadSchemaRef`): set, list, delete.
+    PayloadSchemas {
+        #[command(subcommand)]
+        action: schemas::SchemasAction,
+    },
     /// API keys: create, list, revoke.
     ApiKeys {
         #[command(subcommand)]
@@ -450,6 +456,7 @@ fn temporal_command(cli: &Cli) -> anyhow::Result<u8> {
             }
             Command::CreateApiKey(args) => keys::create(args).await,
             Command::ApiKeys { action } => keys::run(action).await,
+            Command::PayloadSchemas { action } => schemas::run(action).await,
             Command::Run(args) => args.run().await,
             Command::SendEvent(args) => args.run().await,
             Command::SignalEvent {

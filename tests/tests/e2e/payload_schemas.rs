@@ -81,6 +81,34 @@ fn payloads_are_checked_against_their_registered_schema() {
     assert_eq!(put(&admin, "bad%20ref", &order_v1).0, 400);
     assert_eq!(put(&reader, "payload.Order.v1", &order_v1).0, 403);
 
+    // The CLI manages the same registry.
+    let file = dir.path().join("cli-schema.json");
+    std::fs::write(
+        &file,
+        json!({"type": "object", "required": ["id"]}).to_string(),
+    )
+    .unwrap();
+    let mut args = vec![
+        "payload-schemas",
+        "set",
+        "--tenant",
+        TENANT,
+        "payload.Cli.v1",
+    ];
+    args.push(file.to_str().unwrap());
+    let database = system.database_args();
+    args.extend(database.iter().map(String::as_str));
+    let out = crate::common::alga_wf(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["created"], true, "{}", out.stdout);
+    let cli_schema = "/api/workflow-payload-schemas/payload.Cli.v1";
+    let (status, body) = api.call("GET", cli_schema, Some(&admin), None);
+    assert_eq!(
+        (status, &body["schema"]["required"]),
+        (200, &json!(["id"])),
+        "{body:#}"
+    );
+
     // The system's schemas are seen by every tenant; a tenant's own only by it.
     let (_, listed) = api.call("GET", "/api/workflow-payload-schemas", Some(&admin), None);
     let scopes: Vec<(&str, &str)> = listed["schemas"]
