@@ -440,6 +440,21 @@ impl<'a, R: Runtime> Driver<'a, R> {
                         attempt: None,
                     }),
                     None => {
+                        // The attempt was under way when the request came: it is in the
+                        // report, cancelled, as an activity Temporal cancelled would be.
+                        if let ActivityKind::Action(invocation) = &request.kind {
+                            self.report.actions.push(report::ActionEntry {
+                                step_path: invocation.step_path.clone(),
+                                action_id: invocation.action_id.clone(),
+                                version: invocation.action_version,
+                                attempt: invocation.attempt,
+                                input: invocation.input.clone(),
+                                idempotency_key: invocation.idempotency_key.clone(),
+                                outcome: "cancelled",
+                                inline: false,
+                                error: None,
+                            });
+                        }
                         return Ok(vec![Job::CancelRequested(
                             "cancelled by the scenario".into(),
                         )]);
@@ -452,6 +467,14 @@ impl<'a, R: Runtime> Driver<'a, R> {
             && let Some(outcome) = self.run_child(&request)?
         {
             self.children.remove(0);
+            // Only the scenario's cancellation request cancels a child, and that request is the
+            // run's: cancelling a run cancels its children (the worker asks them to), so the
+            // parent is cancelled too rather than told its child failed.
+            if outcome == ActivityOutcome::Cancelled {
+                return Ok(vec![Job::CancelRequested(
+                    "cancelled by the scenario".into(),
+                )]);
+            }
             return Ok(vec![Job::ChildResolved {
                 seq: request.seq,
                 outcome,

@@ -195,3 +195,50 @@ fn cancelling_the_parent_while_its_child_waits_cancels_both() {
     assert_eq!(report["status"], "CANCELED", "{report:#}");
     assert_eq!(report["steps"][0]["status"], "CANCELED");
 }
+
+/// A cancellation that arrives while the child's action runs is the run's: the child is
+/// cancelled and so is its parent (not failed with a `ChildWorkflowError`), as cancelling a run
+/// cancels its children; the cancelled attempt is in the child's report.
+#[test]
+fn a_cancellation_while_the_childs_action_runs_cancels_both() {
+    let working_child = json!({"id": "child", "version": 2, "name": "Child", "payloadSchemaRef": "p", "steps": [
+        {"id": "work", "type": "action.call", "config": {"actionId": "slow.thing", "version": 1}},
+        {"id": "mark", "type": "state.set", "config": {"state": "CHILD_DONE"}}
+    ]});
+    let report = simulate(json!({
+        "definition": definition(json!([
+            {"id": "t", "type": "control.tryCatch", "try": [call_child(json!({}))], "catch": [
+                {"id": "c", "type": "state.set", "config": {"state": "CAUGHT"}}]}
+        ])),
+        "payload": {"n": 1},
+        "workflows": {"child@2": working_child},
+        "actions": {"slow.thing@1": [{"cancel": true}]}
+    }));
+    assert_eq!(report["status"], "CANCELED", "{report:#}");
+    assert_eq!(report["error"]["category"], "Cancellation", "{report:#}");
+    let child = &report["children"][0]["report"];
+    assert_eq!(child["status"], "CANCELED", "{report:#}");
+    assert_eq!(child["actions"][0]["actionId"], "slow.thing", "{child:#}");
+    assert_eq!(child["actions"][0]["outcome"], "cancelled", "{child:#}");
+    assert_ne!(
+        report["scopes"]["meta"]["state"], "CAUGHT",
+        "a cancellation is not caught"
+    );
+}
+
+/// A run's own action cancelled while it runs is in the report's actions, `cancelled`.
+#[test]
+fn a_cancelled_attempt_is_reported() {
+    let report = simulate(json!({
+        "definition": definition(json!([
+            {"id": "work", "type": "action.call", "config": {"actionId": "slow.thing", "version": 1}}
+        ])),
+        "payload": {},
+        "actions": {"slow.thing@1": [{"cancel": true}]}
+    }));
+    assert_eq!(report["status"], "CANCELED", "{report:#}");
+    let actions = report["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{report:#}");
+    assert_eq!(actions[0]["outcome"], "cancelled");
+    assert_eq!(actions[0]["attempt"], 1);
+}
