@@ -305,11 +305,16 @@ fn parse_step(
             };
             (kind?, retry, on_error, name)
         }
+        // The reference's schema refuses these as node steps; its validator then reports them
+        // as unknown node types, with a suggestion, and so does this one.
         other if other.starts_with("control.") => {
+            let suggestion = suggest(other)
+                .map(|s| format!(" Did you mean `{s}`?"))
+                .unwrap_or_default();
             issues.push(Issue::error(
-                SCHEMA,
+                "UNKNOWN_NODE_TYPE",
                 obj.at("type"),
-                format!("Node step type cannot start with \"control.\" (found `{other}`)"),
+                format!("Unknown node type `{other}`: no control step has that name.{suggestion}"),
             ));
             return None;
         }

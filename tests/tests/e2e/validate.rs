@@ -151,10 +151,19 @@ fn unknown_node_types_get_a_suggestion() {
             .unwrap()
             .contains("action.call")
     );
+    // An unknown `control.*` type is an unknown node type too, as the reference reports it.
     assert_error(
         json!([{"id": "a", "type": "control.loop"}]),
-        "INVALID_WORKFLOW_DEFINITION",
+        "UNKNOWN_NODE_TYPE",
         "steps[0].type",
+    );
+    let (_, report) = validate(&definition(json!([{"id": "a", "type": "control.iff"}])));
+    assert!(
+        has(&report, "UNKNOWN_NODE_TYPE", "steps[0].type")
+            && report["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Did you mean `control.if`")),
+        "{report:#}"
     );
     assert_error(
         json!([{"id": "a"}]),
