@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiState;
@@ -71,15 +71,42 @@ pub struct AuditQuery {
     cursor: Option<i64>,
 }
 
-/// The tenant's audit trail, newest first: `{entries: [{auditId, keyId, action, targetType,
-/// targetId, details, at}], nextCursor}`.
+/// An entry of the trail.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryView {
+    audit_id: Uuid,
+    /// The key that acted; null when the runtime did (a workflow pausing itself).
+    key_id: Option<Uuid>,
+    /// `workflow.published`, `workflow.settings_changed`, `workflow.auto_paused`,
+    /// `api_key.created`, `run.cancel_requested`, `task.answered`, ...
+    action: String,
+    /// `workflow`, `run`, `schedule`, `api_key`, `task`, `payload_schema`, `task_type`.
+    target_type: String,
+    target_id: String,
+    /// The particulars (a version, the settings, a reason).
+    #[schema(value_type = Option<Object>)]
+    details: Option<Value>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of the trail.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    entries: Vec<AuditEntryView>,
+    /// The `cursor` of the next page; absent on the last.
+    next_cursor: Option<i64>,
+}
+
+/// The tenant's audit trail, newest first.
 #[utoipa::path(
     get,
     path = "/api/workflow-audit",
     tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = AuditPage),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -90,7 +117,7 @@ pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToAdmin>,
     Params(query): Params<AuditQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let entries = state
         .store
@@ -103,5 +130,19 @@ pub async fn list(
         )
         .await?;
     let next = super::next_cursor(entries.len(), limit, cursor);
-    Ok(Json(json!({"entries": entries, "nextCursor": next})))
+    Ok(Json(AuditPage {
+        entries: entries
+            .into_iter()
+            .map(|e| AuditEntryView {
+                audit_id: e.audit_id,
+                key_id: e.key_id,
+                action: e.action,
+                target_type: e.target_type,
+                target_id: e.target_id,
+                details: e.details.map(|d| d.0),
+                at: e.created_at,
+            })
+            .collect(),
+        next_cursor: next,
+    }))
 }

@@ -31,16 +31,31 @@ pub struct PageQuery {
     cursor: Option<i64>,
 }
 
-/// `GET /api/workflow-runs/{runId}/children`: the runs it started with `control.callWorkflow`
-/// (oldest first), and where it sits itself: `{runId, parentRunId, rootRunId, children,
-/// nextCursor}` (`parentRunId` and `rootRunId` are null for a run nothing started).
+/// A run's place among runs: what started it, the top of its tree, and a page of the runs it
+/// started.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunFamily {
+    run_id: uuid::Uuid,
+    /// The run that started it (null: nothing did).
+    parent_run_id: Option<uuid::Uuid>,
+    /// The run at the top of its tree (null: it is the top).
+    root_run_id: Option<uuid::Uuid>,
+    /// The runs it started with `control.callWorkflow`, oldest first, as their rows.
+    #[schema(value_type = Vec<Object>)]
+    children: Vec<Value>,
+    /// The `cursor` of the next page; absent on the last.
+    next_cursor: Option<i64>,
+}
+
+/// `GET /api/workflow-runs/{runId}/children`: the runs it started, and where it sits itself.
 #[utoipa::path(
     get,
     path = "/api/workflow-runs/{run_id}/children",
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id"), PageQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = RunFamily),
         BadRequest,
         Unauthorized,
         NotFound,
@@ -52,7 +67,7 @@ pub async fn children(
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
     Params(query): Params<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunFamily>, ApiError> {
     let run = view(&state, &caller, run_id).await?.run;
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let children = state
@@ -60,26 +75,58 @@ pub async fn children(
         .child_runs(caller.0.tenant, run_id, limit, cursor)
         .await?;
     let next = super::next_cursor(children.len(), limit, cursor);
-    Ok(Json(json!({
-        "runId": run_id,
-        "parentRunId": run["parent_run_id"],
-        "rootRunId": run["root_run_id"],
-        "children": children,
-        "nextCursor": next,
-    })))
+    let id = |field: &str| {
+        run[field]
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+    };
+    Ok(Json(RunFamily {
+        run_id,
+        parent_run_id: id("parent_run_id"),
+        root_run_id: id("root_run_id"),
+        children,
+        next_cursor: next,
+    }))
 }
 
-/// `GET /api/workflow-runs/{runId}/logs`: the run's log, oldest first: `{logs: [{logId, level,
-/// message, stepPath, eventName, correlationKey, context, source, at}], nextCursor}`. The worker
-/// writes started, step failed, action attempt failed, wait opened and closed, ended; the API
-/// writes cancelled, replayed, redriven and task answered, each naming the key.
+/// A line of a run's log.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunLog {
+    log_id: uuid::Uuid,
+    /// `INFO`, `WARN` or `ERROR`.
+    level: String,
+    message: String,
+    step_path: Option<String>,
+    event_name: Option<String>,
+    correlation_key: Option<String>,
+    /// The particulars (an error, a wait's due time, a reason).
+    #[schema(value_type = Option<Object>)]
+    context: Option<Value>,
+    /// `worker` or `api`.
+    source: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of a run's log.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunLogPage {
+    logs: Vec<RunLog>,
+    /// The `cursor` of the next page; absent on the last.
+    next_cursor: Option<i64>,
+}
+
+/// `GET /api/workflow-runs/{runId}/logs`: the run's log, oldest first. The worker writes
+/// started, step failed, action attempt failed, wait opened and closed, ended; the API writes
+/// cancel requested, replayed, redriven and task answered, each naming the key.
 #[utoipa::path(
     get,
     path = "/api/workflow-runs/{run_id}/logs",
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id"), PageQuery),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = RunLogPage),
         BadRequest,
         Unauthorized,
         NotFound,
@@ -91,7 +138,7 @@ pub async fn logs(
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
     Params(query): Params<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunLogPage>, ApiError> {
     view(&state, &caller, run_id).await?;
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let logs = state
@@ -99,7 +146,23 @@ pub async fn logs(
         .run_logs(caller.0.tenant, run_id, limit, cursor)
         .await?;
     let next = super::next_cursor(logs.len(), limit, cursor);
-    Ok(Json(json!({"logs": logs, "nextCursor": next})))
+    Ok(Json(RunLogPage {
+        logs: logs
+            .into_iter()
+            .map(|l| RunLog {
+                log_id: l.log_id,
+                level: l.level,
+                message: l.message,
+                step_path: l.step_path,
+                event_name: l.event_name,
+                correlation_key: l.correlation_key,
+                context: l.context_json.map(|c| c.0),
+                source: l.source,
+                at: l.created_at,
+            })
+            .collect(),
+        next_cursor: next,
+    }))
 }
 
 /// `GET /api/workflow-runs/{runId}/waits`.

@@ -190,6 +190,48 @@ pub(super) async fn write_batch_logs(
     Ok(())
 }
 
+/// A line of a run's log, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunLogLine {
+    /// Its id.
+    pub log_id: Uuid,
+    /// `INFO`, `WARN` or `ERROR`.
+    pub level: String,
+    /// What happened.
+    pub message: String,
+    /// The step it concerns.
+    pub step_path: Option<String>,
+    /// The event it concerns.
+    pub event_name: Option<String>,
+    /// The correlation key it concerns.
+    pub correlation_key: Option<String>,
+    /// The particulars.
+    pub context_json: Option<Json<Value>>,
+    /// `worker` or `api`.
+    pub source: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entry of the audit trail, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRecord {
+    /// Its id.
+    pub audit_id: Uuid,
+    /// The key that acted (none: the runtime).
+    pub key_id: Option<Uuid>,
+    /// What was done.
+    pub action: String,
+    /// To what kind of thing.
+    pub target_type: String,
+    /// To which.
+    pub target_id: String,
+    /// The particulars.
+    pub details: Option<Json<Value>>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
 /// Something a caller of the API did.
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
@@ -253,19 +295,17 @@ impl Store {
         Ok(())
     }
 
-    /// A run's log, oldest first, as rows (the tenant's run only).
+    /// A run's log, oldest first (the tenant's run only).
     pub async fn run_logs(
         &self,
         tenant: Uuid,
         run: Uuid,
         limit: i64,
         cursor: i64,
-    ) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT jsonb_build_object('logId', log_id, 'level', level, 'message', message,
-                        'stepPath', step_path, 'eventName', event_name,
-                        'correlationKey', correlation_key, 'context', context_json,
-                        'source', source, 'at', created_at)
+    ) -> Result<Vec<RunLogLine>, StoreError> {
+        sqlx::query_as(
+            "SELECT log_id, level, message, step_path, event_name, correlation_key, context_json,
+                    source, created_at
              FROM workflow_run_logs WHERE tenant = $1 AND run_id = $2
              ORDER BY created_at, log_id LIMIT $3 OFFSET $4",
         )
@@ -275,8 +315,7 @@ impl Store {
         .bind(cursor)
         .fetch_all(self.pool())
         .await
-        .context(format!("reading the log of run {run}"))?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
+        .context(format!("reading the log of run {run}"))
     }
 
     /// The tenant's audit trail, newest first, optionally of one target.
@@ -287,11 +326,9 @@ impl Store {
         target_id: Option<&str>,
         limit: i64,
         cursor: i64,
-    ) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT jsonb_build_object('auditId', audit_id, 'keyId', key_id, 'action', action,
-                        'targetType', target_type, 'targetId', target_id, 'details', details,
-                        'at', created_at)
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        sqlx::query_as(
+            "SELECT audit_id, key_id, action, target_type, target_id, details, created_at
              FROM workflow_audit_logs
              WHERE tenant = $1 AND ($2::text IS NULL OR target_type = $2)
                AND ($3::text IS NULL OR target_id = $3)
@@ -304,8 +341,7 @@ impl Store {
         .bind(cursor)
         .fetch_all(self.pool())
         .await
-        .context("reading the audit trail")?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
+        .context("reading the audit trail")
     }
 
     /// Pauses the workflow of `run` (which just failed) when it pauses on failure and, among its

@@ -34,7 +34,7 @@ pub use drafts::{SavedDraft, SettingsChange, WorkflowSettings};
 pub use events::{EventRecord, NewEvent, Recorded, RunAddress, StoredEvent};
 pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
-pub use logs::AuditEntry;
+pub use logs::{AuditEntry, AuditRecord, RunLogLine};
 pub use payload_schemas::PayloadSchema;
 pub use runs::{FiredRun, NewRun, PendingStart, RelaunchSource, RunView, run_uuid};
 pub use schedules::ScheduleRow;
