@@ -68,6 +68,8 @@ pub async fn submit(
         tenant: caller.0.tenant,
         event_name: request.event_name,
         correlation_key,
+        // The API routes by one key, as the reference's does.
+        other_keys: Vec::new(),
         payload,
     };
     metrics::counter!("alga_wf_events_ingested_total").increment(1);

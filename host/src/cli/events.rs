@@ -145,6 +145,7 @@ impl SendEventArgs {
                 tenant,
                 event_name: self.event_name.clone(),
                 correlation_key,
+                other_keys: Vec::new(),
                 payload,
             })
             .await?;

@@ -92,6 +92,21 @@ impl CorrelationPaths {
         self.derived_keys(event_name, payload).into_iter().next()
     }
 
+    /// Every key an event is routed by: the explicit one alone, else every value at its paths,
+    /// the first as its own key and the rest besides.
+    pub fn keys_for(
+        &self,
+        explicit: Option<&str>,
+        event_name: &str,
+        payload: &Value,
+    ) -> (Option<String>, Vec<String>) {
+        if let Some(key) = explicit.map(str::trim).filter(|k| !k.is_empty()) {
+            return (Some(key.to_owned()), Vec::new());
+        }
+        let mut keys = self.derived_keys(event_name, payload).into_iter();
+        (keys.next(), keys.collect())
+    }
+
     /// Every value found at this event's paths, as text, in order and without repeats.
     pub fn derived_keys(&self, event_name: &str, payload: &Value) -> Vec<String> {
         let mut keys: Vec<String> = Vec::new();

@@ -77,6 +77,7 @@ impl Ingress<'_> {
             event_id: event.event_id,
             event_name: event.event_name,
             correlation_key: event.correlation_key,
+            other_keys: event.other_keys,
             payload: event.payload,
             received_at: chrono::Utc::now(),
         };
@@ -92,10 +93,25 @@ impl Ingress<'_> {
         let mut resumed = Vec::new();
         let waiting = self
             .store
-            .waiting_runs(tenant, &event.event_name, event.correlation_key.as_deref())
+            .waiting_runs(
+                tenant,
+                &event.event_name,
+                event.correlation_key.as_deref(),
+                &event.other_keys,
+            )
             .await?;
-        for run in waiting {
-            match delivery::deliver(self.store, self.client, event, &run).await {
+        for (run, key) in waiting {
+            // The run hears the key its wait has (one of the event's, not always the first).
+            let delivered = if key == event.correlation_key {
+                delivery::deliver(self.store, self.client, event, &run).await
+            } else {
+                let matched = StoredEvent {
+                    correlation_key: key,
+                    ..event.clone()
+                };
+                delivery::deliver(self.store, self.client, &matched, &run).await
+            };
+            match delivered {
                 Ok(_) => resumed.push(run.run_id),
                 Err(e) => errors.push(e),
             }

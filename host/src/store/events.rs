@@ -20,6 +20,9 @@ pub struct NewEvent {
     pub event_name: String,
     /// Correlation key.
     pub correlation_key: Option<String>,
+    /// Further keys read from its payload (the event bus's events): a run waiting on any of
+    /// them is resumed too.
+    pub other_keys: Vec<String>,
     /// Payload.
     pub payload: Value,
 }
@@ -48,8 +51,10 @@ pub struct StoredEvent {
     pub event_id: Uuid,
     /// Event name.
     pub event_name: String,
-    /// Correlation key.
+    /// Correlation key (for a delivery: the key of the wait it matched).
     pub correlation_key: Option<String>,
+    /// Further keys read from its payload; a run waiting on any of them is resumed too.
+    pub other_keys: Vec<String>,
     /// Payload.
     pub payload: Value,
     /// When it arrived.
@@ -92,8 +97,8 @@ impl Store {
     pub async fn record_event(&self, event: &NewEvent) -> Result<Recorded, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO workflow_runtime_events
-                 (event_id, tenant, event_name, correlation_key, payload)
-             VALUES ($1, $2, $3, $4, $5)
+                 (event_id, tenant, event_name, correlation_key, payload, correlation_keys)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (tenant, event_id) DO NOTHING",
         )
         .bind(event.event_id)
@@ -101,6 +106,14 @@ impl Store {
         .bind(&event.event_name)
         .bind(&event.correlation_key)
         .bind(Json(&event.payload))
+        .bind((!event.other_keys.is_empty()).then(|| {
+            event
+                .correlation_key
+                .iter()
+                .chain(&event.other_keys)
+                .cloned()
+                .collect::<Vec<_>>()
+        }))
         .execute(self.pool())
         .await
         .context(format!("recording event {}", event.event_id))?;
@@ -124,28 +137,34 @@ impl Store {
         })
     }
 
-    /// Runs of the tenant waiting on this event name and correlation key.
+    /// Runs of the tenant waiting on this event name and correlation key, or one of
+    /// `other_keys`; each with the key its wait has (the first, for a run waiting on several).
     pub async fn waiting_runs(
         &self,
         tenant: Uuid,
         event_name: &str,
         correlation_key: Option<&str>,
-    ) -> Result<Vec<RunAddress>, StoreError> {
-        let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(
-            "SELECT DISTINCT w.run_id, r.temporal_workflow_id FROM workflow_run_waits w
+        other_keys: &[String],
+    ) -> Result<Vec<(RunAddress, Option<String>)>, StoreError> {
+        let rows: Vec<(Uuid, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT DISTINCT ON (w.run_id) w.run_id, r.temporal_workflow_id, w.key
+             FROM workflow_run_waits w
              JOIN workflow_runs r ON r.run_id = w.run_id
-             WHERE w.tenant = $1 AND w.event_name = $2 AND w.key IS NOT DISTINCT FROM $3
-               AND w.status = 'WAITING' AND w.wait_type = 'event'",
+             WHERE w.tenant = $1 AND w.event_name = $2
+               AND (w.key IS NOT DISTINCT FROM $3 OR w.key = ANY($4))
+               AND w.status = 'WAITING' AND w.wait_type = 'event'
+             ORDER BY w.run_id, w.key IS DISTINCT FROM $3, array_position($4, w.key)",
         )
         .bind(tenant)
         .bind(event_name)
         .bind(correlation_key)
+        .bind(other_keys)
         .fetch_all(self.pool())
         .await
         .context(format!("finding runs waiting for {event_name}"))?;
         Ok(rows
             .into_iter()
-            .map(|(run_id, temporal)| RunAddress::stored(run_id, temporal))
+            .map(|(run_id, temporal, key)| (RunAddress::stored(run_id, temporal), key))
             .collect())
     }
 
@@ -229,11 +248,14 @@ impl Store {
         correlation_key: Option<&str>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
+            "SELECT e.tenant, e.event_id, e.event_name, $3 AS correlation_key, e.payload,
+                    e.created_at
                  FROM workflow_runs r
                  JOIN workflow_runtime_events e
                    ON e.tenant = r.tenant AND e.event_name = $2
-                  AND e.correlation_key IS NOT DISTINCT FROM $3 AND e.created_at >= r.started_at
+                  AND (e.correlation_key IS NOT DISTINCT FROM $3
+                       OR e.correlation_keys @> ARRAY[$3]::text[])
+                  AND e.created_at >= r.started_at
                  WHERE r.run_id = $1 AND r.tenant = $4
                    AND NOT EXISTS (SELECT 1 FROM workflow_event_deliveries d
                                    WHERE d.event_id = e.event_id AND d.run_id = r.run_id
@@ -261,12 +283,15 @@ impl Store {
         let rows: Vec<StrandedRow> = sqlx::query_as(
             "SELECT DISTINCT ON (e.created_at, e.event_id, w.run_id)
                     w.run_id, r.temporal_workflow_id,
-                    e.tenant, e.event_id, e.event_name, e.correlation_key, e.payload, e.created_at
+                    e.tenant, e.event_id, e.event_name, w.key AS correlation_key, e.payload,
+                    e.created_at
              FROM workflow_run_waits w
              JOIN workflow_runs r ON r.run_id = w.run_id AND r.status IN ('RUNNING', 'WAITING')
              JOIN workflow_runtime_events e
                ON e.tenant = w.tenant AND e.event_name = w.event_name
-              AND e.correlation_key IS NOT DISTINCT FROM w.key AND e.created_at >= r.started_at
+              AND (e.correlation_key IS NOT DISTINCT FROM w.key
+                   OR e.correlation_keys @> ARRAY[w.key])
+              AND e.created_at >= r.started_at
              WHERE w.status = 'WAITING' AND w.wait_type = 'event'
                AND NOT EXISTS (SELECT 1 FROM workflow_event_deliveries d
                                WHERE d.event_id = e.event_id AND d.run_id = w.run_id
@@ -291,7 +316,8 @@ impl Store {
     /// first; routing them again is safe because deliveries and launches are deduplicated.
     pub async fn unrouted_events(&self, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT tenant, event_id, event_name, correlation_key, payload, created_at
+            "SELECT tenant, event_id, event_name, correlation_key, payload, created_at,
+                    correlation_keys
                  FROM workflow_runtime_events WHERE processed_at IS NULL AND tenant IS NOT NULL
                  ORDER BY created_at LIMIT $1",
         )
@@ -411,6 +437,9 @@ struct EventRow {
     correlation_key: Option<String>,
     payload: Option<Json<Value>>,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// Read only where routing needs them (an unrouted event's).
+    #[sqlx(default)]
+    correlation_keys: Option<Vec<String>>,
 }
 
 /// The event of a row; `None` for a row without a tenant, which nothing routes (the API and
@@ -420,6 +449,12 @@ fn stored_event(row: EventRow) -> Option<StoredEvent> {
         tenant: row.tenant?,
         event_id: row.event_id,
         event_name: row.event_name,
+        other_keys: row
+            .correlation_keys
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|key| Some(key) != row.correlation_key.as_ref())
+            .collect(),
         correlation_key: row.correlation_key,
         payload: row
             .payload

@@ -288,3 +288,89 @@ fn the_consumer_rides_out_a_redis_outage() {
         "{log}"
     );
 }
+
+/// A stream event with no key of its own resumes a run waiting on any key its payload holds
+/// at the event's paths (`INVOICE_*`: `invoiceId`, then `clientId`), and the run hears the key
+/// its wait has; one that arrives before such a wait opens reaches it when it does.
+#[test]
+fn an_event_resumes_runs_waiting_on_any_key_its_payload_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start();
+    let system = System::start_with_worker_env(dir.path(), &stream_env(&redis, "only"));
+    let api = Api::start(&system);
+    let admin = create_key(&system, TENANT, "admin");
+    let by_client = json!([
+        {"id": "first", "type": "action.call", "config": {"actionId": "test.sleep", "version": 1,
+            "inputMapping": {"ms": {"$expr": "payload.delayMs"}}}},
+        {"id": "w", "type": "event.wait", "config": {"eventName": "INVOICE_PAID",
+            "correlationKey": {"$expr": "payload.clientId"},
+            "assign": {"vars.heard": {"$expr": "vars.event"}}}}
+    ]);
+    let waiting = publish_and_start(
+        &api,
+        &admin,
+        "by-client",
+        by_client,
+        json!({"clientId": "c-1", "delayMs": 0}),
+    );
+    let waiting = waiting["runId"].as_str().unwrap().to_owned();
+    poll(
+        &api,
+        &admin,
+        &format!("/api/workflow-runs/{waiting}"),
+        |r| r["status"] == "WAITING",
+    );
+    // This one's wait opens three seconds after it starts; its event comes in between.
+    let start = json!({"workflowId": "by-client", "payload": {"clientId": "c-2", "delayMs": 3000}});
+    let (_, late) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
+    let late = late["runId"].as_str().unwrap().to_owned();
+    redis.publish(&[
+        bus_message(
+            TENANT,
+            "INVOICE_PAID",
+            &event_id(1),
+            &json!({"invoiceId": "i-1", "clientId": "c-1"}),
+        ),
+        bus_message(
+            TENANT,
+            "INVOICE_PAID",
+            &event_id(2),
+            &json!({"invoiceId": "i-2", "clientId": "c-2"}),
+        ),
+    ]);
+    for run in [&waiting, &late] {
+        poll(&api, &admin, &format!("/api/workflow-runs/{run}"), |r| {
+            r["status"] == "SUCCEEDED"
+        });
+    }
+    let stored = system.database.sql(&format!(
+        "SELECT correlation_key || ' ' || array_to_string(correlation_keys, ',')
+         FROM workflow_runtime_events WHERE event_id = '{}'",
+        event_id(1)
+    ));
+    assert_eq!(
+        stored, "i-1 i-1,c-1",
+        "the event's own key is the first it holds"
+    );
+    // The signal the run got names the key its wait has (payloads are base64 in a history).
+    let history: serde_json::Value =
+        serde_json::from_str(&system.history_json(&format!("workflow-runtime-v2:run:{waiting}")))
+            .unwrap();
+    let signals: Vec<serde_json::Value> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e["workflowExecutionSignaledEventAttributes"]["input"]["payloads"][0]["data"].as_str()
+        })
+        .filter_map(|data| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .ok()?;
+            serde_json::from_slice(&bytes).ok()
+        })
+        .collect();
+    assert_eq!(signals.len(), 1, "{history:#}");
+    assert_eq!(signals[0]["correlationKey"], "c-1", "{:#}", signals[0]);
+}

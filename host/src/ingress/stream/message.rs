@@ -64,13 +64,17 @@ pub fn event_of(
             Err(e) => return Err(BadMessage::Payload(format!("is not JSON: {e}"))),
         },
     };
+    // An explicit key is the only one; otherwise every key the payload holds at the event's
+    // paths is tried, the first being the event's own (as the reference's stream worker does).
     let explicit = text(fields, "workflow_correlation_key")?;
-    let correlation_key = correlation.key_for(explicit.as_deref(), &event_name, &payload);
+    let (correlation_key, other_keys) =
+        correlation.keys_for(explicit.as_deref(), &event_name, &payload);
     Ok(NewEvent {
         event_id,
         tenant,
         event_name,
         correlation_key,
+        other_keys,
         payload,
     })
 }
