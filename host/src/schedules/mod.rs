@@ -334,6 +334,19 @@ impl Scheduler<'_> {
                 if let Err(e) = self.store.save_schedule(&row).await {
                     problems.push(format!("schedule {}: {e}", row.id));
                 }
+                // A schedule that cannot follow its workflow stops firing the version it was
+                // on: its row says disabled, so Temporal must not fire it either.
+                let paused = self
+                    .client
+                    .get_schedule_handle(temporal_schedule_id(row.id))
+                    .pause(
+                        Some("failed: it cannot move onto the new version"),
+                        PauseScheduleOptions::default(),
+                    )
+                    .await;
+                if let Err(e) = paused {
+                    problems.push(format!("schedule {}: pausing it in Temporal: {e}", row.id));
+                }
             }
         }
         problems
