@@ -241,7 +241,10 @@ fn payloads_are_checked_against_their_registered_schema() {
     );
     assert_eq!(row["status"], "failed", "{row:#}");
     assert_eq!(row["enabled"], false, "{row:#}");
-    assert_eq!(row["temporal"]["paused"], true, "it stops firing too: {row:#}");
+    assert_eq!(
+        row["temporal"]["paused"], true,
+        "it stops firing too: {row:#}"
+    );
     assert!(
         row["lastError"]
             .as_str()
