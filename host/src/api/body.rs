@@ -109,3 +109,20 @@ pub async fn read_first(
         .into_response(),
     }
 }
+
+/// A name a tenant gives something (a payload schema's ref, a task type) as definitions spell
+/// it: 1 to 200 letters, digits, `.`, `_` or `-`; else a 400 naming `field`.
+pub fn checked_name<'a>(name: &'a str, field: &str) -> Result<&'a str, ApiError> {
+    let fine = !name.is_empty()
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if fine {
+        Ok(name)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "`{field}` must be 1 to 200 letters, digits, `.`, `_` or `-`"
+        )))
+    }
+}

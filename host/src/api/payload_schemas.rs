@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::ApiState;
 use super::auth::{Caller, ToPublish, ToRead};
-use super::body::{Body, PathParams};
+use super::body::{Body, PathParams, checked_name};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, Forbidden, NotFound, TooLarge, Unauthorized};
 use super::schedules::Deleted;
@@ -59,22 +59,6 @@ pub struct SaveSchema {
     schema: Value,
 }
 
-/// A ref as definitions spell it: letters, digits, `.`, `_`, `-`, at most 200.
-fn checked_ref(schema_ref: &str) -> Result<&str, ApiError> {
-    let fine = !schema_ref.is_empty()
-        && schema_ref.len() <= 200
-        && schema_ref
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if fine {
-        Ok(schema_ref)
-    } else {
-        Err(ApiError::bad_request(
-            "`schemaRef` must be 1 to 200 letters, digits, `.`, `_` or `-`",
-        ))
-    }
-}
-
 /// Registers (201) or replaces (200) the tenant's own schema for a ref (publish); a schema that
 /// cannot be compiled is refused with the reason.
 #[utoipa::path(
@@ -99,7 +83,7 @@ pub async fn save(
     PathParams(schema_ref): PathParams<String>,
     Body(request): Body<SaveSchema>,
 ) -> Result<(StatusCode, Json<Schema>), ApiError> {
-    let schema_ref = checked_ref(&schema_ref)?;
+    let schema_ref = checked_name(&schema_ref, "schemaRef")?;
     crate::payload_schemas::usable(&request.schema).map_err(|reason| {
         ApiError::new(StatusCode::BAD_REQUEST, "PAYLOAD_SCHEMA_INVALID", reason)
     })?;
@@ -170,7 +154,7 @@ pub async fn get(
     caller: Caller<ToRead>,
     PathParams(schema_ref): PathParams<String>,
 ) -> Result<Json<Schema>, ApiError> {
-    let schema_ref = checked_ref(&schema_ref)?;
+    let schema_ref = checked_name(&schema_ref, "schemaRef")?;
     let schema = state
         .store
         .payload_schema(Some(caller.0.tenant), schema_ref)
@@ -200,7 +184,7 @@ pub async fn delete(
     caller: Caller<ToPublish>,
     PathParams(schema_ref): PathParams<String>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let schema_ref = checked_ref(&schema_ref)?;
+    let schema_ref = checked_name(&schema_ref, "schemaRef")?;
     state
         .store
         .delete_payload_schema(caller.0.tenant, schema_ref)

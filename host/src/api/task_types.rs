@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::ApiState;
 use super::auth::{Caller, ToPublish, ToRead};
-use super::body::{Body, PathParams};
+use super::body::{Body, PathParams, checked_name};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, Forbidden, NotFound, TooLarge, Unauthorized};
 use super::schedules::Deleted;
@@ -62,22 +62,6 @@ pub struct SaveTaskType {
     form_schema: Value,
 }
 
-/// A task type's name: letters, digits, `.`, `_`, `-`, at most 200.
-fn checked_name(name: &str) -> Result<&str, ApiError> {
-    let fine = !name.is_empty()
-        && name.len() <= 200
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if fine {
-        Ok(name)
-    } else {
-        Err(ApiError::bad_request(
-            "`taskType` must be 1 to 200 letters, digits, `.`, `_` or `-`",
-        ))
-    }
-}
-
 /// Defines (201) or redefines (200) the tenant's own task type and its form (publish); a form
 /// that cannot be compiled is refused with the reason.
 #[utoipa::path(
@@ -102,7 +86,7 @@ pub async fn save(
     PathParams(task_type): PathParams<String>,
     Body(request): Body<SaveTaskType>,
 ) -> Result<(StatusCode, Json<TaskType>), ApiError> {
-    let task_type = checked_name(&task_type)?;
+    let task_type = checked_name(&task_type, "taskType")?;
     crate::payload_schemas::usable(&request.form_schema)
         .map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, "FORM_SCHEMA_INVALID", reason))?;
     if request
@@ -186,7 +170,7 @@ pub async fn get(
     caller: Caller<ToRead>,
     PathParams(task_type): PathParams<String>,
 ) -> Result<Json<TaskType>, ApiError> {
-    let task_type = checked_name(&task_type)?;
+    let task_type = checked_name(&task_type, "taskType")?;
     let found = state
         .store
         .task_type(caller.0.tenant, task_type)
@@ -216,7 +200,7 @@ pub async fn delete(
     caller: Caller<ToPublish>,
     PathParams(task_type): PathParams<String>,
 ) -> Result<Json<Deleted>, ApiError> {
-    let task_type = checked_name(&task_type)?;
+    let task_type = checked_name(&task_type, "taskType")?;
     state
         .store
         .delete_task_type(caller.0.tenant, task_type)
