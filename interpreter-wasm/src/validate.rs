@@ -100,12 +100,14 @@ impl Checker<'_> {
             StepKind::Return | StepKind::StateSet(_) => {}
             StepKind::EventWait(wait) => {
                 self.expr(&wait.correlation_key, path, "config.correlationKey");
+                self.scoped_paths(&wait.assign, path, "config.assign");
                 self.interpreter_assign(&wait.assign, path, "config.assign");
             }
             StepKind::TimeWait(wait) => {
                 if let TimeWaitMode::Until(expr) = &wait.mode {
                     self.expr(expr, path, "config.until");
                 }
+                self.scoped_paths(&wait.assign, path, "config.assign");
                 self.interpreter_assign(&wait.assign, path, "config.assign");
             }
             StepKind::HumanTask(task) => {
@@ -117,6 +119,20 @@ impl Checker<'_> {
                     self.expr(expr, path, &format!("config.contextData.{key}"));
                 }
                 self.interpreter_assign(&task.assign, path, "config.assign");
+            }
+            StepKind::Email(node) => {
+                if let Err(e) = NodeTarget::parse(&node.save_as) {
+                    self.issues.push(Issue::error(
+                        "INVALID_ASSIGN_PATH",
+                        path,
+                        format!("config.saveAs: {e}"),
+                    ));
+                }
+                for (field, expr) in [("text", &node.text), ("html", &node.html)] {
+                    if let Some(expr) = expr {
+                        self.expr(expr, path, &format!("config.{field}"));
+                    }
+                }
             }
             StepKind::Assign(entries) => {
                 for (target, expr) in entries {
@@ -229,6 +245,23 @@ impl Checker<'_> {
                 path,
                 format!("{field}: {e}"),
             ));
+        }
+    }
+
+    /// The reference's publish check on wait assigns: a target names its scope (`bad.path`
+    /// would land in `vars.bad.path` at run time, which is almost always a typo for a scope).
+    fn scoped_paths(&mut self, entries: &Assignments, path: &str, field: &str) {
+        const SCOPES: [&str; 6] = ["payload.", "vars.", "meta.", "error.", "local.", "/"];
+        for (target, _) in entries {
+            if !SCOPES.iter().any(|scope| target.starts_with(scope)) {
+                self.issues.push(Issue::error(
+                    "INVALID_ASSIGN_PATH",
+                    path,
+                    format!(
+                        "{field}: `{target}` must start with payload., vars., meta., error., local. or /"
+                    ),
+                ));
+            }
         }
     }
 

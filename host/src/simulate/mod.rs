@@ -68,6 +68,8 @@ pub struct Simulation {
     pub checkpoints: Vec<CheckpointAt>,
     /// The world as the run left it (a child's script consumption carries over to its parent).
     world: World,
+    /// The run's system fields, which a parent reads with a finished child's scopes.
+    system: Value,
 }
 
 /// A continue-as-new point: the next execution's input and the simulated world at that time,
@@ -167,6 +169,7 @@ fn simulate_run<R: Runtime>(
             report: Report::invalid(errors, warnings),
             checkpoints: Vec::new(),
             world: setup.world.unwrap_or_default(),
+            system: Value::Null,
         });
     }
     Driver::new(runtime, scenario, setup, depth)?.run()
@@ -276,10 +279,12 @@ impl<'a, R: Runtime> Driver<'a, R> {
             self.report.scopes = self.query_scopes()?;
         }
         self.report.virtual_elapsed_ms = (self.clock_ms - self.start_ms).max(0) as u64;
+        let system = self.start_input().system_fields();
         Ok(Simulation {
             report: self.report,
             checkpoints: self.checkpoints,
             world: self.world,
+            system,
         })
     }
 
@@ -549,7 +554,16 @@ impl<'a, R: Runtime> Driver<'a, R> {
         self.world = simulation.world;
         let child = simulation.report;
         let outcome = match child.status {
-            RunStatus::Succeeded => Some(ActivityOutcome::Completed(child.scopes.clone())),
+            RunStatus::Succeeded => {
+                let mut result = child.scopes.clone();
+                if let Value::Object(fields) = &mut result {
+                    fields.insert(
+                        alga_interpreter::machine::protocol::RESULT_SYSTEM_FIELDS.into(),
+                        simulation.system,
+                    );
+                }
+                Some(ActivityOutcome::Completed(result))
+            }
             RunStatus::Canceled => Some(ActivityOutcome::Cancelled),
             RunStatus::Waiting => None,
             RunStatus::Failed | RunStatus::Invalid => {

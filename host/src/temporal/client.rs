@@ -137,9 +137,14 @@ pub enum RunOutcome {
 pub async fn run_result(client: &Client, run_id: &str) -> Result<RunOutcome> {
     let handle = client.get_workflow_handle::<UntypedWorkflow>(workflow_id(run_id));
     match handle.get_result(WorkflowGetResultOptions::default()).await {
-        Ok(raw) => Ok(RunOutcome::Succeeded(
-            payload::first(&raw.payloads).map_err(|e| anyhow!("the run's result: {e}"))?,
-        )),
+        Ok(raw) => {
+            let mut scopes =
+                payload::first(&raw.payloads).map_err(|e| anyhow!("the run's result: {e}"))?;
+            if let Value::Object(fields) = &mut scopes {
+                fields.remove(alga_interpreter::machine::protocol::RESULT_SYSTEM_FIELDS);
+            }
+            Ok(RunOutcome::Succeeded(scopes))
+        }
         Err(WorkflowGetResultError::Failed(failure)) => {
             Ok(RunOutcome::Failed(run_error_from_api(failure.failure())))
         }

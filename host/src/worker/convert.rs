@@ -282,11 +282,19 @@ pub fn commands(
                     }),
                 }))
             }
-            p::Command::CompleteRun { result } => out.push(C::CompleteWorkflowExecution(
-                wc::CompleteWorkflowExecution {
-                    result: Some(payload::encode(&result)),
-                },
-            )),
+            p::Command::CompleteRun { mut result } => {
+                // A parent reads its child's system fields from the child's result
+                // (`childRun.system`, `childRun.meta`); callers of `run_result` get the scopes
+                // alone.
+                if let (Some(start), Value::Object(scopes)) = (ctx.start, &mut result) {
+                    scopes.insert(p::RESULT_SYSTEM_FIELDS.into(), start.system_fields());
+                }
+                out.push(C::CompleteWorkflowExecution(
+                    wc::CompleteWorkflowExecution {
+                        result: Some(payload::encode(&result)),
+                    },
+                ))
+            }
             p::Command::FailRun { error } => {
                 out.push(C::FailWorkflowExecution(wc::FailWorkflowExecution {
                     failure: Some(run_failure(&error)),

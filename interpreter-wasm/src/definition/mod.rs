@@ -3,6 +3,7 @@
 //! [`parse`] turns JSON into a [`Definition`] and collects every schema problem it finds, each
 //! with a code, the field path and a message, instead of stopping at the first.
 
+mod email;
 mod model;
 mod reader;
 mod secret_name;

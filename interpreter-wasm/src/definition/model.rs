@@ -273,6 +273,59 @@ pub enum StepKind {
     StateSet(String),
     /// `human.task`.
     HumanTask(HumanTask),
+    /// `email.parseBody` or `email.renderCommentBlocks`.
+    Email(EmailNode),
+}
+
+/// The inbound-email nodes (dsl-semantics §4.5): an action of the product's called through the
+/// action path (ledger, routing to the product's queue), whose outcome is shaped, or replaced
+/// by the reference's fallback when the action fails, before it is saved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailNode {
+    /// Which of the two nodes.
+    pub kind: EmailNodeKind,
+    /// The plain-text body.
+    pub text: Option<Expr>,
+    /// The HTML body.
+    pub html: Option<Expr>,
+    /// Where the result goes: a scoped path (an unscoped name is read as `vars.<name>`).
+    pub save_as: String,
+}
+
+/// Which inbound-email node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailNodeKind {
+    /// `email.parseBody`: `parse_email_reply@1`, saved to `payload.parsedEmail` by default.
+    ParseBody,
+    /// `email.renderCommentBlocks`: `convert_html_to_blocks@1`, saved to
+    /// `payload.commentBlocks` by default.
+    RenderCommentBlocks,
+}
+
+impl EmailNodeKind {
+    /// The step type.
+    pub fn step_type(self) -> &'static str {
+        match self {
+            EmailNodeKind::ParseBody => "email.parseBody",
+            EmailNodeKind::RenderCommentBlocks => "email.renderCommentBlocks",
+        }
+    }
+
+    /// The action the node calls (version 1).
+    pub fn action_id(self) -> &'static str {
+        match self {
+            EmailNodeKind::ParseBody => "parse_email_reply",
+            EmailNodeKind::RenderCommentBlocks => "convert_html_to_blocks",
+        }
+    }
+
+    /// Where the result goes when `saveAs` is absent.
+    pub fn default_save_as(self) -> &'static str {
+        match self {
+            EmailNodeKind::ParseBody => "payload.parsedEmail",
+            EmailNodeKind::RenderCommentBlocks => "payload.commentBlocks",
+        }
+    }
 }
 
 /// forEach `onItemError`.

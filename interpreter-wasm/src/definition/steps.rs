@@ -5,14 +5,22 @@
 
 use serde_json::Value;
 
+use super::email::parse_email_node;
 use super::model::*;
 use super::reader::{Issue, Obj, SCHEMA, field, index, type_name};
 
-const INVALID_CONFIG: &str = "INVALID_CONFIG";
+pub(super) const INVALID_CONFIG: &str = "INVALID_CONFIG";
 const INVALID_ACTION_CONFIG: &str = "INVALID_ACTION_CONFIG";
 
 /// Node types this runtime executes, beside the dedicated control and wait types.
-pub const NODE_TYPES: &[&str] = &["action.call", "transform.assign", "state.set", "human.task"];
+pub const NODE_TYPES: &[&str] = &[
+    "action.call",
+    "transform.assign",
+    "state.set",
+    "human.task",
+    "email.parseBody",
+    "email.renderCommentBlocks",
+];
 
 /// Step types with dedicated schemas.
 pub const DEDICATED_TYPES: &[&str] = &[
@@ -399,7 +407,7 @@ fn required_expr(obj: &Obj<'_>, key: &str, issues: &mut Vec<Issue>) -> Option<Ex
     }
 }
 
-fn optional_expr(obj: &Obj<'_>, key: &str, issues: &mut Vec<Issue>) -> Option<Expr> {
+pub(super) fn optional_expr(obj: &Obj<'_>, key: &str, issues: &mut Vec<Issue>) -> Option<Expr> {
     obj.get(key)
         .and_then(|value| parse_expr(value, &obj.at(key), obj.code, issues))
 }
@@ -749,6 +757,13 @@ fn parse_node(
                 context_data,
                 assign,
             }))
+        }
+        "email.parseBody" => {
+            parse_email_node(EmailNodeKind::ParseBody, config, path, issues).map(StepKind::Email)
+        }
+        "email.renderCommentBlocks" => {
+            parse_email_node(EmailNodeKind::RenderCommentBlocks, config, path, issues)
+                .map(StepKind::Email)
         }
         unknown => {
             let suggestion = suggest(unknown)

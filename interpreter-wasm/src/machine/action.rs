@@ -59,7 +59,7 @@ impl Run {
             Ok(resolved) => resolved,
             Err(failure) => {
                 self.record_attempt(
-                    call,
+                    (&call.action_id, call.version),
                     path,
                     attempt,
                     Value::Null,
@@ -81,39 +81,61 @@ impl Run {
             };
             let result = actions::run_pure(&call.action_id, call.version, &input, &mut query)
                 .unwrap_or_else(|| Err(Failure::new(category::ACTION, "not a pure action")));
-            self.record_attempt(call, path, attempt, input, key, true, result.as_ref().err());
+            let action = (call.action_id.as_str(), call.version);
+            self.record_attempt(
+                action,
+                path,
+                attempt,
+                input,
+                key,
+                true,
+                result.as_ref().err(),
+            );
             return Attempt::Finished(result);
         }
-        let seq = self.state.take_seq();
         let host_retry = step
             .retry
             .as_ref()
             .filter(|policy| self.start.host_retries && policy.maps_onto_temporal())
             .filter(|policy| attempt < policy.max_attempts)
             .cloned();
-        let host_retries = host_retry.is_some();
-        self.out.push(Command::ScheduleActivity(ActivityRequest {
-            seq,
-            kind: ActivityKind::Action(ActionInvocation {
-                step_path: path.to_owned(),
-                step_id: step.id.clone(),
-                action_id: call.action_id.clone(),
-                action_version: call.version,
-                attempt,
-                input: input.clone(),
-                idempotency_key: key.clone(),
-                step_config: call.raw_config.clone(),
-            }),
-            retry: host_retry,
-        }));
-        self.state.pending = Some(Pending::Action {
-            seq,
+        let invocation = ActionInvocation {
+            step_path: path.to_owned(),
+            step_id: step.id.clone(),
+            action_id: call.action_id.clone(),
+            action_version: call.version,
             attempt,
             input,
             idempotency_key: key,
-            host_retries,
-        });
+            step_config: call.raw_config.clone(),
+        };
+        self.schedule_action(invocation, host_retry, None);
         Attempt::Scheduled
+    }
+
+    /// Schedules an action attempt as an activity and waits for it. `email` keeps an email
+    /// node's bodies for its fallback.
+    pub(super) fn schedule_action(
+        &mut self,
+        invocation: ActionInvocation,
+        host_retry: Option<crate::definition::RetryPolicy>,
+        email: Option<super::email::EmailBodies>,
+    ) {
+        let seq = self.state.take_seq();
+        let pending = Pending::Action {
+            seq,
+            attempt: invocation.attempt,
+            input: invocation.input.clone(),
+            idempotency_key: invocation.idempotency_key.clone(),
+            host_retries: host_retry.is_some(),
+            email,
+        };
+        self.out.push(Command::ScheduleActivity(ActivityRequest {
+            seq,
+            kind: ActivityKind::Action(invocation),
+            retry: host_retry,
+        }));
+        self.state.pending = Some(pending);
     }
 
     /// Pure built-ins run inline unless the run's start input lists them as activities.
@@ -142,24 +164,32 @@ impl Run {
                     _ => key,
                 }
             }
-            None => {
-                let base = format!(
-                    "{}:{path}:{}:{}:{}",
-                    self.start
-                        .ledger_scope
-                        .as_ref()
-                        .unwrap_or(&self.start.run_id),
-                    call.action_id,
-                    call.version,
-                    short_hash(&input)
-                );
-                match &tenant {
-                    Some(t) => format!("{t}:{base}"),
-                    None => base,
-                }
-            }
+            None => self.engine_ledger_key(path, &call.action_id, call.version, &input),
         };
         Ok((input, key))
+    }
+
+    /// The ledger key the engine provides when the step names none: the run (or the run a
+    /// redrive keeps the keys of), the step, the action and its input.
+    pub(super) fn engine_ledger_key(
+        &self,
+        path: &str,
+        action_id: &str,
+        version: u32,
+        input: &Value,
+    ) -> String {
+        let base = format!(
+            "{}:{path}:{action_id}:{version}:{}",
+            self.start
+                .ledger_scope
+                .as_ref()
+                .unwrap_or(&self.start.run_id),
+            short_hash(input)
+        );
+        match &self.start.tenant_id {
+            Some(t) => format!("{t}:{base}"),
+            None => base,
+        }
     }
 
     fn resolve_mapping(&mut self, value: &MappingValue, pointer: &str) -> Result<Value, Failure> {
@@ -180,7 +210,7 @@ impl Run {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn record_attempt(
         &mut self,
-        call: &ActionCall,
+        (action_id, action_version): (&str, u32),
         path: &str,
         attempt: u32,
         input: Value,
@@ -190,8 +220,8 @@ impl Run {
     ) {
         self.record(RunEvent::ActionAttempted {
             step_path: path.to_owned(),
-            action_id: call.action_id.clone(),
-            action_version: call.version,
+            action_id: action_id.to_owned(),
+            action_version,
             attempt,
             input,
             idempotency_key,

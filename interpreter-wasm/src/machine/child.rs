@@ -76,14 +76,24 @@ impl Run {
     pub(super) fn child_completed(
         &mut self,
         call: &ChildCall<'_>,
+        path: &str,
         result: &Value,
     ) -> Result<(), Failure> {
+        let system = self.child_system(call, path, result);
+        // The reference's `childRun.meta` is the child's system fields; the child's own meta
+        // (`state`) is kept beside them (D22).
+        let mut meta = result
+            .get("meta")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        meta.extend(system.clone());
         let child_run = json!({
             "payload": result.get("payload").cloned().unwrap_or_else(|| json!({})),
             "vars": result.get("vars").cloned().unwrap_or_else(|| json!({})),
             "local": {},
-            "meta": result.get("meta").cloned().unwrap_or_else(|| json!({})),
-            "system": result.get("system").cloned().unwrap_or_else(|| json!({})),
+            "meta": meta,
+            "system": system,
         });
         let values = self.evaluate_snapshot(
             call.output_mapping,
@@ -96,6 +106,30 @@ impl Run {
             self.state.scopes.assign(&target, value);
         }
         Ok(())
+    }
+
+    /// The child's system fields: those its host reported with its result (the worker and
+    /// the simulator report them all), over those the parent knows itself (all but the
+    /// child's definition hash).
+    fn child_system(&self, call: &ChildCall<'_>, path: &str, result: &Value) -> Map<String, Value> {
+        let execution = self.state.executions.get(path).copied().unwrap_or(1);
+        let mut system = Map::new();
+        system.insert(
+            "runId".into(),
+            json!(format!("{}:{path}:{execution}", self.start.run_id)),
+        );
+        system.insert("workflowId".into(), json!(call.workflow_id));
+        system.insert("workflowVersion".into(), json!(call.workflow_version));
+        system.insert("tenantId".into(), json!(self.start.tenant_id));
+        system.insert("definitionHash".into(), Value::Null);
+        system.insert(
+            "runtimeSemanticsVersion".into(),
+            json!(self.start.runtime_semantics_version),
+        );
+        if let Some(reported) = result.get(RESULT_SYSTEM_FIELDS).and_then(Value::as_object) {
+            system.extend(reported.clone());
+        }
+        system
     }
 
     /// The failure a failed child becomes.

@@ -7,6 +7,7 @@
 mod action;
 mod checkpoint;
 mod child;
+mod email;
 mod filters;
 mod human;
 pub mod protocol;

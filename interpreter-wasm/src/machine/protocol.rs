@@ -112,7 +112,25 @@ impl RunStart {
             ledger_scope: None,
         }
     }
+
+    /// The run's system fields as a parent's `childRun.system` reads them: the host adds them
+    /// to a finished child's result, beside its scopes.
+    pub fn system_fields(&self) -> Value {
+        serde_json::json!({
+            "runId": self.run_id,
+            "workflowId": self.workflow_id,
+            "workflowVersion": self.workflow_version,
+            "tenantId": self.tenant_id,
+            "definitionHash": self.definition_hash,
+            "runtimeSemanticsVersion": self.runtime_semantics_version,
+        })
+    }
 }
+
+/// The field of a finished run's result (as its host reports it to a parent) that carries the
+/// run's [`RunStart::system_fields`], beside its scopes; `childRun.system` and `childRun.meta`
+/// read it.
+pub const RESULT_SYSTEM_FIELDS: &str = "system";
 
 /// How an activity ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -127,7 +127,7 @@ impl Run {
                     )),
                 };
                 run.record_attempt(
-                    call,
+                    (&call.action_id, call.version),
                     path,
                     attempt,
                     input,
@@ -148,6 +148,19 @@ impl Run {
                         }
                     }
                 }
+            }
+            (
+                Some(Pending::Action {
+                    attempt,
+                    input,
+                    idempotency_key,
+                    email: Some(bodies),
+                    ..
+                }),
+                StepKind::Email(node),
+            ) => {
+                let attempted = (input, idempotency_key, attempt);
+                run.email_action_resolved(step, node, path, attempted, &bodies, outcome)
             }
             (Some(Pending::HumanTaskCreation { .. }), StepKind::HumanTask(task)) => {
                 let result = match outcome {
@@ -187,15 +200,17 @@ impl Run {
                 return corrupt(path);
             };
             let failure = match outcome {
-                ActivityOutcome::Completed(result) => match run.child_completed(&call, &result) {
-                    Ok(()) => {
-                        return Flow::Done {
-                            attempt,
-                            handled: None,
-                        };
+                ActivityOutcome::Completed(result) => {
+                    match run.child_completed(&call, path, &result) {
+                        Ok(()) => {
+                            return Flow::Done {
+                                attempt,
+                                handled: None,
+                            };
+                        }
+                        Err(failure) => failure,
                     }
-                    Err(failure) => failure,
-                },
+                }
                 ActivityOutcome::Failed(cause) => run.child_failure(&call, path, Some(cause)),
                 ActivityOutcome::Cancelled => run.child_failure(&call, path, None),
             };

@@ -90,6 +90,9 @@ pub enum Pending {
         /// The host runs the retries (`RunStart::host_retries`).
         #[serde(default)]
         host_retries: bool,
+        /// An email node's bodies, which its fallback is made of when the action fails.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<super::email::EmailBodies>,
     },
     /// The backoff before the next attempt of a step (action or child).
     #[serde(rename_all = "camelCase")]

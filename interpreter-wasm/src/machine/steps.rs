@@ -140,6 +140,7 @@ impl Run {
                 })
             }
             StepKind::Action(call) => self.run_action(step, call, path, 1),
+            StepKind::Email(node) => self.run_email(step, node, path),
             StepKind::TimeWait(wait) => {
                 let result = self.start_time_wait(wait, path);
                 self.settled(step, result)

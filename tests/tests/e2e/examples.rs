@@ -91,6 +91,19 @@ fn triage_reply_comments_on_the_existing_ticket() {
         .find(|a| a["actionId"] == "tickets.add_comment")
         .unwrap();
     assert_eq!(comment["input"]["ticket_id"], "900");
+    // The reply's quoted thread is stripped (email.parseBody) and its HTML becomes comment
+    // blocks (email.renderCommentBlocks), both through the built-in actions.
+    assert_eq!(comment["input"]["body"], "It is out now.", "{comment:#}");
+    assert_eq!(
+        comment["input"]["blocks"][0]["content"][1],
+        serde_json::json!({"type": "text", "text": "out", "styles": {"bold": true}})
+    );
+    assert!(
+        !comment["input"]["blocks"]
+            .to_string()
+            .contains("still on fire"),
+        "{comment:#}"
+    );
     assert!(
         report["steps"]
             .as_array()

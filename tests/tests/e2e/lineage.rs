@@ -52,11 +52,23 @@ fn a_childs_row_names_its_parent_and_root_and_the_api_lists_children() {
             "vars.n": {"$expr": "payload.n + 1"}}}}]),
     );
     publish(&api, &admin, "middle", json!([call("leaf")]));
+    // The top run reads its child's system fields (childRun.meta, childRun.system) through a
+    // real Temporal child's result, and fails unless they are the child's.
+    let mut call_middle = call("middle");
+    call_middle["outputMapping"]["vars.child"] = json!({"$expr": "childRun.meta.workflowId"});
+    call_middle["outputMapping"]["vars.childRun"] = json!({"$expr": "childRun.system.runId"});
+    call_middle["outputMapping"]["vars.childHash"] =
+        json!({"$expr": "childRun.system.definitionHash"});
+    let check = json!({"id": "check", "type": "control.if",
+        "condition": {"$expr": "vars.child != null and vars.childRun != null and vars.childHash != null and vars.childRun != system.runId"},
+        "then": [],
+        "else": [{"id": "wrong", "type": "action.call", "config": {"actionId": "test.fail",
+            "version": 1, "inputMapping": {"message": {"$expr": "toString(vars)"}}}}]});
     let started = publish_and_start(
         &api,
         &admin,
         "top",
-        json!([call("middle")]),
+        json!([call_middle, check]),
         json!({"n": 1}),
     );
     succeeded(&api, &admin, &started);

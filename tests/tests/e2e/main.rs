@@ -27,6 +27,7 @@ mod property;
 mod schedule_faults;
 mod simulate_cli;
 mod simulate_control;
+mod simulate_email;
 mod simulate_expressions;
 mod simulate_steps;
 mod simulate_tasks_and_children;

@@ -124,6 +124,40 @@ fn a_child_runs_its_pinned_definition_and_maps_its_output() {
     assert_eq!(report["children"][0]["childKey"], "run-sim:root.steps[0]:1");
 }
 
+/// `childRun.meta` and `childRun.system` hold the child's system fields (the reference's
+/// `childRun.meta` is only those), its definition hash included.
+#[test]
+fn a_childs_output_mapping_reads_the_childs_system_fields() {
+    let mut step = call_child(json!({}));
+    step["outputMapping"] = json!({
+        "vars.childWorkflow": {"$expr": "childRun.meta.workflowId"},
+        "vars.childVersion": {"$expr": "childRun.meta.workflowVersion"},
+        "vars.childRunId": {"$expr": "childRun.system.runId"},
+        "vars.childHash": {"$expr": "childRun.system.definitionHash"},
+        "vars.childTenant": {"$expr": "childRun.meta.tenantId"}
+    });
+    let report = simulate(json!({
+        "definition": definition(json!([step])),
+        "payload": {"n": 1},
+        "workflows": {"child@2": child_definition()}
+    }));
+    assert_eq!(report["status"], "SUCCEEDED", "{report:#}");
+    let vars = &report["scopes"]["vars"];
+    assert_eq!(vars["childWorkflow"], "child");
+    assert_eq!(vars["childVersion"], 2);
+    assert_eq!(vars["childRunId"], report["children"][0]["childKey"]);
+    assert_eq!(vars["childTenant"], "tenant-sim");
+    let hash = vars["childHash"].as_str().unwrap_or_default();
+    assert!(
+        hash.starts_with("blake3:"),
+        "the child's definition hash: {vars:#}"
+    );
+    assert!(
+        report["scopes"].get("system").is_none(),
+        "the report's scopes stay payload, vars, meta, error"
+    );
+}
+
 #[test]
 fn a_failed_child_is_a_child_workflow_error_with_details() {
     let failing = json!({"id": "child", "version": 2, "name": "Child", "payloadSchemaRef": "p", "steps": [

@@ -1,6 +1,13 @@
 //! Native execution of the built-in actions, shared by the simulator and the worker's
-//! activities: the `test.*` doubles (where enabled), and the pure transforms when a run asks for
-//! them as activities.
+//! activities: the `test.*` doubles (where enabled), the pure transforms when a run asks for
+//! them as activities, and the inbound-email actions the email nodes call
+//! (`parse_email_reply@1`, `convert_html_to_blocks@1`), which the product may serve instead.
+
+mod email_reply;
+mod html_blocks;
+
+pub use email_reply::parse_email_reply;
+pub use html_blocks::convert_html_to_blocks;
 
 use alga_interpreter::actions::{self, ActionContext};
 use alga_interpreter::error::{Failure, category};
@@ -66,6 +73,11 @@ impl BuiltinActions {
         };
         if let Some(result) = actions::run_pure(id, version, input, &mut query) {
             return result;
+        }
+        match (id.as_str(), version) {
+            ("parse_email_reply", 1) => return parse_email_reply(input),
+            ("convert_html_to_blocks", 1) => return convert_html_to_blocks(input),
+            _ => {}
         }
         Err(Failure::new(
             category::ACTION,
