@@ -223,7 +223,12 @@ impl Report {
                     .steps
                     .iter_mut()
                     .rev()
-                    .find(|s| s.path == path && s.status == StepStatus::Started)
+                    // A cancellation also finishes the steps whose blocks were running,
+                    // although they were reported when entered.
+                    .find(|s| {
+                        s.path == path
+                            && (s.status == StepStatus::Started || status == StepStatus::Canceled)
+                    })
                 {
                     entry.status = status;
                     entry.attempt = attempt;

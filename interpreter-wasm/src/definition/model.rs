@@ -475,6 +475,12 @@ impl BlockAddr {
     pub fn step_path(&self, index: usize) -> String {
         format!("{}[{index}]", self.path())
     }
+
+    /// The path of the step this block belongs to (`None` for the root block).
+    pub fn owner_path(&self) -> Option<String> {
+        let (last, parents) = self.0.split_last()?;
+        Some(BlockAddr(parents.to_vec()).step_path(last.0))
+    }
 }
 
 impl Definition {

@@ -347,6 +347,19 @@ impl Run {
                 .at(&path, &self.now_iso());
             self.finish_step(&path, StepStatus::Canceled, attempt, Some(error));
         }
+        // The steps whose blocks were running (an if, a loop, a tryCatch) were projected
+        // SUCCEEDED when entered, as in the reference; they did not finish either, and an
+        // operator reading the run must not see the tryCatch it was cancelled in as succeeded.
+        let containers: Vec<String> = self
+            .state
+            .frames
+            .iter()
+            .rev()
+            .filter_map(|frame| frame.block.owner_path())
+            .collect();
+        for container in containers {
+            self.finish_step(&container, StepStatus::Canceled, 1, None);
+        }
         self.unwind_to(0);
         self.out.push(Command::CancelRun);
         self.finished = true;

@@ -411,6 +411,49 @@ fn cancellation_while_an_action_runs_cancels_the_run() {
         report["scopes"]["meta"].get("state").is_none(),
         "cancellation is never caught"
     );
+    // The tryCatch it was cancelled in did not succeed either (its row said so at entry).
+    let statuses: Vec<(&str, &str)> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stepId"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("t", "CANCELED"), ("a", "CANCELED")]);
+}
+
+/// A run cancelled inside nested blocks finishes every block it was in as cancelled, the
+/// loop's later items never run, and in the worker's read model too (`worker::` runs the
+/// projections; the report is the same events).
+#[test]
+fn cancellation_inside_a_loop_and_a_try_cancels_the_enclosing_steps() {
+    let report = simulate(json!({
+        "definition": definition(json!([
+            {"id": "first", "type": "state.set", "config": {"state": "A"}},
+            {"id": "loop", "type": "control.forEach", "items": {"$expr": "[1, 2]"}, "itemVar": "it",
+                "body": [{"id": "t", "type": "control.tryCatch",
+                    "try": [{"id": "a", "type": "action.call", "config": {"actionId": "slow.op", "version": 1}}],
+                    "catch": []}]}
+        ])),
+        "actions": {"slow.op@1": [{"output": 1}, {"cancel": true}]}
+    }));
+    assert_eq!(report["status"], "CANCELED", "{report:#}");
+    let statuses: Vec<(&str, &str)> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stepId"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("first", "SUCCEEDED"),
+            ("loop", "CANCELED"),
+            ("t", "SUCCEEDED"),
+            ("a", "SUCCEEDED"),
+            ("t", "CANCELED"),
+            ("a", "CANCELED")
+        ]
+    );
 }
 
 #[test]
