@@ -26,6 +26,11 @@ pub(super) struct DevArgs {
     /// Redis's port (the product's event stream, `workflow:events:global`).
     #[arg(long, default_value_t = 56379)]
     redis_port: u16,
+    /// Days an ended run is kept, in PostgreSQL (the worker's purge) and in Temporal (the
+    /// namespace's history retention) alike; 0 keeps runs for ever and leaves Temporal's
+    /// retention as it is.
+    #[arg(long, default_value_t = 30, env = "ALGA_WF_RETENTION_DAYS")]
+    retention_days: u32,
     #[command(flatten)]
     limits: StartRateArgs,
     /// Stand-ins for the product (demos, tests; never production): a simulator
@@ -45,6 +50,7 @@ impl DevArgs {
             temporal_port: self.temporal_port,
             postgres_port: self.postgres_port,
             redis_port: self.redis_port,
+            retention_days: self.retention_days,
             start_rate: self.limits.rate(),
             stand_ins: match &self.stand_ins {
                 Some(file) => StandIns::read(file).map_err(anyhow::Error::msg)?,

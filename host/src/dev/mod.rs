@@ -48,6 +48,8 @@ pub struct DevOptions {
     pub postgres_port: u16,
     /// The Redis port (the event stream).
     pub redis_port: u16,
+    /// Days an ended run is kept, in the store and in Temporal (0: for ever).
+    pub retention_days: u32,
     /// Per-tenant start-rate limits of the API.
     pub start_rate: crate::api::StartRate,
     /// Stand-ins for the product's actions and task types (demos and tests).
@@ -77,12 +79,18 @@ pub async fn run(
     let data = &options.data;
     std::fs::create_dir_all(data)
         .map_err(|e| DevError::Process(format!("{}: {e}", data.display())))?;
+    // Temporal keeps a closed run's history as long as the store keeps its row, so the two
+    // agree on what an ended run still has.
     let start_temporal = || {
-        temporal::DevServer::start(
+        let server = temporal::DevServer::start(
             options.temporal_port,
             Some(&data.join("temporal.db")),
             false,
-        )
+        )?;
+        if options.retention_days > 0 {
+            server.set_retention_days(options.retention_days)?;
+        }
+        Ok::<_, DevError>(server)
     };
     let start_postgres =
         || postgres::Cluster::start(&data.join("postgres"), options.postgres_port, "alga_wf");
@@ -116,6 +124,8 @@ pub async fn run(
     settings.secrets = options.secrets.clone();
     // Development is where the `test.*` doubles belong.
     settings.test_actions = true;
+    settings.sweep.retention_days = (options.retention_days > 0)
+        .then(|| i32::try_from(options.retention_days).unwrap_or(i32::MAX));
     settings.event_stream = Some(crate::ingress::stream::StreamSettings::new(
         &redis.url,
         "alga-wf-dev",

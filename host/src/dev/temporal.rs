@@ -80,6 +80,33 @@ impl DevServer {
 }
 
 impl DevServer {
+    /// Sets the `default` namespace's retention of closed runs' histories, with the CLI the
+    /// server came from (tried for a few seconds: the frontend opens its port before the
+    /// namespace is ready).
+    pub fn set_retention_days(&self, days: u32) -> Result<(), DevError> {
+        let binary = std::env::var("TEMPORAL_BIN").unwrap_or_else(|_| "temporal".into());
+        let address = self.address.trim_start_matches("http://");
+        let retention = format!("{}h", u64::from(days) * 24);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let output = Command::new(&binary)
+                .args(["operator", "namespace", "update", "--namespace", "default"])
+                .args(["--retention", &retention, "--address", address])
+                .output()
+                .map_err(|e| DevError::Process(format!("running `{binary}`: {e}")))?;
+            if output.status.success() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(DevError::Process(format!(
+                    "setting Temporal's retention to {days} days: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     /// How the server process ended, if it has.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.process.try_wait().ok().flatten()

@@ -97,6 +97,29 @@ fn dev_starts_a_working_system_and_keeps_its_data() {
     let ports = [free_port(), free_port(), free_port(), free_port()];
     let dev = Dev::start(data.path(), ports);
     assert!(dev.info["temporalUi"].is_string(), "{:#}", dev.info);
+    // Temporal keeps closed runs' histories as long as the store keeps their rows (30 days).
+    let described = Command::new(std::env::var("TEMPORAL_BIN").unwrap())
+        .args([
+            "operator",
+            "namespace",
+            "describe",
+            "--namespace",
+            "default",
+        ])
+        .args([
+            "--address",
+            &format!("127.0.0.1:{}", ports[1]),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let described: Value = serde_json::from_slice(&described.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&described.stderr)));
+    assert_eq!(
+        described["config"]["workflowExecutionRetentionTtl"], "2592000s",
+        "{described:#}"
+    );
 
     let hello: Value = serde_json::from_slice(
         &std::fs::read(common::root().join("examples/hello/definition.json")).unwrap(),
