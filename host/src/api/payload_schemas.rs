@@ -30,6 +30,10 @@ pub struct Schema {
     #[schema(value_type = Option<Object>)]
     schema: Option<Value>,
     updated_at: chrono::DateTime<chrono::Utc>,
+    /// After a save: the schedules whose payload no longer fits (each now failed and paused,
+    /// with the reason on its row); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    schedule_problems: Vec<String>,
 }
 
 impl Schema {
@@ -39,6 +43,7 @@ impl Schema {
             scope: schema.scope,
             schema: whole.then_some(schema.schema),
             updated_at: schema.updated_at,
+            schedule_problems: Vec::new(),
         }
     }
 }
@@ -109,12 +114,24 @@ pub async fn save(
         .payload_schema(Some(caller.0.tenant), schema_ref)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no payload schema {schema_ref}")))?;
+    // Schedules fire with stored payloads and no one to refuse them to: those the new schema
+    // refuses stop now, as when a new version is published.
+    let schedule_problems = state
+        .scheduler()
+        .recheck_schema(caller.0.tenant, schema_ref)
+        .await;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(Schema::of(saved, true))))
+    Ok((
+        status,
+        Json(Schema {
+            schedule_problems,
+            ..Schema::of(saved, true)
+        }),
+    ))
 }
 
 /// The schemas the tenant sees, its own and the system's, by ref (read).
@@ -198,5 +215,16 @@ pub async fn delete(
             None,
         )
         .await;
+    // The system's schema of that ref, if any, applies from now on.
+    for problem in state
+        .scheduler()
+        .recheck_schema(caller.0.tenant, schema_ref)
+        .await
+    {
+        tracing::warn!(
+            schema_ref,
+            "a schedule stopped after its schema was removed: {problem}"
+        );
+    }
     Ok(Json(Deleted::default()))
 }

@@ -352,6 +352,42 @@ impl Scheduler<'_> {
         problems
     }
 
+    /// Checks the tenant's live schedules again after the schema `schema_ref` changed (saved
+    /// or removed): each workflow whose latest published version names it is reconciled, so a
+    /// schedule whose payload no longer fits is failed and paused with the reason, as when a
+    /// new version is published. Returns the problems.
+    pub async fn recheck_schema(&self, tenant: Uuid, schema_ref: &str) -> Vec<String> {
+        let rows = match self.store.list_schedules(tenant, None).await {
+            Ok(rows) => rows,
+            Err(e) => return vec![e.to_string()],
+        };
+        let mut workflows: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| r.status != "failed")
+            .map(|r| r.workflow_id)
+            .collect();
+        workflows.sort();
+        workflows.dedup();
+        let mut problems = Vec::new();
+        for workflow_id in workflows {
+            let pinned = self
+                .store
+                .pinned(Some(tenant), &workflow_id.to_string(), None)
+                .await;
+            match pinned {
+                Ok(pinned)
+                    if crate::payload_schemas::schema_ref(&pinned.definition)
+                        == Some(schema_ref) =>
+                {
+                    problems.extend(self.reconcile(tenant, workflow_id).await);
+                }
+                Ok(_) => {}
+                Err(e) => problems.push(format!("workflow {workflow_id}: {e}")),
+            }
+        }
+        problems
+    }
+
     /// Creates (`new`) or replaces the Temporal Schedule of `row`: paused when the schedule is
     /// disabled or its workflow is paused (a paused workflow is not started by schedules).
     async fn register(&self, row: &ScheduleRow, new: bool) -> Result<(), ScheduleError> {

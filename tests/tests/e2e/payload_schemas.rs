@@ -1,7 +1,8 @@
 //! Payload schemas: a tenant registers the JSON Schema a `payloadSchemaRef` names; every start
 //! (the API, an event's trigger) is checked against it and refused with every error and its
-//! path, storing nothing; a schedule's payload is checked when it is made and when a new version
-//! it does not fit is published (the schedule is then failed with the reason).
+//! path, storing nothing; a schedule's payload is checked when it is made, when a new version
+//! it does not fit is published and when its schema is replaced (the schedule is then failed
+//! with the reason).
 
 use serde_json::{Value, json};
 
@@ -251,4 +252,50 @@ fn payloads_are_checked_against_their_registered_schema() {
             .is_some_and(|e| e.contains("customer")),
         "{row:#}"
     );
+
+    // Replacing a schema checks the schedules of the workflows that name it, as publishing a
+    // new version does: the one whose payload no longer fits fails and stops; a schedule of a
+    // workflow under another schema is left alone.
+    let audit_v1 = json!({"type": "object", "required": ["scope"]});
+    assert_eq!(put(&admin, "payload.Audit.v1", &audit_v1).0, 201);
+    publish(&api, &admin, ("audited", 1), "payload.Audit.v1", None);
+    let make = |workflow: &str, payload: Value| {
+        let body = json!({"workflowId": workflow, "name": "weekly", "triggerType": "recurring",
+            "cron": "0 4 * * 1", "payload": payload});
+        let (status, made) = api.call("POST", "/api/workflow-schedules", Some(&admin), Some(&body));
+        assert_eq!(status, 201, "{made:#}");
+        made["id"].as_str().unwrap().to_owned()
+    };
+    let weekly = make("audited", json!({"scope": "all"}));
+    let untouched = make("unchecked", json!({}));
+    let stricter = json!({"type": "object", "required": ["scope", "auditor"]});
+    let (status, replaced) = put(&admin, "payload.Audit.v1", &stricter);
+    assert_eq!(status, 200, "{replaced:#}");
+    assert!(
+        replaced["scheduleProblems"][0]
+            .as_str()
+            .is_some_and(|p| p.contains("auditor")),
+        "{replaced:#}"
+    );
+    let row = |id: &str| {
+        api.call(
+            "GET",
+            &format!("/api/workflow-schedules/{id}"),
+            Some(&admin),
+            None,
+        )
+        .1
+    };
+    let failed = row(&weekly);
+    assert_eq!(
+        (
+            failed["status"].as_str(),
+            failed["temporal"]["paused"].as_bool()
+        ),
+        (Some("failed"), Some(true)),
+        "{failed:#}"
+    );
+    let other = row(&untouched);
+    assert_eq!(other["enabled"], true, "{other:#}");
+    assert_ne!(other["status"], "failed", "{other:#}");
 }
