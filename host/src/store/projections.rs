@@ -54,15 +54,30 @@ impl Store {
         let run = run_uuid(&batch.run_id);
         let base = DateTime::<Utc>::from_timestamp_millis(batch.at_ms).unwrap_or_else(Utc::now);
         let mut tx = self.pool().begin().await.context("projecting")?;
-        let tenant: Option<Option<Uuid>> =
-            sqlx::query_scalar("SELECT tenant FROM workflow_runs WHERE run_id = $1 FOR UPDATE")
-                .bind(run)
-                .fetch_optional(&mut *tx)
-                .await
-                .context(format!("locking run {}", batch.run_id))?;
-        let tenant = match (tenant, &batch.started) {
-            (Some(tenant), _) => tenant,
+        let row: Option<(Option<Uuid>, Option<String>)> = sqlx::query_as(
+            "SELECT tenant, CASE WHEN status = 'FAILED' THEN error_json->>'code' END
+             FROM workflow_runs WHERE run_id = $1 FOR UPDATE",
+        )
+        .bind(run)
+        .fetch_optional(&mut *tx)
+        .await
+        .context(format!("locking run {}", batch.run_id))?;
+        let tenant = match (row, &batch.started) {
+            // A refused fire whose workflow task is tried again is refused again.
+            (Some((_, Some(code))), Some(_)) if code == AT_LIMIT => {
+                return Err(StoreError::AtLimit(format!(
+                    "run {} was refused at its workflow's concurrency limit",
+                    batch.run_id
+                )));
+            }
+            (Some((tenant, _)), _) => tenant,
             (None, Some(start)) => {
+                if batch.lineage.is_none()
+                    && let Some(reason) = refuse_fire_at_limit(&mut tx, run, start).await?
+                {
+                    tx.commit().await.context("refusing a schedule's fire")?;
+                    return Err(StoreError::AtLimit(reason));
+                }
                 match create_started_run(&mut tx, run, start, batch.lineage.as_ref()).await? {
                     Some(tenant) => tenant,
                     None => return Ok(None),
@@ -138,8 +153,61 @@ impl Store {
     }
 }
 
-/// Creates the row of a run the worker started itself (a child), when its workflow is
-/// published in the store; `None` (no read model) otherwise.
+/// The code of the error a refused schedule fire's row holds.
+const AT_LIMIT: &str = "CONCURRENCY_LIMIT_REACHED";
+
+/// A schedule's fire (Temporal started it; nobody could be told "no") when its workflow has
+/// its `concurrency_limit` of runs open: its row is written `FAILED` with the reason, and the
+/// reason is returned so the worker fails the workflow before it does anything.
+async fn refuse_fire_at_limit(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    start: &RunStart,
+) -> Result<Option<String>, StoreError> {
+    let scheduled = start
+        .meta
+        .as_ref()
+        .is_some_and(|meta| meta.get("scheduleId").is_some());
+    let Ok(tenant) = super::tenant_uuid(start.tenant_id.as_deref()) else {
+        return Ok(None);
+    };
+    if !scheduled {
+        return Ok(None);
+    }
+    let (workflow_id, _) = super::definitions::identity(tenant, &start.workflow_id);
+    let Some(reason) = super::runs::at_concurrency_limit(tx, workflow_id, tenant).await? else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "INSERT INTO workflow_runs
+             (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
+              temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
+              trigger_metadata_json, error_json, started_at, completed_at)
+         VALUES ($1, $2, $3, $4, 'FAILED', $5, 'temporal', $6, $7, $8, $9, $10, $11, now(), now())
+         ON CONFLICT (run_id) DO NOTHING",
+    )
+    .bind(run)
+    .bind(tenant)
+    .bind(workflow_id)
+    .bind(i32::try_from(start.workflow_version).unwrap_or(i32::MAX))
+    .bind(Json(&start.payload))
+    .bind(crate::temporal::workflow_id(&start.run_id))
+    .bind(&start.definition_hash)
+    .bind(&start.runtime_semantics_version)
+    .bind(&start.trigger_type)
+    .bind(start.meta.as_ref().map(Json))
+    .bind(Json(
+        json!({"category": "ValidationError", "code": AT_LIMIT,
+        "message": format!("the schedule's fire was refused: {reason}"), "nodePath": "root"}),
+    ))
+    .execute(&mut **tx)
+    .await
+    .context(format!("refusing run {}", start.run_id))?;
+    Ok(Some(reason))
+}
+
+/// Creates the row of a run the worker started itself (a child, a schedule's fire), when its
+/// workflow is published in the store; `None` (no read model) otherwise.
 async fn create_started_run(
     tx: &mut Transaction<'_, Postgres>,
     run: Uuid,

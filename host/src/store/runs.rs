@@ -157,50 +157,8 @@ impl Store {
     /// so two launches cannot both take the last place.
     pub async fn create_run(&self, run: &NewRun) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.context("creating a run")?;
-        // Locked only when limited: other workflows' launches never wait on each other.
-        let limit: Option<Option<i32>> = sqlx::query_scalar(
-            "SELECT concurrency_limit FROM workflow_definitions
-             WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2",
-        )
-        .bind(run.workflow_id)
-        .bind(run.tenant)
-        .fetch_optional(&mut *tx)
-        .await
-        .context(format!(
-            "reading the limits of workflow {}",
-            run.workflow_id
-        ))?;
-        if let Some(Some(limit)) = limit {
-            sqlx::query(
-                "SELECT 1 FROM workflow_definitions
-                 WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2 FOR UPDATE",
-            )
-            .bind(run.workflow_id)
-            .bind(run.tenant)
-            .execute(&mut *tx)
-            .await
-            .context(format!("locking workflow {}", run.workflow_id))?;
-            let open: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM workflow_runs
-                 WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2
-                   AND status IN ('RUNNING', 'WAITING')",
-            )
-            .bind(run.workflow_id)
-            .bind(run.tenant)
-            .fetch_one(&mut *tx)
-            .await
-            .context(format!(
-                "counting the open runs of workflow {}",
-                run.workflow_id
-            ))?;
-            // A test's fault point: a slow launcher, so racing launches overlap here.
-            fail::fail_point!("run-limit-counted");
-            if open >= i64::from(limit) {
-                return Err(StoreError::AtLimit(format!(
-                    "workflow {} has {open} runs open, its concurrency limit is {limit}",
-                    run.workflow_id
-                )));
-            }
+        if let Some(reason) = at_concurrency_limit(&mut tx, run.workflow_id, run.tenant).await? {
+            return Err(StoreError::AtLimit(reason));
         }
         sqlx::query(
             "INSERT INTO workflow_runs
@@ -429,4 +387,51 @@ impl Store {
             invocations: unwrap(invocations),
         })
     }
+}
+
+/// Why `workflow_id` cannot have one more open run (`RUNNING` or `WAITING`), if its
+/// `concurrency_limit` is reached. A limited workflow's row is locked in `tx` while its runs are
+/// counted, so two launches cannot both take the last place; an unlimited one is not locked,
+/// and other workflows' launches never wait on each other.
+pub(super) async fn at_concurrency_limit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    workflow_id: Uuid,
+    tenant: Option<Uuid>,
+) -> Result<Option<String>, StoreError> {
+    let limit: Option<Option<i32>> = sqlx::query_scalar(
+        "SELECT concurrency_limit FROM workflow_definitions
+         WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2",
+    )
+    .bind(workflow_id)
+    .bind(tenant)
+    .fetch_optional(&mut **tx)
+    .await
+    .context(format!("reading the limits of workflow {workflow_id}"))?;
+    let Some(Some(limit)) = limit else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "SELECT 1 FROM workflow_definitions
+         WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2 FOR UPDATE",
+    )
+    .bind(workflow_id)
+    .bind(tenant)
+    .execute(&mut **tx)
+    .await
+    .context(format!("locking workflow {workflow_id}"))?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM workflow_runs
+         WHERE workflow_id = $1 AND tenant IS NOT DISTINCT FROM $2
+           AND status IN ('RUNNING', 'WAITING')",
+    )
+    .bind(workflow_id)
+    .bind(tenant)
+    .fetch_one(&mut **tx)
+    .await
+    .context(format!("counting the open runs of workflow {workflow_id}"))?;
+    // A test's fault point: a slow launcher, so racing launches overlap here.
+    fail::fail_point!("run-limit-counted");
+    Ok((open >= i64::from(limit)).then(|| {
+        format!("workflow {workflow_id} has {open} runs open, its concurrency limit is {limit}")
+    }))
 }

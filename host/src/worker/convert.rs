@@ -217,6 +217,14 @@ fn run_failure(error: &RuntimeError) -> ApiFailure {
     failure_to_api(&error.failure, Some((&error.node_path, &error.at)))
 }
 
+/// The command that fails a run's workflow with `error`, outside the interpreter's commands
+/// (a fire the host refused before the run did anything).
+pub fn fail_run(error: &RuntimeError) -> workflow_command::Variant {
+    workflow_command::Variant::FailWorkflowExecution(wc::FailWorkflowExecution {
+        failure: Some(run_failure(error)),
+    })
+}
+
 fn duration(ms: u64) -> Option<prost_wkt_types::Duration> {
     Duration::from_millis(ms.max(1)).try_into().ok()
 }

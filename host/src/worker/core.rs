@@ -161,6 +161,9 @@ pub async fn run_worker(
                     if let (Some(store), Some(batch), false) = (store, batch, replaying) {
                         match project(&store, &batch).await {
                             Ok(tenant) => projected = tenant.map(|tenant| (store, tenant, batch)),
+                            Err(StoreError::AtLimit(reason)) => {
+                                completion = Runs::refused_at_limit(&completion.run_id, &reason, batch.at_ms);
+                            }
                             Err(e) => completion = Runs::projection_failure(&completion.run_id, &e),
                         }
                     }
@@ -434,6 +437,8 @@ async fn project(store: &Store, batch: &Batch) -> Result<Option<Uuid>, StoreErro
     for _ in 0..3 {
         match apply().await {
             Ok(tenant) => return Ok(tenant),
+            // A refusal is an answer, not a failure to retry.
+            Err(e @ StoreError::AtLimit(_)) => return Err(e),
             Err(e) => {
                 tracing::warn!(run_id = %batch.run_id, "projection failed, retrying: {e}");
                 tokio::time::sleep(delay).await;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use alga_interpreter::error::{Failure, RuntimeError};
+use alga_interpreter::error::{Failure, RuntimeError, category};
 use alga_interpreter::machine::protocol::{self as p, Command};
 use serde_json::Value;
 use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
@@ -386,6 +386,32 @@ impl Runs {
             },
             None,
         )
+    }
+
+    /// The completion of a schedule's fire refused at its workflow's concurrency limit (its
+    /// row already says `FAILED` with the reason): the workflow fails at once, in place of
+    /// whatever its first activation decided, so none of it happens. Only a first activation
+    /// that is not a replay is refused, and the refusal is the run's whole history.
+    pub fn refused_at_limit(
+        run_id: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> WorkflowActivationCompletion {
+        tracing::warn!(
+            run_id,
+            reason,
+            "a schedule's fire was refused at its workflow's concurrency limit"
+        );
+        let error = RuntimeError {
+            failure: Failure::new(
+                category::VALIDATION,
+                format!("the schedule's fire was refused: {reason}"),
+            )
+            .with_code("CONCURRENCY_LIMIT_REACHED"),
+            node_path: "root".into(),
+            at: alga_interpreter::expr::now_iso(at_ms),
+        };
+        WorkflowActivationCompletion::from_cmds(run_id.to_owned(), vec![convert::fail_run(&error)])
     }
 
     /// Fails the workflow task (Temporal retries it) and drops the instance.

@@ -235,6 +235,60 @@ fn a_concurrency_limit_refuses_starts_past_it() {
         "{stored:#}"
     );
 
+    // A schedule's fire past the limit (Temporal starts it; nobody can be answered 409) fails
+    // at once with the reason on its row, before any step runs.
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let (status, schedule) = api.call(
+        "POST",
+        "/api/workflow-schedules",
+        Some(&admin),
+        Some(&json!({"workflowId": "single", "triggerType": "schedule", "runAt": at})),
+    );
+    assert_eq!(status, 201, "{schedule:#}");
+    let fired = "/api/workflow-runs?status=FAILED";
+    poll(&api, &admin, fired, |list| {
+        list["runs"].as_array().is_some_and(|runs| !runs.is_empty())
+    });
+    let (_, list) = api.call("GET", fired, Some(&admin), None);
+    let refused = &list["runs"][0];
+    assert_eq!(refused["trigger_type"], "schedule", "{refused:#}");
+    let run_id = refused["run_id"].as_str().unwrap();
+    let (_, row) = api.call(
+        "GET",
+        &format!("/api/workflow-runs/{run_id}"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(
+        row["error_json"]["code"], "CONCURRENCY_LIMIT_REACHED",
+        "{row:#}"
+    );
+    assert!(
+        row["error_json"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("concurrency limit is 1")),
+        "{row:#}"
+    );
+    let (_, steps) = api.call(
+        "GET",
+        &format!("/api/workflow-runs/{run_id}/steps"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(steps["steps"], json!([]), "no step ran: {steps:#}");
+    let described = system.temporal_cli(&[
+        "workflow",
+        "describe",
+        "--workflow-id",
+        row["temporal_workflow_id"].as_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert!(
+        described.contains("FAILED"),
+        "the workflow failed in Temporal too: {described}"
+    );
+
     // No limit: any number.
     assert_eq!(limit("single", json!(null)).0, 200);
     let (status, body) = api.call("POST", "/api/workflow-runs", Some(&admin), Some(&start));
