@@ -66,13 +66,20 @@ pub fn parse_email_reply(input: &Value) -> Result<Value, Failure> {
     };
     let (text, html) = (body("text")?, body("html")?);
     let mut heuristics = Vec::new();
-    let sanitized_html = html.map(|html| sanitized_reply_html(html, &mut heuristics));
-    let source_text = match (text, &sanitized_html) {
-        (Some(text), _) => Some(text.replace("\r\n", "\n")),
-        (None, Some(html)) => Some(html_text(html)),
-        (None, None) => None,
-    };
     let mut warnings = Vec::new();
+    // HTML too large or deep to parse in reasonable time is left out; its text is still read.
+    let unparsed = html.filter(|html| super::html_limits::unparseable(html).is_some());
+    if unparsed.is_some() {
+        warnings.push("html-not-parsed");
+    }
+    let parsed_html = html.filter(|_| unparsed.is_none());
+    let sanitized_html = parsed_html.map(|html| sanitized_reply_html(html, &mut heuristics));
+    let source_text = match (text, &sanitized_html, unparsed) {
+        (Some(text), _, _) => Some(text.replace("\r\n", "\n")),
+        (None, Some(html), _) => Some(html_text(html)),
+        (None, None, Some(html)) => Some(super::html_limits::stripped_text(html)),
+        (None, None, None) => None,
+    };
     let sanitized_text = source_text.as_deref().map(|text| {
         let reply = reply_text(text, &mut heuristics);
         if reply.is_empty() && !text.trim().is_empty() {
@@ -215,7 +222,7 @@ fn sanitized_reply_html(html: &str, heuristics: &mut Vec<&'static str>) -> Strin
 fn html_text(html: &str) -> String {
     let fragment = Html::parse_fragment(html);
     let mut text = String::new();
-    super::html_blocks::visit_text(fragment.root_element(), &mut text);
+    super::html_blocks::visit_text(fragment.root_element(), &mut text, 0);
     text.lines()
         .map(str::trim_end)
         .collect::<Vec<_>>()

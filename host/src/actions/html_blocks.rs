@@ -12,6 +12,11 @@ use ego_tree::NodeRef;
 use scraper::{ElementRef, Html, Node};
 use serde_json::{Map, Value, json};
 
+/// How deep the walk follows nested elements; below that an element's text is kept flat. A
+/// hostile email can nest without end, and a recursion as deep as its nesting would overflow
+/// the worker's stack, which aborts the whole process.
+const MAX_DEPTH: usize = 64;
+
 /// Elements whose content is never shown.
 const HIDDEN: &[&str] = &["script", "style", "head", "title", "template", "noscript"];
 
@@ -54,7 +59,8 @@ const BLOCKS: &[&str] = &[
     "tfoot",
 ];
 
-/// Runs the action: `{html}` → `{success: true, blocks}`.
+/// Runs the action: `{html}` → `{success: true, blocks}`, or `{success: false, message}` for
+/// HTML too large or too deep to parse (the email node then keeps the text).
 pub fn convert_html_to_blocks(input: &Value) -> Result<Value, Failure> {
     let Some(html) = input.get("html").and_then(Value::as_str) else {
         return Err(Failure::new(
@@ -62,9 +68,12 @@ pub fn convert_html_to_blocks(input: &Value) -> Result<Value, Failure> {
             "convert_html_to_blocks: `html` must be a string",
         ));
     };
+    if let Some(reason) = super::html_limits::unparseable(html) {
+        return Ok(json!({ "success": false, "blocks": [], "message": reason }));
+    }
     let fragment = Html::parse_fragment(html);
     let mut converter = Converter::default();
-    converter.container(*fragment.root_element(), &Styles::default());
+    converter.container(*fragment.root_element(), &Styles::default(), 0);
     converter.end_paragraph();
     Ok(json!({ "success": true, "blocks": converter.blocks }))
 }
@@ -120,7 +129,11 @@ struct Converter {
 
 impl Converter {
     /// A container's children: inline runs gather into paragraphs, blocks end them.
-    fn container(&mut self, node: NodeRef<'_, Node>, styles: &Styles) {
+    fn container(&mut self, node: NodeRef<'_, Node>, styles: &Styles, depth: usize) {
+        if depth > MAX_DEPTH {
+            push_text(&mut self.runs, &flat_text(node), styles);
+            return;
+        }
         for child in node.children() {
             match child.value() {
                 Node::Text(text) => push_text(&mut self.runs, text, styles),
@@ -131,9 +144,9 @@ impl Converter {
                     }
                     if BLOCKS.contains(&name) {
                         self.end_paragraph();
-                        self.block(child, name, styles);
+                        self.block(child, name, styles, depth + 1);
                     } else {
-                        inline(child, styles, &mut self.runs);
+                        inline(child, styles, &mut self.runs, depth + 1);
                     }
                 }
                 _ => {}
@@ -141,19 +154,18 @@ impl Converter {
         }
     }
 
-    fn block(&mut self, node: NodeRef<'_, Node>, name: &str, styles: &Styles) {
+    fn block(&mut self, node: NodeRef<'_, Node>, name: &str, styles: &Styles, depth: usize) {
         match name {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 let level = name[1..].parse::<u8>().unwrap_or(1).min(3);
-                let content = inline_content(node, styles);
+                let content = inline_content(node, styles, depth);
                 self.blocks.push(json!({
                     "type": "heading", "props": {"level": level}, "content": content
                 }));
             }
-            "ul" | "ol" => self.blocks.extend(list_items(node, name, styles)),
+            "ul" | "ol" => self.blocks.extend(list_items(node, name, styles, depth)),
             "pre" => {
-                let mut text = String::new();
-                raw_text(node, &mut text);
+                let text = flat_text(node);
                 self.blocks.push(json!({
                     "type": "codeBlock",
                     "content": [{"type": "text", "text": text.trim_end_matches('\n')}],
@@ -161,7 +173,7 @@ impl Converter {
             }
             "blockquote" => {
                 let mut inner = Converter::default();
-                inner.container(node, styles);
+                inner.container(node, styles, depth);
                 inner.end_paragraph();
                 for block in inner.blocks {
                     match block.get("type").and_then(Value::as_str) {
@@ -200,7 +212,7 @@ impl Converter {
             }
             "hr" => {}
             _ => {
-                self.container(node, styles);
+                self.container(node, styles, depth);
                 self.end_paragraph();
             }
         }
@@ -221,13 +233,17 @@ fn paragraph(content: Vec<Value>) -> Value {
 }
 
 /// A list's items as list-item blocks; a nested list becomes the item's children.
-fn list_items(list: NodeRef<'_, Node>, name: &str, styles: &Styles) -> Vec<Value> {
+fn list_items(list: NodeRef<'_, Node>, name: &str, styles: &Styles, depth: usize) -> Vec<Value> {
     let kind = if name == "ol" {
         "numberedListItem"
     } else {
         "bulletListItem"
     };
     let mut items = Vec::new();
+    if depth > MAX_DEPTH {
+        let text = collapse(&flat_text(list));
+        return vec![json!({ "type": kind, "content": [{"type": "text", "text": text.trim()}] })];
+    }
     for item in list.children().filter_map(ElementRef::wrap) {
         if item.value().name() != "li" {
             continue;
@@ -238,10 +254,10 @@ fn list_items(list: NodeRef<'_, Node>, name: &str, styles: &Styles) -> Vec<Value
             match child.value() {
                 Node::Text(text) => push_text(&mut runs, text, styles),
                 Node::Element(e) if matches!(e.name(), "ul" | "ol") => {
-                    children.extend(list_items(child, e.name(), styles));
+                    children.extend(list_items(child, e.name(), styles, depth + 1));
                 }
                 Node::Element(e) if !HIDDEN.contains(&e.name()) => {
-                    inline(child, styles, &mut runs);
+                    inline(child, styles, &mut runs, depth + 1);
                 }
                 _ => {}
             }
@@ -256,16 +272,20 @@ fn list_items(list: NodeRef<'_, Node>, name: &str, styles: &Styles) -> Vec<Value
 }
 
 /// The inline content of an element (a heading's, a list item's).
-fn inline_content(node: NodeRef<'_, Node>, styles: &Styles) -> Vec<Value> {
+fn inline_content(node: NodeRef<'_, Node>, styles: &Styles, depth: usize) -> Vec<Value> {
     let mut runs = Vec::new();
     for child in node.children() {
-        inline(child, styles, &mut runs);
+        inline(child, styles, &mut runs, depth + 1);
     }
     trimmed_runs(runs)
 }
 
 /// An inline node's runs: text, styled text, links, line breaks.
-fn inline(node: NodeRef<'_, Node>, styles: &Styles, runs: &mut Vec<Value>) {
+fn inline(node: NodeRef<'_, Node>, styles: &Styles, runs: &mut Vec<Value>, depth: usize) {
+    if depth > MAX_DEPTH {
+        push_text(runs, &flat_text(node), styles);
+        return;
+    }
     match node.value() {
         Node::Text(text) => push_text(runs, text, styles),
         Node::Element(element) => {
@@ -283,13 +303,13 @@ fn inline(node: NodeRef<'_, Node>, styles: &Styles, runs: &mut Vec<Value>) {
             {
                 let mut content = Vec::new();
                 for child in node.children() {
-                    inline(child, &styles, &mut content);
+                    inline(child, &styles, &mut content, depth + 1);
                 }
                 runs.push(json!({"type": "link", "href": href, "content": content}));
                 return;
             }
             for child in node.children() {
-                inline(child, &styles, runs);
+                inline(child, &styles, runs, depth + 1);
             }
         }
         _ => {}
@@ -373,21 +393,27 @@ fn trimmed_runs(mut runs: Vec<Value>) -> Vec<Value> {
     runs
 }
 
-/// A `<pre>`'s text as written.
-fn raw_text(node: NodeRef<'_, Node>, out: &mut String) {
-    for child in node.children() {
-        match child.value() {
+/// The text under a node as written, in document order, found without recursion (`<pre>`s,
+/// and whatever lies deeper than [`MAX_DEPTH`]).
+fn flat_text(node: NodeRef<'_, Node>) -> String {
+    let mut out = String::new();
+    for descendant in node.descendants() {
+        match descendant.value() {
             Node::Text(text) => out.push_str(text),
             Node::Element(e) if e.name() == "br" => out.push('\n'),
-            Node::Element(_) => raw_text(child, out),
             _ => {}
         }
     }
+    out
 }
 
 /// Plain text of an element, a line per block (the reply parser's text when a mail has only
 /// HTML).
-pub(super) fn visit_text(element: ElementRef<'_>, out: &mut String) {
+pub(super) fn visit_text(element: ElementRef<'_>, out: &mut String, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.push_str(&collapse(&flat_text(*element)));
+        return;
+    }
     for child in element.children() {
         match child.value() {
             Node::Text(text) => out.push_str(&collapse(text)),
@@ -399,7 +425,7 @@ pub(super) fn visit_text(element: ElementRef<'_>, out: &mut String) {
                     out.push('\n');
                 }
                 if let Some(inner) = ElementRef::wrap(child) {
-                    visit_text(inner, out);
+                    visit_text(inner, out, depth + 1);
                 }
                 if block && !out.ends_with('\n') {
                     out.push('\n');
@@ -475,6 +501,54 @@ mod tests {
         assert_eq!(b[4]["content"][0]["text"], "a\n  b");
         assert_eq!(b[5]["content"][0]["text"], "k | v");
         assert_eq!(b[6]["content"][1]["styles"]["italic"], true);
+    }
+
+    /// A hostile email nests elements without end: the walk must not overflow the worker's
+    /// stack (that aborts the process, every run on it with it), and HTML too deep to parse in
+    /// reasonable time is not parsed at all.
+    #[test]
+    fn deeply_nested_markup_is_flattened_or_refused_without_overflowing_the_stack() {
+        for tag in [
+            "div",
+            "b",
+            "ul><li",
+            "blockquote",
+            "pre><span",
+            "table><tr><td",
+        ] {
+            // Deeper than the walk follows, within what is parsed: the text survives.
+            let html = format!("{}deep text", format!("<{tag}>").repeat(150));
+            let converted = convert_html_to_blocks(&json!({ "html": html })).expect("converts");
+            assert_eq!(converted["success"], true, "{tag}");
+            assert!(
+                converted["blocks"].to_string().contains("deep text"),
+                "{tag}"
+            );
+            let parsed = super::super::parse_email_reply(&json!({ "html": html })).expect("parses")
+                ["parsed"]
+                .clone();
+            assert!(
+                parsed["sanitizedText"].to_string().contains("deep text"),
+                "{tag}"
+            );
+            // Far deeper: refused before parsing, the text kept from a linear scan.
+            let html = format!("{}deep text", format!("<{tag}>").repeat(20_000));
+            let converted = convert_html_to_blocks(&json!({ "html": html })).expect("answers");
+            assert_eq!(converted["success"], false, "{tag}");
+            let parsed = super::super::parse_email_reply(&json!({ "html": html })).expect("parses")
+                ["parsed"]
+                .clone();
+            assert_eq!(parsed["sanitizedText"], "deep text", "{tag}");
+            assert_eq!(parsed["warnings"], json!(["html-not-parsed"]), "{tag}");
+            assert!(
+                parsed.get("sanitizedHtml").is_none_or(Value::is_null),
+                "{tag}"
+            );
+        }
+        assert!(super::super::html_limits::unparseable("<p>a<br>b<img src=x/><hr></p>").is_none());
+        // Over 4 MiB: refused by its size, before any scan.
+        let unclosed = "<a".repeat(3 << 20);
+        assert!(super::super::html_limits::unparseable(&unclosed).is_some());
     }
 
     #[test]

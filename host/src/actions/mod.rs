@@ -5,6 +5,7 @@
 
 mod email_reply;
 mod html_blocks;
+mod html_limits;
 
 pub use email_reply::parse_email_reply;
 pub use html_blocks::convert_html_to_blocks;
