@@ -340,7 +340,14 @@ impl Activities {
             let ms = alga_interpreter::actions::test_sleep_ms(&invocation.input);
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
-        self.run_builtin(invocation, facts)
+        // A built-in is CPU work (an email's HTML parsed, a bounded regex search): the runtime
+        // moves this thread's other tasks (heartbeats, polls) elsewhere while it runs.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.run_builtin(invocation, facts))
+            }
+            _ => self.run_builtin(invocation, facts),
+        }
     }
 
     /// Records an action's outcome, retrying the database for up to this attempt's patience
