@@ -125,7 +125,7 @@ impl Cluster {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| DevError::Process(format!("starting postgres: {e}")))?;
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             url: format!("postgres://alga@127.0.0.1:{port}/{database}"),
             bin,
             data,
@@ -140,6 +140,12 @@ impl Cluster {
                 .is_ok_and(|s| s.success());
             if ready {
                 break;
+            }
+            // A server that cannot start (its port taken, say) exits at once: no use waiting.
+            if let Ok(Some(status)) = cluster.process.try_wait() {
+                return Err(DevError::Process(format!(
+                    "PostgreSQL exited ({status}) before accepting connections on port {port}"
+                )));
             }
             if Instant::now() > deadline {
                 return Err(DevError::Process(format!(

@@ -17,7 +17,25 @@ struct Dev {
 }
 
 impl Dev {
+    /// Starts on free ports: a port picked free can be taken by another test's server before
+    /// this system binds it, so a start that fails is tried again on other ports.
+    fn start_on_free_ports(data: &std::path::Path) -> (Dev, [u16; 4]) {
+        for _ in 0..2 {
+            let ports = [free_port(), free_port(), free_port(), free_port()];
+            if let Some(dev) = Dev::try_start(data, ports) {
+                return (dev, ports);
+            }
+            eprintln!("alga-wf dev did not start on {ports:?}; trying other ports");
+        }
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        (Dev::start(data, ports), ports)
+    }
+
     fn start(data: &std::path::Path, ports: [u16; 4]) -> Dev {
+        Dev::try_start(data, ports).expect("alga-wf dev prints where everything is")
+    }
+
+    fn try_start(data: &std::path::Path, ports: [u16; 4]) -> Option<Dev> {
         let mut child = Command::new(common::binary())
             .args(["dev", "--data", data.to_str().unwrap()])
             .args(["--api-port", &ports[0].to_string()])
@@ -35,10 +53,15 @@ impl Dev {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
-            .expect("alga-wf dev prints where everything is");
+            .expect("alga-wf dev's output is readable");
+        if line.is_empty() {
+            // It exited without starting (it said why on stderr).
+            let _ = child.wait();
+            return None;
+        }
         let info: Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        Dev { child, info }
+        Some(Dev { child, info })
     }
 
     /// Ctrl-C, then the exit status.
@@ -94,8 +117,7 @@ impl Drop for Dev {
 #[test]
 fn dev_starts_a_working_system_and_keeps_its_data() {
     let data = tempfile::tempdir().unwrap();
-    let ports = [free_port(), free_port(), free_port(), free_port()];
-    let dev = Dev::start(data.path(), ports);
+    let (dev, ports) = Dev::start_on_free_ports(data.path());
     assert!(dev.info["temporalUi"].is_string(), "{:#}", dev.info);
     // Temporal keeps closed runs' histories as long as the store keeps their rows (30 days).
     let described = Command::new(std::env::var("TEMPORAL_BIN").unwrap())
@@ -258,8 +280,7 @@ fn hello_succeeds(dev: &Dev) {
 #[test]
 fn dev_starts_a_dead_child_again() {
     let data = tempfile::tempdir().unwrap();
-    let ports = [free_port(), free_port(), free_port(), free_port()];
-    let dev = Dev::start(data.path(), ports);
+    let (dev, _) = Dev::start_on_free_ports(data.path());
     let hello: Value = serde_json::from_slice(
         &std::fs::read(common::root().join("examples/hello/definition.json")).unwrap(),
     )
