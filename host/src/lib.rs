@@ -3,23 +3,17 @@
 
 pub mod actions;
 pub mod api;
-pub mod certify;
 pub mod cli;
 pub mod dev;
 pub use alga_wf_engine as engine;
-pub mod ingress;
-pub mod launch;
 pub mod locate;
 pub mod observability;
-pub mod payload_schemas;
-pub mod publish;
-pub mod relaunch;
 pub mod runtime;
-pub mod schedules;
 pub mod secrets;
 pub mod simulate;
 pub mod stand_ins;
 pub mod store;
 pub mod temporal;
 pub mod termination;
+pub mod usecases;
 pub mod worker;

@@ -14,6 +14,8 @@ use super::auth::{Caller, ToManage, ToPublish, ToRead};
 use super::body::{Body, PathParams};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized};
+use crate::simulate::Report;
+use crate::store::{Definition, DefinitionVersion, SavedDraft};
 use alga_interpreter::definition::Issue;
 
 /// `POST /api/workflow-definitions/publish` body.
@@ -25,7 +27,7 @@ pub struct PublishRequest {
 
 /// The definition's issues, split into errors and warnings.
 fn check(state: &ApiState, definition: &Value) -> Result<(Vec<Issue>, Vec<Issue>), ApiError> {
-    crate::publish::check(&state.engine, &state.known_actions, definition)
+    crate::usecases::publish::check(&state.engine, &state.known_actions, definition)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ENGINE", e.to_string()))
 }
 
@@ -78,7 +80,8 @@ pub async fn publish_draft(
         .store
         .get_definition(caller.0.tenant, &workflow)
         .await?;
-    publish_definition(&state, &caller, &row["draft_definition"]).await
+    let draft = row.draft_definition.unwrap_or_default();
+    publish_definition(&state, &caller, &draft).await
 }
 
 /// What publishing answers (201 for a new version, 200 when this exact version was already
@@ -107,7 +110,7 @@ async fn publish_definition(
     definition: &Value,
 ) -> Result<(StatusCode, Json<PublishedVersion>), ApiError> {
     let scheduler = state.scheduler();
-    let publication = crate::publish::publish(
+    let publication = crate::usecases::publish::publish(
         &state.engine,
         &state.known_actions,
         &state.store,
@@ -147,9 +150,9 @@ async fn publish_definition(
     ))
 }
 
-impl From<crate::publish::PublishError> for ApiError {
-    fn from(error: crate::publish::PublishError) -> Self {
-        use crate::publish::PublishError;
+impl From<crate::usecases::publish::PublishError> for ApiError {
+    fn from(error: crate::usecases::publish::PublishError) -> Self {
+        use crate::usecases::publish::PublishError;
         match error {
             PublishError::Invalid { errors, warnings } => {
                 ApiError::bad_request("the definition is invalid")
@@ -180,7 +183,7 @@ impl From<crate::publish::PublishError> for ApiError {
         ("version" = i32, Path, description = "Published version"),
     ),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = PublishedDefinition),
         Unauthorized,
         NotFound,
     ),
@@ -190,16 +193,27 @@ pub async fn version(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     PathParams((workflow, version)): PathParams<(String, i32)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PublishedDefinition>, ApiError> {
     let pinned = state
         .store
         .pinned(Some(caller.0.tenant), &workflow, Some(version))
         .await?;
-    Ok(Json(json!({
-        "workflowId": pinned.workflow_id,
-        "version": pinned.version,
-        "definition": pinned.definition,
-    })))
+    Ok(Json(PublishedDefinition {
+        workflow_id: pinned.workflow_id,
+        version: pinned.version,
+        definition: pinned.definition,
+    }))
+}
+
+/// A published version of a workflow.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedDefinition {
+    workflow_id: uuid::Uuid,
+    version: i32,
+    /// The definition as it was published.
+    #[schema(value_type = Object)]
+    definition: Value,
 }
 
 /// `POST /api/workflow-definitions` and `PUT .../{workflow}/draft` body.
@@ -219,7 +233,7 @@ pub struct DraftRequest {
     tag = "definitions",
     request_body = DraftRequest,
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = DraftSaved),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -232,7 +246,7 @@ pub async fn save_draft(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToManage>,
     Body(request): Body<DraftRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DraftSaved>), ApiError> {
     if !request.definition.is_object() {
         return Err(ApiError::bad_request("`definition` must be a JSON object"));
     }
@@ -245,10 +259,27 @@ pub async fn save_draft(
             request.expected_draft_version,
         )
         .await?;
-    let mut body = serde_json::to_value(&saved).unwrap_or_default();
-    body["errors"] = json!(errors);
-    body["warnings"] = json!(warnings);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        Json(DraftSaved {
+            saved,
+            errors,
+            warnings,
+        }),
+    ))
+}
+
+/// A saved draft and what the checks found in it (a draft may be invalid).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DraftSaved {
+    #[serde(flatten)]
+    saved: SavedDraft,
+    /// What would stop it being published (`{severity, stepPath, code, message, ...}`).
+    #[schema(value_type = Vec<Object>)]
+    errors: Vec<Issue>,
+    /// What the checks warned about.
+    #[schema(value_type = Vec<Object>)]
+    warnings: Vec<Issue>,
 }
 
 /// `PUT /api/workflow-definitions/{workflow}/draft`: like [`save_draft`], for the workflow the
@@ -260,7 +291,7 @@ pub async fn save_draft(
     request_body = DraftRequest,
     params(("workflow" = String, Path, description = "Workflow uuid or key")),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = DraftSaved),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -274,7 +305,7 @@ pub async fn update_draft(
     caller: Caller<ToManage>,
     PathParams(workflow): PathParams<String>,
     body: Body<DraftRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DraftSaved>), ApiError> {
     let id = body.0.definition.get("id").and_then(Value::as_str);
     if id != Some(workflow.as_str()) {
         return Err(ApiError::bad_request(format!(
@@ -299,7 +330,7 @@ pub struct ValidateRequest {
     tag = "definitions",
     request_body = ValidateRequest,
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Validation),
         BadRequest,
         Unauthorized,
         TooLarge,
@@ -310,11 +341,25 @@ pub async fn validate(
     State(state): State<Arc<ApiState>>,
     _caller: Caller<ToRead>,
     Body(request): Body<ValidateRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Validation>, ApiError> {
     let (errors, warnings) = check(&state, &request.definition)?;
-    Ok(Json(
-        json!({"ok": errors.is_empty(), "errors": errors, "warnings": warnings}),
-    ))
+    Ok(Json(Validation {
+        ok: errors.is_empty(),
+        errors,
+        warnings,
+    }))
+}
+
+/// What the checks found in a definition.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Validation {
+    /// No errors: it can be published.
+    ok: bool,
+    /// Each with its path (`{severity, stepPath, code, message, ...}`).
+    #[schema(value_type = Vec<Object>)]
+    errors: Vec<Issue>,
+    #[schema(value_type = Vec<Object>)]
+    warnings: Vec<Issue>,
 }
 
 /// `POST /api/workflow-definitions/{workflow}/simulate`: runs the stored draft through the
@@ -327,7 +372,7 @@ pub async fn validate(
     request_body = serde_json::Value,
     params(("workflow" = String, Path, description = "Workflow uuid or key")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "The simulator's report (`docs/simulator.md`)", body = Report),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -341,7 +386,7 @@ pub async fn simulate_draft(
     caller: Caller<ToManage>,
     PathParams(workflow): PathParams<String>,
     Body(mut scenario): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Report>, ApiError> {
     let Value::Object(fields) = &mut scenario else {
         return Err(ApiError::bad_request("the scenario must be a JSON object"));
     };
@@ -349,7 +394,10 @@ pub async fn simulate_draft(
         .store
         .get_definition(caller.0.tenant, &workflow)
         .await?;
-    fields.insert("definition".into(), row["draft_definition"].clone());
+    fields.insert(
+        "definition".into(),
+        row.draft_definition.unwrap_or_default(),
+    );
     let scenario = crate::simulate::Scenario::parse(&scenario).map_err(|issues| {
         ApiError::bad_request("the scenario is invalid").with_details(json!({"errors": issues}))
     })?;
@@ -367,7 +415,7 @@ pub async fn simulate_draft(
             .map_err(|e| {
                 ApiError::new(StatusCode::BAD_REQUEST, "SIMULATION_FAILED", e.to_string())
             })?;
-    Ok(Json(serde_json::to_value(&report).unwrap_or_default()))
+    Ok(Json(report))
 }
 
 /// `GET /api/workflow-definitions`: the tenant's workflows.
@@ -375,15 +423,21 @@ pub async fn simulate_draft(
     get,
     path = "/api/workflow-definitions",
     tag = "definitions",
-    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    responses((status = 200, description = "Success", body = DefinitionList), Unauthorized),
     security(("api_key" = ["read"])),
 )]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DefinitionList>, ApiError> {
     let definitions = state.store.list_definitions(caller.0.tenant).await?;
-    Ok(Json(json!({"definitions": definitions})))
+    Ok(Json(DefinitionList { definitions }))
+}
+
+/// The tenant's workflows, by name, without their drafts.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DefinitionList {
+    definitions: Vec<Definition>,
 }
 
 /// `GET /api/workflow-definitions/{workflow}`: the row, its draft and latest version.
@@ -393,7 +447,7 @@ pub async fn list(
     tag = "definitions",
     params(("workflow" = String, Path, description = "Workflow uuid or key")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Definition),
         Unauthorized,
         NotFound,
     ),
@@ -403,7 +457,7 @@ pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     PathParams(workflow): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Definition>, ApiError> {
     Ok(Json(
         state
             .store
@@ -419,7 +473,7 @@ pub async fn get(
     tag = "definitions",
     params(("workflow" = String, Path, description = "Workflow uuid or key")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = VersionList),
         Unauthorized,
         NotFound,
     ),
@@ -429,10 +483,16 @@ pub async fn versions(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     PathParams(workflow): PathParams<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<VersionList>, ApiError> {
     let versions = state
         .store
         .list_versions(caller.0.tenant, &workflow)
         .await?;
-    Ok(Json(json!({"versions": versions})))
+    Ok(Json(VersionList { versions }))
+}
+
+/// A workflow's published versions, newest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VersionList {
+    versions: Vec<DefinitionVersion>,
 }

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::launch::LaunchError;
 use crate::store::{FailureClass, StoreError};
+use crate::usecases::launch::LaunchError;
 
 /// The body of every error response: what `ApiError` sends and what the OpenAPI document
 /// describes are this one type.
@@ -192,9 +192,9 @@ impl From<LaunchError> for ApiError {
     }
 }
 
-impl From<crate::payload_schemas::PayloadError> for ApiError {
-    fn from(error: crate::payload_schemas::PayloadError) -> Self {
-        use crate::payload_schemas::PayloadError;
+impl From<crate::usecases::payload_schemas::PayloadError> for ApiError {
+    fn from(error: crate::usecases::payload_schemas::PayloadError) -> Self {
+        use crate::usecases::payload_schemas::PayloadError;
         match error {
             PayloadError::Invalid {
                 ref schema_ref,

@@ -1,4 +1,4 @@
-//! Events: `POST /api/workflow/events` hands the event to [`crate::ingress`] (stored once by
+//! Events: `POST /api/workflow/events` hands the event to [`crate::usecases::ingress`] (stored once by
 //! id, delivered to waiting runs, triggered workflows launched); list and get read them back.
 
 use std::sync::Arc;
@@ -16,9 +16,9 @@ use super::error::ApiError;
 use super::error::responses::{
     BadRequest, Forbidden, NotFound, RateLimited, TooLarge, Unauthorized,
 };
-use crate::ingress::{Ingress, Routed};
 use crate::store::EventRecord;
 use crate::store::NewEvent;
+use crate::usecases::ingress::{Ingress, Routed};
 
 /// The request body.
 #[derive(Deserialize, utoipa::ToSchema)]

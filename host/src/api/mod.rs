@@ -57,7 +57,7 @@ pub struct ApiState {
     /// address is reachable beyond the operator's network.
     pub keyed_operations_pages: bool,
     /// How an event without a correlation key gets one from its payload.
-    pub correlation: crate::ingress::CorrelationPaths,
+    pub correlation: crate::usecases::ingress::CorrelationPaths,
 }
 
 /// The OpenAPI document's root: the routes add themselves to it.
@@ -319,5 +319,41 @@ mod role_table {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod typed_answers {
+    //! Every answer the API gives has a named schema in the OpenAPI document: a response whose
+    //! schema is `Value` (anything) would let a handler answer a row's raw columns again.
+
+    #[test]
+    fn every_success_response_names_its_schema() {
+        let document = serde_json::to_value(super::openapi()).expect("the document serialises");
+        let mut untyped = Vec::new();
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let responses = operation["responses"].as_object().into_iter().flatten();
+                for (status, response) in responses {
+                    let Some(content) = response["content"].as_object() else {
+                        continue;
+                    };
+                    for (media, body) in content {
+                        let schema = &body["schema"];
+                        let named = schema.get("$ref").is_some()
+                            || schema["items"].get("$ref").is_some()
+                            || media.starts_with("text/");
+                        if !named {
+                            untyped.push(format!("{method} {path} {status} {media}: {schema}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            untyped.is_empty(),
+            "answers without a schema:\n{}",
+            untyped.join("\n")
+        );
     }
 }

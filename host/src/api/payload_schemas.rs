@@ -1,6 +1,6 @@
 //! The payload schema registry: a tenant registers the JSON Schema its workflows'
 //! `payloadSchemaRef` names (its own hides a system one of the same ref), and every start is
-//! checked against it (`crate::payload_schemas`).
+//! checked against it (`crate::usecases::payload_schemas`).
 
 use std::sync::Arc;
 
@@ -89,7 +89,7 @@ pub async fn save(
     Body(request): Body<SaveSchema>,
 ) -> Result<(StatusCode, Json<Schema>), ApiError> {
     let schema_ref = checked_name(&schema_ref, "schemaRef")?;
-    crate::payload_schemas::usable(&request.schema).map_err(|reason| {
+    crate::usecases::payload_schemas::usable(&request.schema).map_err(|reason| {
         ApiError::new(StatusCode::BAD_REQUEST, "PAYLOAD_SCHEMA_INVALID", reason)
     })?;
     let created = state

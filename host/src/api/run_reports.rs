@@ -6,14 +6,17 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use super::ApiState;
 use super::auth::Caller;
 use super::body::{Params, PathParams};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, NotFound, Unauthorized};
-use crate::store::RunView;
+use crate::store::{Run, RunView, RunWait};
 
 async fn view(state: &ApiState, caller: &Caller, run_id: uuid::Uuid) -> Result<RunView, ApiError> {
     Ok(state
@@ -41,9 +44,8 @@ pub struct RunFamily {
     parent_run_id: Option<uuid::Uuid>,
     /// The run at the top of its tree (null: it is the top).
     root_run_id: Option<uuid::Uuid>,
-    /// The runs it started with `control.callWorkflow`, oldest first, as their rows.
-    #[schema(value_type = Vec<Object>)]
-    children: Vec<Value>,
+    /// The runs it started with `control.callWorkflow`, oldest first.
+    children: Vec<Run>,
     /// The `cursor` of the next page; absent on the last.
     next_cursor: Option<i64>,
 }
@@ -75,15 +77,10 @@ pub async fn children(
         .child_runs(caller.0.tenant, run_id, limit, cursor)
         .await?;
     let next = super::next_cursor(children.len(), limit, cursor);
-    let id = |field: &str| {
-        run[field]
-            .as_str()
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-    };
     Ok(Json(RunFamily {
         run_id,
-        parent_run_id: id("parent_run_id"),
-        root_run_id: id("root_run_id"),
+        parent_run_id: run.parent_run_id,
+        root_run_id: run.root_run_id,
         children,
         next_cursor: next,
     }))
@@ -165,6 +162,12 @@ pub async fn logs(
     }))
 }
 
+/// A run's waits, in creation order.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RunWaits {
+    waits: Vec<RunWait>,
+}
+
 /// `GET /api/workflow-runs/{runId}/waits`.
 #[utoipa::path(
     get,
@@ -172,7 +175,7 @@ pub async fn logs(
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = RunWaits),
         Unauthorized,
         NotFound,
     ),
@@ -182,10 +185,49 @@ pub async fn waits(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({"waits": view(&state, &caller, run_id).await?.waits}),
-    ))
+) -> Result<Json<RunWaits>, ApiError> {
+    let waits = view(&state, &caller, run_id).await?.waits;
+    Ok(Json(RunWaits { waits }))
+}
+
+/// Every start and end of a run, its steps, waits and actions, in time order.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Timeline {
+    timeline: Vec<Moment>,
+}
+
+/// One start or end in a run's life; the fields that do not apply to its kind are absent.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Moment {
+    at: DateTime<Utc>,
+    /// `run.started`, `step.started`, `wait.opened`, `action.started`, or what ended and how
+    /// (`step.succeeded`, `wait.resolved`, `action.failed`, `run.canceled`, ...).
+    kind: String,
+    /// The step's path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    /// A step's `id` in the definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<i32>,
+    /// A wait's type (`event`, `time`, `human`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_name: Option<String>,
+    /// A wait's correlation key or task id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_version: Option<i32>,
+    /// How what ended failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    error: Option<Value>,
 }
 
 /// `GET /api/workflow-runs/{runId}/timeline`.
@@ -195,7 +237,7 @@ pub async fn waits(
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Timeline),
         Unauthorized,
         NotFound,
     ),
@@ -205,10 +247,11 @@ pub async fn timeline(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({"timeline": build_timeline(&view(&state, &caller, run_id).await?)}),
-    ))
+) -> Result<Json<Timeline>, ApiError> {
+    let view = view(&state, &caller, run_id).await?;
+    Ok(Json(Timeline {
+        timeline: build_timeline(&view),
+    }))
 }
 
 /// `GET /api/workflow-runs/{runId}/summary`.
@@ -218,7 +261,7 @@ pub async fn timeline(
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = RunSummary),
         Unauthorized,
         NotFound,
     ),
@@ -228,128 +271,210 @@ pub async fn summary(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(build_summary(&view(&state, &caller, run_id).await?)))
+) -> Result<Json<RunSummary>, ApiError> {
+    Ok(Json(build_summary(view(&state, &caller, run_id).await?)))
 }
 
 /// One entry per start and end, sorted by time (ties keep the order they were made in).
-pub fn build_timeline(view: &RunView) -> Vec<Value> {
+pub fn build_timeline(view: &RunView) -> Vec<Moment> {
     let mut entries = Vec::new();
-    let mut push = |at: &Value, kind: String, detail: Value| {
-        if let Some(at) = at.as_str() {
-            let mut entry = json!({"at": at, "kind": kind});
-            if let (Value::Object(entry), Value::Object(detail)) = (&mut entry, detail) {
-                entry.extend(detail.into_iter().filter(|(_, v)| !v.is_null()));
-            }
-            entries.push(entry);
+    let mut push = |at: Option<DateTime<Utc>>, kind: String, detail: Moment| {
+        if let Some(at) = at {
+            entries.push(Moment { at, kind, ..detail });
         }
     };
     let run = &view.run;
-    push(&run["started_at"], "run.started".into(), json!({}));
+    push(
+        Some(run.started_at),
+        "run.started".into(),
+        Moment::default(),
+    );
     for step in &view.steps {
-        let detail = json!({"path": step["step_path"], "stepId": step["definition_step_id"],
-            "attempt": step["attempt"]});
-        push(&step["started_at"], "step.started".into(), detail.clone());
-        let mut end = detail;
-        end["error"] = step["error_json"].clone();
-        push(&step["completed_at"], ended("step", &step["status"]), end);
+        let mut detail = Moment {
+            path: Some(step.step_path.clone()),
+            step_id: Some(step.definition_step_id.clone()),
+            attempt: Some(step.attempt),
+            ..Moment::default()
+        };
+        push(Some(step.started_at), "step.started".into(), detail.clone());
+        detail.error = step.error.clone();
+        push(step.completed_at, ended("step", &step.status), detail);
     }
     for wait in &view.waits {
-        let detail = json!({"path": wait["step_path"], "waitType": wait["wait_type"],
-            "eventName": wait["event_name"], "key": wait["key"]});
-        push(&wait["created_at"], "wait.opened".into(), detail.clone());
-        push(&wait["resolved_at"], ended("wait", &wait["status"]), detail);
+        let detail = Moment {
+            path: Some(wait.step_path.clone()),
+            wait_type: Some(wait.wait_type.clone()),
+            event_name: wait.event_name.clone(),
+            key: wait.key.clone(),
+            ..Moment::default()
+        };
+        push(Some(wait.created_at), "wait.opened".into(), detail.clone());
+        push(wait.resolved_at, ended("wait", &wait.status), detail);
     }
     for call in &view.invocations {
-        let detail = json!({"path": call["step_path"], "actionId": call["action_id"],
-            "actionVersion": call["action_version"], "attempt": call["attempt"]});
-        push(&call["created_at"], "action.started".into(), detail.clone());
-        let mut end = detail;
-        end["error"] = call["error_json"].clone();
-        push(&call["completed_at"], ended("action", &call["status"]), end);
+        let mut detail = Moment {
+            path: Some(call.step_path.clone()),
+            action_id: Some(call.action_id.clone()),
+            action_version: Some(call.action_version),
+            attempt: Some(call.attempt),
+            ..Moment::default()
+        };
+        push(
+            Some(call.created_at),
+            "action.started".into(),
+            detail.clone(),
+        );
+        detail.error = call.error.clone();
+        push(call.completed_at, ended("action", &call.status), detail);
     }
-    push(
-        &run["completed_at"],
-        ended("run", &run["status"]),
-        json!({"error": run["error_json"]}),
-    );
-    // PostgreSQL drops trailing zeros of fractions, so the times sort as times, not text.
-    entries.sort_by_key(|e| {
-        e["at"]
-            .as_str()
-            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-    });
+    let end = Moment {
+        error: run.error.clone(),
+        ..Moment::default()
+    };
+    push(run.completed_at, ended("run", &run.status), end);
+    entries.sort_by_key(|e| e.at);
     entries
 }
 
-fn ended(what: &str, status: &Value) -> String {
-    format!(
-        "{what}.{}",
-        status.as_str().unwrap_or("ended").to_ascii_lowercase()
-    )
+fn ended(what: &str, status: &str) -> String {
+    format!("{what}.{}", status.to_ascii_lowercase())
+}
+
+/// A run at a glance: counts by status, what it waits on, where it is, how it ended.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    run_id: uuid::Uuid,
+    workflow_id: uuid::Uuid,
+    workflow_version: i32,
+    status: String,
+    trigger_type: Option<String>,
+    started_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    /// The path of the step it is on (the latest one started and not ended).
+    current_step: Option<String>,
+    /// Step executions by status (`{"SUCCEEDED": 3}`).
+    steps: BTreeMap<String, usize>,
+    /// Action invocations by status.
+    actions: BTreeMap<String, usize>,
+    /// The waits still open.
+    open_waits: Vec<RunWait>,
+    /// How it failed.
+    #[schema(value_type = Option<Object>)]
+    error: Option<Value>,
 }
 
 /// Counts by status, the open waits, the current step and the outcome.
-pub fn build_summary(view: &RunView) -> Value {
-    let count = |rows: &[Value]| {
-        let mut counts = serde_json::Map::new();
-        for row in rows {
-            let status = row["status"].as_str().unwrap_or("UNKNOWN").to_owned();
-            let n = counts.get(&status).and_then(Value::as_u64).unwrap_or(0);
-            counts.insert(status, json!(n + 1));
+pub fn build_summary(view: RunView) -> RunSummary {
+    fn count<'a>(statuses: impl Iterator<Item = &'a String>) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for status in statuses {
+            *counts.entry(status.clone()).or_default() += 1;
         }
-        Value::Object(counts)
-    };
-    let open_waits: Vec<&Value> = view
-        .waits
-        .iter()
-        .filter(|w| w["status"] == "WAITING")
-        .collect();
-    let run = &view.run;
-    json!({
-        "runId": run["run_id"],
-        "workflowId": run["workflow_id"],
-        "workflowVersion": run["workflow_version"],
-        "status": run["status"],
-        "triggerType": run["trigger_type"],
-        "startedAt": run["started_at"],
-        "completedAt": run["completed_at"],
-        "currentStep": view.steps.iter().rev().find(|s| s["status"] == "STARTED")
-            .map(|s| s["step_path"].clone()),
-        "steps": count(&view.steps),
-        "actions": count(&view.invocations),
-        "openWaits": open_waits,
-        "error": run["error_json"],
-    })
+        counts
+    }
+    let run = view.run;
+    RunSummary {
+        run_id: run.run_id,
+        workflow_id: run.workflow_id,
+        workflow_version: run.workflow_version,
+        status: run.status,
+        trigger_type: run.trigger_type,
+        started_at: run.started_at,
+        completed_at: run.completed_at,
+        current_step: view
+            .steps
+            .iter()
+            .rev()
+            .find(|s| s.status == "STARTED")
+            .map(|s| s.step_path.clone()),
+        steps: count(view.steps.iter().map(|s| &s.status)),
+        actions: count(view.invocations.iter().map(|i| &i.status)),
+        open_waits: view
+            .waits
+            .into_iter()
+            .filter(|w| w.status == "WAITING")
+            .collect(),
+        error: run.error,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{ActionInvocation, RunStep};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
 
     fn view() -> RunView {
+        let run_id = uuid::Uuid::nil();
         RunView {
-            run: json!({"run_id": "r", "status": "SUCCEEDED", "started_at": "2026-01-01T00:00:00+00:00",
-                "completed_at": "2026-01-01T00:00:03+00:00", "error_json": null}),
-            steps: vec![
-                json!({"step_path": "root.steps[0]", "definition_step_id": "a", "status": "SUCCEEDED",
-                "attempt": 1, "started_at": "2026-01-01T00:00:01+00:00",
-                "completed_at": "2026-01-01T00:00:02+00:00"}),
-            ],
+            run: Run {
+                run_id,
+                workflow_id: run_id,
+                workflow_version: 1,
+                status: "SUCCEEDED".into(),
+                node_path: None,
+                input: None,
+                error: None,
+                started_at: at("2026-01-01T00:00:00Z"),
+                completed_at: Some(at("2026-01-01T00:00:03Z")),
+                updated_at: at("2026-01-01T00:00:03Z"),
+                event_type: None,
+                source_payload_schema_ref: None,
+                trigger_mapping_applied: false,
+                trigger_type: None,
+                trigger_metadata: None,
+                trigger_fire_key: None,
+                engine: None,
+                temporal_workflow_id: None,
+                temporal_run_id: None,
+                definition_hash: None,
+                runtime_semantics_version: None,
+                parent_run_id: None,
+                root_run_id: None,
+                reconciled_at: None,
+            },
+            steps: vec![RunStep {
+                step_id: run_id,
+                run_id,
+                step_path: "root.steps[0]".into(),
+                definition_step_id: "a".into(),
+                status: "SUCCEEDED".into(),
+                attempt: 1,
+                duration_ms: Some(1000),
+                error: None,
+                started_at: at("2026-01-01T00:00:01Z"),
+                completed_at: Some(at("2026-01-01T00:00:02Z")),
+            }],
             waits: vec![],
-            invocations: vec![
-                json!({"step_path": "root.steps[0]", "action_id": "x", "action_version": 1,
-                "attempt": 1, "status": "SUCCEEDED", "created_at": "2026-01-01T00:00:01.5+00:00",
-                "completed_at": null}),
-            ],
+            invocations: vec![ActionInvocation {
+                invocation_id: run_id,
+                run_id,
+                step_path: "root.steps[0]".into(),
+                action_id: "x".into(),
+                action_version: 1,
+                idempotency_key: "k".into(),
+                status: "STARTED".into(),
+                attempt: 1,
+                input: None,
+                output: None,
+                error_message: None,
+                error: None,
+                created_at: at("2026-01-01T00:00:01.5Z"),
+                started_at: None,
+                completed_at: None,
+            }],
         }
     }
 
     #[test]
     fn the_timeline_is_in_time_order_and_skips_what_has_not_happened() {
         let kinds: Vec<String> = build_timeline(&view())
-            .iter()
-            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .into_iter()
+            .map(|e| e.kind)
             .collect();
         assert_eq!(
             kinds,
@@ -365,8 +490,9 @@ mod tests {
 
     #[test]
     fn the_summary_counts_by_status() {
-        let summary = build_summary(&view());
-        assert_eq!(summary["steps"], json!({"SUCCEEDED": 1}));
-        assert_eq!(summary["currentStep"], Value::Null);
+        let summary = build_summary(view());
+        assert_eq!(summary.steps, BTreeMap::from([("SUCCEEDED".to_owned(), 1)]));
+        assert_eq!(summary.actions, BTreeMap::from([("STARTED".to_owned(), 1)]));
+        assert_eq!(summary.current_step, None);
     }
 }

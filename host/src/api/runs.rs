@@ -15,9 +15,9 @@ use super::error::ApiError;
 use super::error::responses::{
     BadRequest, Conflict, Forbidden, NotFound, RateLimited, TemporalFailed, TooLarge, Unauthorized,
 };
-use crate::launch::{Launch, launch};
-use crate::relaunch::{Relaunch, RelaunchError};
-use crate::store::Role;
+use crate::store::{ActionInvocation, Role, Run, RunStep, RunView, RunWait};
+use crate::usecases::launch::{Launch, launch};
+use crate::usecases::relaunch::{Relaunch, RelaunchError};
 
 /// `POST /api/workflow-runs` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -107,14 +107,14 @@ pub struct ListQuery {
     path = "/api/workflow-runs",
     tag = "runs",
     params(ListQuery),
-    responses((status = 200, description = "Success", body = serde_json::Value), Unauthorized),
+    responses((status = 200, description = "Success", body = RunList), Unauthorized),
     security(("api_key" = ["read"])),
 )]
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller<ToRead>,
     Params(query): Params<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunList>, ApiError> {
     let (limit, cursor) = super::page(query.limit, query.cursor);
     let runs = state
         .store
@@ -127,7 +127,19 @@ pub async fn list(
         )
         .await?;
     let next = super::next_cursor(runs.len(), limit, cursor);
-    Ok(Json(json!({"runs": runs, "nextCursor": next})))
+    Ok(Json(RunList {
+        runs,
+        next_cursor: next,
+    }))
+}
+
+/// A page of runs.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunList {
+    runs: Vec<Run>,
+    /// The `cursor` of the next page; absent on the last.
+    next_cursor: Option<i64>,
 }
 
 /// The caller's tenant's run, read with the `read` role (another tenant's is not found).
@@ -135,7 +147,7 @@ async fn readable_run(
     state: &ApiState,
     caller: &Caller,
     run_id: uuid::Uuid,
-) -> Result<crate::store::RunView, ApiError> {
+) -> Result<RunView, ApiError> {
     Ok(state
         .store
         .show_run(&run_id.to_string(), Some(caller.0.tenant))
@@ -149,7 +161,7 @@ async fn readable_run(
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Run),
         Unauthorized,
         NotFound,
     ),
@@ -159,7 +171,7 @@ pub async fn get(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Run>, ApiError> {
     Ok(Json(readable_run(&state, &caller, run_id).await?.run))
 }
 
@@ -170,7 +182,7 @@ pub async fn get(
     tag = "runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = RunSteps),
         Unauthorized,
         NotFound,
     ),
@@ -180,34 +192,47 @@ pub async fn steps(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     PathParams(run_id): PathParams<uuid::Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunSteps>, ApiError> {
     let view = readable_run(&state, &caller, run_id).await?;
     let mut invocations = view.invocations;
     if !caller.0.role.allows(Role::Manage) {
         invocations.iter_mut().for_each(redact_invocation);
     }
-    Ok(Json(json!({
-        "steps": view.steps,
-        "waits": view.waits,
-        "invocations": invocations,
-    })))
+    Ok(Json(RunSteps {
+        steps: view.steps,
+        waits: view.waits,
+        invocations,
+    }))
+}
+
+/// A run's steps, waits and action invocations.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RunSteps {
+    /// In start order.
+    steps: Vec<RunStep>,
+    /// In creation order.
+    waits: Vec<RunWait>,
+    /// In creation order; without `manage`, input and output are `{"redacted": true}` and an
+    /// error keeps only its category, code, step and time.
+    invocations: Vec<ActionInvocation>,
 }
 
 /// What a caller without `manage` sees of an action invocation (the reference's rule): no
 /// input or output, and of an error only its category, code, step and time.
-fn redact_invocation(invocation: &mut Value) {
-    for field in ["input_json", "output_json"] {
-        if !invocation[field].is_null() {
-            invocation[field] = json!({"redacted": true});
+fn redact_invocation(invocation: &mut ActionInvocation) {
+    for field in [&mut invocation.input, &mut invocation.output] {
+        if field.is_some() {
+            *field = Some(json!({"redacted": true}));
         }
     }
-    if let Some(error) = invocation.get_mut("error_json").filter(|e| e.is_object()) {
+    if let Some(error) = invocation.error.as_mut().filter(|e| e.is_object()) {
         let kept: serde_json::Map<String, Value> = ["category", "code", "nodePath", "at"]
             .into_iter()
             .filter_map(|k| error.get(k).map(|v| (k.to_owned(), v.clone())))
             .collect();
         *error = Value::Object(kept);
     }
+    invocation.error_message = None;
 }
 
 /// `POST /api/workflow-runs/{runId}/cancel` body.
@@ -225,7 +250,7 @@ pub struct CancelRequest {
     request_body = CancelRequest,
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 200, description = "Success", body = serde_json::Value),
+        (status = 200, description = "Success", body = Acknowledged),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -239,7 +264,7 @@ pub async fn cancel(
     caller: Caller<ToAdmin>,
     PathParams(run_id): PathParams<uuid::Uuid>,
     Body(request): Body<CancelRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Acknowledged>, ApiError> {
     if request.reason.trim().len() < 3 {
         return Err(ApiError::bad_request(
             "`reason` needs at least 3 characters",
@@ -266,7 +291,14 @@ pub async fn cancel(
                 format!("{e:#}"),
             )
         })?;
-    Ok(Json(json!({"ok": true})))
+    Ok(Json(Acknowledged { ok: true }))
+}
+
+/// A request Temporal took.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Acknowledged {
+    /// Always true.
+    ok: bool,
 }
 
 /// `POST /api/workflow-runs/{runId}/replay` and `/redrive` body.
@@ -285,7 +317,7 @@ pub struct RelaunchRequest {
     request_body = RelaunchRequest,
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
+        (status = 201, description = "Success", body = Relaunched),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -300,7 +332,7 @@ pub async fn replay(
     caller: Caller<ToAdmin>,
     path: PathParams<uuid::Uuid>,
     body: Body<RelaunchRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Relaunched>), ApiError> {
     relaunch(state, caller, path, body, Relaunch::Replay).await
 }
 
@@ -313,8 +345,8 @@ pub async fn replay(
     request_body = RelaunchRequest,
     params(("run_id" = Uuid, Path, description = "Run id")),
     responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = 200, description = "The run was redriven before: that redrive", body = serde_json::Value),
+        (status = 201, description = "Success", body = Relaunched),
+        (status = 200, description = "The run was redriven before: that redrive", body = Relaunched),
         BadRequest,
         Unauthorized,
         Forbidden,
@@ -330,7 +362,7 @@ pub async fn redrive(
     caller: Caller<ToAdmin>,
     path: PathParams<uuid::Uuid>,
     body: Body<RelaunchRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Relaunched>), ApiError> {
     relaunch(state, caller, path, body, Relaunch::Redrive).await
 }
 
@@ -340,7 +372,7 @@ async fn relaunch(
     PathParams(run_id): PathParams<uuid::Uuid>,
     Body(request): Body<RelaunchRequest>,
     kind: Relaunch,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Relaunched>), ApiError> {
     if request.reason.trim().len() < 3 {
         return Err(ApiError::bad_request(
             "`reason` needs at least 3 characters",
@@ -350,7 +382,7 @@ async fn relaunch(
     if request.payload.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(ApiError::bad_request("`payload` must be a JSON object"));
     }
-    let launched = crate::relaunch::relaunch(
+    let launched = crate::usecases::relaunch::relaunch(
         &state.ingress(),
         caller.0.tenant,
         run_id,
@@ -365,9 +397,9 @@ async fn relaunch(
         }
         RelaunchError::Launch(launch) => launch.into(),
     })?;
-    let (of, action) = match kind {
-        Relaunch::Replay => ("replayOf", "run.replayed"),
-        Relaunch::Redrive => ("redriveOf", "run.redriven"),
+    let action = match kind {
+        Relaunch::Replay => "run.replayed",
+        Relaunch::Redrive => "run.redriven",
     };
     if launched.created {
         state
@@ -386,9 +418,39 @@ async fn relaunch(
     } else {
         StatusCode::OK
     };
+    let (replay_of, redrive_of) = match kind {
+        Relaunch::Replay => (Some(run_id), None),
+        Relaunch::Redrive => (None, Some(run_id)),
+    };
     Ok((
         status,
-        Json(json!({"ok": true, "runId": launched.run_id, of: run_id,
-            "workflowVersion": launched.version, "created": launched.created})),
+        Json(Relaunched {
+            ok: true,
+            run_id: launched.run_id,
+            replay_of,
+            redrive_of,
+            workflow_version: launched.version,
+            created: launched.created,
+        }),
     ))
+}
+
+/// The run a replay or a redrive started.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Relaunched {
+    /// Always true.
+    ok: bool,
+    /// The new run.
+    run_id: uuid::Uuid,
+    /// The run it replays (a replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replay_of: Option<uuid::Uuid>,
+    /// The run it redrives (a redrive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redrive_of: Option<uuid::Uuid>,
+    /// The version it pinned.
+    workflow_version: i32,
+    /// False when the run had been redriven before and this is that redrive.
+    created: bool,
 }

@@ -15,8 +15,8 @@ use super::auth::{Caller, ToManage, ToRead};
 use super::body::{Body, Params, PathParams};
 use super::error::ApiError;
 use super::error::responses::{BadRequest, Forbidden, NotFound, TemporalFailed, Unauthorized};
-use crate::schedules::{ScheduleError, ScheduleInput, Scheduler, TemporalScheduleState};
 use crate::store::ScheduleRow;
+use crate::usecases::schedules::{ScheduleError, ScheduleInput, Scheduler, TemporalScheduleState};
 
 /// A schedule as the API shows it: the `tenant_workflow_schedule` row without its tenant,
 /// camelCase, with `payload_json` as `payload` (`docs/api.md` lists the renames).
@@ -134,7 +134,7 @@ impl ApiState {
     post,
     path = "/api/workflow-schedules",
     tag = "schedules",
-    request_body = crate::schedules::ScheduleInput,
+    request_body = crate::usecases::schedules::ScheduleInput,
     responses(
         (status = 201, description = "Success", body = Schedule),
         BadRequest,
@@ -219,7 +219,7 @@ pub async fn get(
     put,
     path = "/api/workflow-schedules/{id}",
     tag = "schedules",
-    request_body = crate::schedules::ScheduleInput,
+    request_body = crate::usecases::schedules::ScheduleInput,
     params(("id" = Uuid, Path, description = "Schedule id")),
     responses(
         (status = 200, description = "Success", body = Schedule),

@@ -87,7 +87,7 @@ pub async fn save(
     Body(request): Body<SaveTaskType>,
 ) -> Result<(StatusCode, Json<TaskType>), ApiError> {
     let task_type = checked_name(&task_type, "taskType")?;
-    crate::payload_schemas::usable(&request.form_schema)
+    crate::usecases::payload_schemas::usable(&request.form_schema)
         .map_err(|reason| ApiError::new(StatusCode::BAD_REQUEST, "FORM_SCHEMA_INVALID", reason))?;
     if request
         .description

@@ -6,11 +6,11 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::{Cli, DatabaseArgs, EXIT_INVALID, TemporalArgs, print_json};
-use crate::launch::{Launch, launch};
-use crate::publish::PublishError;
 use crate::store::{Store, tenant_uuid};
+use crate::usecases::launch::{Launch, launch};
+use crate::usecases::publish::PublishError;
 
-/// `alga-wf publish FILE`: the API's publish (`crate::publish`), schedules included (a new
+/// `alga-wf publish FILE`: the API's publish (`crate::usecases::publish`), schedules included (a new
 /// version moves the workflow's schedules onto it).
 pub async fn publish(
     cli: &Cli,
@@ -24,7 +24,7 @@ pub async fn publish(
     let known_actions = super::modules::known_actions(cli)?;
     let tenant = tenant_uuid(tenant)?;
     let store = database.connect().await?;
-    let published = crate::publish::publish(
+    let published = crate::usecases::publish::publish(
         &engine,
         &known_actions,
         &store,
@@ -70,7 +70,7 @@ async fn move_schedules(
     let connected = crate::temporal::connect(&settings)
         .await
         .context("moving the workflow's schedules")?;
-    let scheduler = crate::schedules::Scheduler {
+    let scheduler = crate::usecases::schedules::Scheduler {
         store,
         client: &connected.client,
         task_queue: &settings.task_queue,
@@ -92,7 +92,7 @@ pub struct StartRequest<'a> {
     pub wait: bool,
 }
 
-/// `alga-wf start WORKFLOW`: the run row first, then the workflow (`crate::launch`).
+/// `alga-wf start WORKFLOW`: the run row first, then the workflow (`crate::usecases::launch`).
 pub async fn start(
     request: StartRequest<'_>,
     database: &DatabaseArgs,
@@ -129,7 +129,7 @@ pub async fn serve(
     temporal: &TemporalArgs,
     limits: &super::StartRateArgs,
     pages: &super::OperationsPagesArgs,
-    correlation: crate::ingress::CorrelationPaths,
+    correlation: crate::usecases::ingress::CorrelationPaths,
 ) -> anyhow::Result<u8> {
     // Fault injection for the tests: FAILPOINTS names the points to trigger.
     let _faults = fail::FailScenario::setup();

@@ -4,8 +4,8 @@
 use anyhow::Context;
 
 use super::{DatabaseArgs, TemporalArgs, print_json};
-use crate::ingress::CorrelationPaths;
-use crate::ingress::stream::StreamSettings;
+use crate::usecases::ingress::CorrelationPaths;
+use crate::usecases::ingress::stream::StreamSettings;
 
 /// How an event without a correlation key gets one from its payload.
 #[derive(Debug, Clone, clap::Args)]
@@ -134,7 +134,7 @@ impl SendEventArgs {
         let store = self.database.connect().await?;
         let settings = self.temporal.settings();
         let connected = crate::temporal::connect(&settings).await?;
-        let ingress = crate::ingress::Ingress {
+        let ingress = crate::usecases::ingress::Ingress {
             store: &store,
             client: &connected.client,
             task_queue: &settings.task_queue,

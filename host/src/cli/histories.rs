@@ -9,7 +9,7 @@ use temporalio_common::protos::temporal::api::history::v1::History;
 
 use super::modules::load_modules_for;
 use super::{Cli, EXIT_INVALID, print_json};
-use crate::certify::{Certificate, certify as certify_histories};
+use crate::worker::certify::{Certificate, certify as certify_histories};
 use crate::worker::{ReplayVerdict, read_history};
 
 /// Reads each history file (`alga-wf history`, or `temporal workflow show -o json`).

@@ -23,7 +23,7 @@ pub(super) fn check_definition(
     let definition = read_json(file)?;
     let engine = load_engine(cli)?;
     let known = known_actions(cli)?;
-    let (errors, warnings) = crate::publish::check(&engine, &known, &definition)?;
+    let (errors, warnings) = crate::usecases::publish::check(&engine, &known, &definition)?;
     Ok((definition, errors, warnings))
 }
 

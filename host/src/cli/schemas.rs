@@ -59,7 +59,7 @@ pub async fn run(action: &SchemasAction) -> anyhow::Result<u8> {
         } => {
             let tenant = tenant(t)?;
             let schema = read_json(file)?;
-            crate::payload_schemas::usable(&schema)
+            crate::usecases::payload_schemas::usable(&schema)
                 .map_err(|reason| anyhow::anyhow!("{}: {reason}", file.display()))?;
             let store = database.connect().await?;
             let created = store

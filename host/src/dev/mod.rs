@@ -126,7 +126,7 @@ pub async fn run(
     settings.test_actions = true;
     settings.sweep.retention_days = (options.retention_days > 0)
         .then(|| i32::try_from(options.retention_days).unwrap_or(i32::MAX));
-    settings.event_stream = Some(crate::ingress::stream::StreamSettings::new(
+    settings.event_stream = Some(crate::usecases::ingress::stream::StreamSettings::new(
         &redis.url,
         "alga-wf-dev",
     ));
@@ -141,7 +141,7 @@ pub async fn run(
         known_actions,
         start_limiter: crate::api::StartLimiter::new(options.start_rate),
         keyed_operations_pages: false,
-        correlation: crate::ingress::CorrelationPaths::default(),
+        correlation: crate::usecases::ingress::CorrelationPaths::default(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
         .await

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The run's outcome as the report names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunStatus {
     /// Completed.
@@ -23,7 +23,7 @@ pub enum RunStatus {
 }
 
 /// The run's error.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportError {
     /// Category.
@@ -35,6 +35,7 @@ pub struct ReportError {
     /// Code.
     pub code: Option<String>,
     /// Details.
+    #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
 }
 
@@ -51,7 +52,7 @@ impl From<&RuntimeError> for ReportError {
 }
 
 /// One step start.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepEntry {
     /// Path.
@@ -61,22 +62,25 @@ pub struct StepEntry {
     /// Type.
     #[serde(rename = "type")]
     pub step_type: String,
-    /// Final status.
+    /// Final status (`SUCCEEDED`, `FAILED`, `CANCELED`, ...).
+    #[schema(value_type = String)]
     pub status: StepStatus,
     /// Attempts it took.
     pub attempt: u32,
 }
 
 /// One wait.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WaitEntry {
     /// Kind.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: WaitKind,
     /// Path.
     pub path: String,
     /// Final status.
+    #[schema(value_type = String)]
     pub status: WaitStatus,
     /// Event name.
     pub event_name: Option<String>,
@@ -90,7 +94,7 @@ pub struct WaitEntry {
 }
 
 /// One action attempt.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionEntry {
     /// Step path.
@@ -102,6 +106,7 @@ pub struct ActionEntry {
     /// Attempt.
     pub attempt: u32,
     /// Input.
+    #[schema(value_type = Object)]
     pub input: Value,
     /// Ledger key.
     pub idempotency_key: String,
@@ -111,11 +116,12 @@ pub struct ActionEntry {
     pub inline: bool,
     /// The failure, for `error` outcomes (extension).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub error: Option<Value>,
 }
 
 /// The report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Outcome.
@@ -124,11 +130,14 @@ pub struct Report {
     pub error: Option<ReportError>,
     /// Validation errors (INVALID only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub errors: Option<Vec<Issue>>,
     /// Validation warnings.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub warnings: Option<Vec<Issue>>,
     /// Final scopes.
+    #[schema(value_type = Object)]
     pub scopes: Value,
     /// Every step start, in order.
     pub steps: Vec<StepEntry>,
@@ -153,7 +162,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// A child run started by `control.callWorkflow`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChildReport {
     /// The parent step.
@@ -165,6 +174,7 @@ pub struct ChildReport {
     /// Child identity (its run id in the simulation).
     pub child_key: String,
     /// The child's own report.
+    #[schema(no_recursion)]
     pub report: Box<Report>,
 }
 

@@ -1,6 +1,7 @@
 //! Drafts and the definition catalogue: a workflow's editable draft (saved with an optimistic
 //! `draft_version` guard), its row, its published versions, and pausing.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -9,7 +10,7 @@ use super::definitions::identity;
 use super::{Context, Store, StoreError};
 
 /// A saved draft.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedDraft {
     /// The workflow's uuid.
@@ -18,6 +19,84 @@ pub struct SavedDraft {
     pub key: Option<String>,
     /// The draft's revision; send it back as `expectedDraftVersion` to update it.
     pub draft_version: i32,
+}
+
+/// A `workflow_definitions` row (without its tenant, always the caller's) with its latest
+/// published version.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Definition {
+    pub workflow_id: Uuid,
+    /// The slug, when the definition's `id` is not a uuid.
+    pub key: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub payload_schema_ref: String,
+    pub payload_schema_mode: String,
+    pub pinned_payload_schema_ref: Option<String>,
+    pub payload_schema_provenance: Option<String>,
+    /// The draft's event or time trigger.
+    #[sqlx(json(nullable))]
+    #[schema(value_type = Option<Object>)]
+    pub trigger: Option<Value>,
+    /// The editable draft (absent from the list).
+    #[sqlx(json(nullable))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub draft_definition: Option<Value>,
+    /// The draft's revision; send it back as `expectedDraftVersion` to update it.
+    pub draft_version: i32,
+    /// `draft` or `published`.
+    pub status: String,
+    pub validation_status: Option<String>,
+    #[sqlx(json(nullable))]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub validation_errors: Option<Value>,
+    #[sqlx(json(nullable))]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub validation_warnings: Option<Value>,
+    pub validated_at: Option<DateTime<Utc>>,
+    pub is_system: bool,
+    pub is_visible: bool,
+    /// A paused workflow is not started by events or schedules.
+    pub is_paused: bool,
+    /// Open runs at most (none: no limit).
+    pub concurrency_limit: Option<i32>,
+    /// How long a run may stay open (none: the deployment's `--run-timeout-secs`).
+    pub execution_timeout_secs: Option<i32>,
+    pub auto_pause_on_failure: bool,
+    pub failure_rate_threshold: Option<f64>,
+    pub failure_rate_min_runs: Option<i32>,
+    /// `{"days": N}`: ended runs are purged N days after they ended.
+    #[sqlx(json(nullable))]
+    #[schema(value_type = Option<Object>)]
+    pub retention_policy_override: Option<Value>,
+    pub created_by: Option<Uuid>,
+    pub updated_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The latest published version (none: never published).
+    pub published_version: Option<i32>,
+}
+
+/// The columns of [`Definition`] but its draft (`d` is `workflow_definitions`).
+const DEFINITION_COLUMNS: &str = "d.workflow_id, d.key, d.name, d.description,
+    d.payload_schema_ref, d.payload_schema_mode, d.pinned_payload_schema_ref,
+    d.payload_schema_provenance, d.trigger, d.draft_version, d.status, d.validation_status,
+    d.validation_errors, d.validation_warnings, d.validated_at, d.is_system, d.is_visible,
+    d.is_paused, d.concurrency_limit, d.execution_timeout_secs, d.auto_pause_on_failure,
+    d.failure_rate_threshold::float8 AS failure_rate_threshold, d.failure_rate_min_runs,
+    d.retention_policy_override, d.created_by, d.updated_by, d.created_at, d.updated_at,
+    (SELECT max(version) FROM workflow_definition_versions v
+      WHERE v.workflow_id = d.workflow_id AND v.tenant = d.tenant) AS published_version";
+
+/// A published version, without its definition.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionVersion {
+    pub version: i32,
+    pub published_at: Option<DateTime<Utc>>,
+    pub validation_status: Option<String>,
 }
 
 impl Store {
@@ -92,36 +171,35 @@ impl Store {
     }
 
     /// The workflow's row (draft included) with its latest published version.
-    pub async fn get_definition(&self, tenant: Uuid, reference: &str) -> Result<Value, StoreError> {
+    pub async fn get_definition(
+        &self,
+        tenant: Uuid,
+        reference: &str,
+    ) -> Result<Definition, StoreError> {
         let (workflow_id, _) = identity(Some(tenant), reference);
-        let row: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(d) || jsonb_build_object('published_version',
-                 (SELECT max(version) FROM workflow_definition_versions v
-                  WHERE v.workflow_id = d.workflow_id AND v.tenant = d.tenant))
-             FROM workflow_definitions d WHERE workflow_id = $1 AND tenant = $2",
-        )
+        let row: Option<Definition> = sqlx::query_as(&format!(
+            "SELECT {DEFINITION_COLUMNS}, d.draft_definition
+             FROM workflow_definitions d WHERE workflow_id = $1 AND tenant = $2"
+        ))
         .bind(workflow_id)
         .bind(tenant)
         .fetch_optional(self.pool())
         .await
         .context(format!("reading workflow `{reference}`"))?;
-        row.map(|Json(v)| v)
-            .ok_or_else(|| StoreError::NotFound(format!("no workflow `{reference}`")))
+        row.ok_or_else(|| StoreError::NotFound(format!("no workflow `{reference}`")))
     }
 
     /// The tenant's workflows (without their drafts), by name.
-    pub async fn list_definitions(&self, tenant: Uuid) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT (to_jsonb(d) - 'draft_definition') || jsonb_build_object('published_version',
-                 (SELECT max(version) FROM workflow_definition_versions v
-                  WHERE v.workflow_id = d.workflow_id AND v.tenant = d.tenant))
-             FROM workflow_definitions d WHERE tenant = $1 ORDER BY name, workflow_id",
-        )
+    pub async fn list_definitions(&self, tenant: Uuid) -> Result<Vec<Definition>, StoreError> {
+        let rows = sqlx::query_as(&format!(
+            "SELECT {DEFINITION_COLUMNS}, NULL::jsonb AS draft_definition
+             FROM workflow_definitions d WHERE tenant = $1 ORDER BY name, workflow_id"
+        ))
         .bind(tenant)
         .fetch_all(self.pool())
         .await
         .context("listing workflows")?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
+        Ok(rows)
     }
 
     /// The workflow's published versions, newest first (without their definitions).
@@ -129,12 +207,11 @@ impl Store {
         &self,
         tenant: Uuid,
         reference: &str,
-    ) -> Result<Vec<Value>, StoreError> {
+    ) -> Result<Vec<DefinitionVersion>, StoreError> {
         self.get_definition(tenant, reference).await?;
         let (workflow_id, _) = identity(Some(tenant), reference);
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT jsonb_build_object('version', version, 'publishedAt', published_at,
-                 'validationStatus', validation_status)
+        let rows = sqlx::query_as(
+            "SELECT version, published_at, validation_status
              FROM workflow_definition_versions WHERE workflow_id = $1 AND tenant = $2
              ORDER BY version DESC",
         )
@@ -143,7 +220,7 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .context(format!("listing the versions of `{reference}`"))?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
+        Ok(rows)
     }
 
     /// Changes a workflow's operator settings (a field left `None` keeps its value; an

@@ -178,24 +178,16 @@ async fn refuse_fire_at_limit(
     let Some(reason) = super::runs::at_concurrency_limit(tx, workflow_id, tenant).await? else {
         return Ok(None);
     };
+    // The row is the one any fire gets, then failed: counted first, so it does not count
+    // itself.
+    create_started_run(tx, run, start, None).await?;
     sqlx::query(
-        "INSERT INTO workflow_runs
-             (run_id, tenant, workflow_id, workflow_version, status, input_json, engine,
-              temporal_workflow_id, definition_hash, runtime_semantics_version, trigger_type,
-              trigger_metadata_json, error_json, started_at, completed_at)
-         VALUES ($1, $2, $3, $4, 'FAILED', $5, 'temporal', $6, $7, $8, $9, $10, $11, now(), now())
-         ON CONFLICT (run_id) DO NOTHING",
+        "UPDATE workflow_runs SET status = 'FAILED', error_json = $3, completed_at = now(),
+             updated_at = now()
+         WHERE run_id = $1 AND tenant IS NOT DISTINCT FROM $2",
     )
     .bind(run)
     .bind(tenant)
-    .bind(workflow_id)
-    .bind(i32::try_from(start.workflow_version).unwrap_or(i32::MAX))
-    .bind(Json(&start.payload))
-    .bind(crate::temporal::workflow_id(&start.run_id))
-    .bind(&start.definition_hash)
-    .bind(&start.runtime_semantics_version)
-    .bind(&start.trigger_type)
-    .bind(start.meta.as_ref().map(Json))
     .bind(Json(
         json!({"category": "ValidationError", "code": AT_LIMIT,
         "message": format!("the schedule's fire was refused: {reason}"), "nodePath": "root"}),

@@ -51,19 +51,6 @@ pub struct PendingStart {
     pub start: Value,
 }
 
-/// A run as `alga-wf show` prints it: the run row, its steps, waits and invocations.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RunView {
-    /// The `workflow_runs` row.
-    pub run: Value,
-    /// `workflow_run_steps` rows, in start order.
-    pub steps: Vec<Value>,
-    /// `workflow_run_waits` rows, in creation order.
-    pub waits: Vec<Value>,
-    /// `workflow_action_invocations` rows, in creation order.
-    pub invocations: Vec<Value>,
-}
-
 /// A run to replay or redrive.
 #[derive(Debug, Clone)]
 pub struct RelaunchSource {
@@ -101,56 +88,6 @@ pub struct FiredRun {
 }
 
 impl Store {
-    /// A tenant's runs, newest first, optionally of one status and one workflow, from an
-    /// offset cursor.
-    pub async fn list_runs(
-        &self,
-        tenant: Uuid,
-        status: Option<&str>,
-        workflow_id: Option<Uuid>,
-        limit: i64,
-        cursor: i64,
-    ) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(r) - 'pending_start_json' FROM workflow_runs r
-             WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)
-               AND ($3::uuid IS NULL OR workflow_id = $3)
-             ORDER BY started_at DESC, run_id LIMIT $4 OFFSET $5",
-        )
-        .bind(tenant)
-        .bind(status)
-        .bind(workflow_id)
-        .bind(limit)
-        .bind(cursor)
-        .fetch_all(self.pool())
-        .await
-        .context("listing runs")?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
-    }
-
-    /// The runs `run_id` started (its `control.callWorkflow` children), oldest first, as rows.
-    pub async fn child_runs(
-        &self,
-        tenant: Uuid,
-        run_id: Uuid,
-        limit: i64,
-        cursor: i64,
-    ) -> Result<Vec<Value>, StoreError> {
-        let rows: Vec<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(r) - 'pending_start_json' FROM workflow_runs r
-             WHERE tenant = $1 AND parent_run_id = $2
-             ORDER BY started_at, run_id LIMIT $3 OFFSET $4",
-        )
-        .bind(tenant)
-        .bind(run_id)
-        .bind(limit)
-        .bind(cursor)
-        .fetch_all(self.pool())
-        .await
-        .context(format!("listing the children of run {run_id}"))?;
-        Ok(rows.into_iter().map(|Json(v)| v).collect())
-    }
-
     /// Inserts the run row (`RUNNING`) before its workflow starts, unless its workflow has a
     /// `concurrency_limit` that many runs open (`RUNNING` or `WAITING`): then
     /// [`StoreError::AtLimit`]. A limited workflow's row is locked while its runs are counted,
@@ -334,58 +271,6 @@ impl Store {
         .await
         .context(format!("recording the failed launch of run {run_id}"))?;
         Ok(())
-    }
-
-    /// The run, its steps, waits and invocations; with `tenant`, only that tenant's run (any
-    /// other is "not found", never "forbidden").
-    pub async fn show_run(
-        &self,
-        run_id: &str,
-        tenant: Option<Uuid>,
-    ) -> Result<RunView, StoreError> {
-        let id = run_uuid(run_id);
-        let run: Option<Json<Value>> = sqlx::query_scalar(
-            "SELECT to_jsonb(r) - 'pending_start_json' FROM workflow_runs r
-             WHERE run_id = $1 AND ($2::uuid IS NULL OR tenant = $2)",
-        )
-        .bind(id)
-        .bind(tenant)
-        .fetch_optional(self.pool())
-        .await
-        .context(format!("reading run {run_id}"))?;
-        let Some(Json(run)) = run else {
-            return Err(StoreError::NotFound(format!("no run {run_id}")));
-        };
-        let rows = |sql: &'static str| {
-            sqlx::query_scalar::<_, Json<Value>>(sql)
-                .bind(id)
-                .fetch_all(self.pool())
-        };
-        let unwrap = |rows: Vec<Json<Value>>| rows.into_iter().map(|Json(v)| v).collect();
-        let steps = rows(
-            "SELECT to_jsonb(s) FROM workflow_run_steps s WHERE run_id = $1
-             ORDER BY started_at, step_path, attempt",
-        )
-        .await
-        .context(format!("reading the steps of run {run_id}"))?;
-        let waits = rows(
-            "SELECT to_jsonb(w) FROM workflow_run_waits w WHERE run_id = $1
-             ORDER BY created_at, step_path",
-        )
-        .await
-        .context(format!("reading the waits of run {run_id}"))?;
-        let invocations = rows(
-            "SELECT to_jsonb(i) FROM workflow_action_invocations i WHERE run_id = $1
-             ORDER BY created_at, step_path",
-        )
-        .await
-        .context(format!("reading the invocations of run {run_id}"))?;
-        Ok(RunView {
-            run,
-            steps: unwrap(steps),
-            waits: unwrap(waits),
-            invocations: unwrap(invocations),
-        })
     }
 }
 

@@ -1,5 +1,5 @@
 //! Schedule rows (`tenant_workflow_schedule`): what each schedule starts, when, with which
-//! payload, and its state. Temporal Schedules do the firing (`crate::schedules`).
+//! payload, and its state. Temporal Schedules do the firing (`crate::usecases::schedules`).
 
 use serde_json::Value;
 use sqlx::types::Json;

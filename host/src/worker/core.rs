@@ -238,7 +238,7 @@ pub async fn run_worker(
         let client = connected.client.clone();
         let (task_queue, sweep) = (settings.task_queue.clone(), settings.sweep);
         tokio::spawn(async move {
-            let ingress = crate::ingress::Ingress {
+            let ingress = crate::usecases::ingress::Ingress {
                 store: &store,
                 client: &client,
                 task_queue: &task_queue,
@@ -261,7 +261,7 @@ pub async fn run_worker(
             );
             let mut stopped = stream_stopped;
             Some(tokio::spawn(async move {
-                let ingress = crate::ingress::Ingress {
+                let ingress = crate::usecases::ingress::Ingress {
                     store: &store,
                     client: &client,
                     task_queue: &task_queue,
@@ -269,7 +269,8 @@ pub async fn run_worker(
                 let stop = async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 };
-                crate::ingress::stream::consume(ingress, &correlation, &stream, stop).await
+                crate::usecases::ingress::stream::consume(ingress, &correlation, &stream, stop)
+                    .await
             }))
         }
         (Some(_), None) => return Err(anyhow!("consuming the event stream needs a database")),
@@ -336,7 +337,7 @@ async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, bat
             correlation_key,
             ..
         } = record
-            && let Err(e) = crate::ingress::deliver_to_new_wait(
+            && let Err(e) = crate::usecases::ingress::deliver_to_new_wait(
                 store,
                 client,
                 tenant,
@@ -410,7 +411,7 @@ async fn pause_if_failing(
     match store.pause_if_failing(tenant, run).await {
         Ok(Some(workflow_id)) => {
             tracing::warn!(%workflow_id, "paused a workflow whose runs keep failing");
-            let scheduler = crate::schedules::Scheduler {
+            let scheduler = crate::usecases::schedules::Scheduler {
                 store,
                 client,
                 task_queue,

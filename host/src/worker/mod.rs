@@ -7,6 +7,7 @@
 //! core's sticky cache does; `activities` executes activity tasks.
 
 mod activities;
+pub mod certify;
 mod convert;
 mod core;
 mod definitions;
@@ -60,11 +61,11 @@ pub struct WorkerSettings {
     pub test_actions: bool,
     /// How often the sweeper looks for missed deliveries, unrouted events and runs to
     /// reconcile.
-    pub sweep: crate::ingress::SweepSettings,
+    pub sweep: crate::usecases::ingress::SweepSettings,
     /// The product's event stream to consume (with a database), if any.
-    pub event_stream: Option<crate::ingress::stream::StreamSettings>,
+    pub event_stream: Option<crate::usecases::ingress::stream::StreamSettings>,
     /// How events from the stream without a key get one from their payload.
-    pub correlation: crate::ingress::CorrelationPaths,
+    pub correlation: crate::usecases::ingress::CorrelationPaths,
     /// At a stop, how long activities in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
     /// How long a run may stay parked with its instance cached before it is evicted (and
@@ -92,9 +93,9 @@ impl WorkerSettings {
             scripted_actions: std::collections::BTreeMap::new(),
             secrets: std::sync::Arc::new(crate::secrets::EnvironmentSecrets::none()),
             test_actions: false,
-            sweep: crate::ingress::SweepSettings::default(),
+            sweep: crate::usecases::ingress::SweepSettings::default(),
             event_stream: None,
-            correlation: crate::ingress::CorrelationPaths::default(),
+            correlation: crate::usecases::ingress::CorrelationPaths::default(),
             shutdown_grace: std::time::Duration::from_secs(20),
             activation_threads: std::thread::available_parallelism().map_or(2, usize::from),
         }

@@ -293,7 +293,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     assert_eq!(again["status"], "duplicate", "{again:#}");
     assert_eq!(again["runId"], run.as_str());
     let finished = wait_for_run(&api, &reader, &run_path, |r| r["status"] == "SUCCEEDED");
-    assert_eq!(finished["node_path"], Value::Null);
+    assert_eq!(finished["nodePath"], Value::Null);
     let (_, unmatched) = api.post(
         "/api/workflow/events",
         Some(&admin),
@@ -342,7 +342,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     // The stranger's own runs (`mailer` and `b-shipped` of the isolation scenario) only.
     assert_eq!(foreign.len(), 2, "{foreign:#?}");
     assert!(
-        foreign.iter().all(|r| r["run_id"] != run.as_str()),
+        foreign.iter().all(|r| r["runId"] != run.as_str()),
         "{foreign:#?}"
     );
 
@@ -444,11 +444,8 @@ fn events_start_runs_and_reach_late_waits(api: &Api, admin: &str, reader: &str) 
         started[0]["runId"].as_str().unwrap()
     );
     let run = wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
-    assert_eq!(
-        run["input_json"],
-        json!({"ticket": {"id": 9, "key": "T-9"}})
-    );
-    assert_eq!(run["trigger_type"], "event");
+    assert_eq!(run["input"], json!({"ticket": {"id": 9, "key": "T-9"}}));
+    assert_eq!(run["triggerType"], "event");
     let event_path = format!(
         "/api/workflow/events/{}",
         routed["eventId"].as_str().unwrap()
@@ -639,7 +636,7 @@ fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
     assert_eq!(routed["status"], "resumed", "{routed:#}");
     let run = wait_for_run(api, reader, &failed_path, |r| r["status"] == "FAILED");
     assert_eq!(
-        run["error_json"]["nodePath"], "root.steps[2].then.steps[0]",
+        run["error"]["nodePath"], "root.steps[2].then.steps[0]",
         "{run:#}"
     );
 
@@ -654,10 +651,7 @@ fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
     let redriven = body["runId"].as_str().unwrap().to_owned();
     let redriven_path = format!("/api/workflow-runs/{redriven}");
     let run = wait_for_run(api, reader, &redriven_path, |r| r["status"] == "SUCCEEDED");
-    assert_eq!(
-        run["trigger_metadata_json"]["redriveOfRunId"],
-        failed.as_str()
-    );
+    assert_eq!(run["triggerMetadata"]["redriveOfRunId"], failed.as_str());
     let rows = system.database.sql(&format!(
         "SELECT count(*) FROM workflow_action_invocations WHERE action_id = 'test.sideEffect'
          AND (idempotency_key LIKE '%{failed}%' OR idempotency_key LIKE '%{redriven}%')"
@@ -698,16 +692,13 @@ fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
     let run = wait_for_run(api, reader, &format!("{replay_path}/waits"), |w| {
         w["waits"][0]["status"] == "WAITING"
     });
-    assert_eq!(run["waits"][0]["event_name"], "GO");
+    assert_eq!(run["waits"][0]["eventName"], "GO");
     let (_, replayed) = api.get(&replay_path, Some(reader));
     assert_eq!(
-        replayed["trigger_metadata_json"]["replayOfRunId"],
+        replayed["triggerMetadata"]["replayOfRunId"],
         failed.as_str()
     );
-    assert_eq!(
-        replayed["input_json"],
-        json!({"order": "R-1", "broken": true})
-    );
+    assert_eq!(replayed["input"], json!({"order": "R-1", "broken": true}));
 }
 
 /// Drafts (saved even when invalid, guarded by their revision), validation, simulating a
@@ -773,7 +764,7 @@ fn drafts_and_the_catalogue(api: &Api, admin: &str, reader: &str, stranger: &str
         .iter()
         .find(|d| d["key"] == "drafted")
         .unwrap_or_else(|| panic!("{listed:#}"));
-    assert_eq!(drafted["published_version"], 1);
+    assert_eq!(drafted["publishedVersion"], 1);
     assert_eq!(drafted["status"], "published");
     assert_eq!(
         api.get("/api/workflow-definitions/drafted", Some(stranger))
@@ -852,8 +843,8 @@ fn schedules_fire_runs(
         |l| l["runs"].as_array().is_some_and(|r| !r.is_empty()),
     );
     let fired = &runs["runs"][0];
-    assert_eq!(fired["trigger_type"], "recurring", "{fired:#}");
-    assert_eq!(fired["input_json"], json!({"tick": true}));
+    assert_eq!(fired["triggerType"], "recurring", "{fired:#}");
+    assert_eq!(fired["input"], json!({"tick": true}));
     let (status, described) = api.get(&schedule_path, Some(reader));
     assert_eq!(status, 200, "{described:#}");
     assert!(
@@ -944,7 +935,7 @@ fn schedules_fire_runs(
         |l| {
             l["runs"]
                 .as_array()
-                .is_some_and(|r| r.iter().any(|run| run["trigger_type"] == "schedule"))
+                .is_some_and(|r| r.iter().any(|run| run["triggerType"] == "schedule"))
         },
     );
 
@@ -1025,7 +1016,7 @@ fn the_cli_sends_events_through_ingress(system: &System, tenant: &str, api: &Api
     assert_eq!(routed["status"], "started", "{routed:#}");
     let run_path = format!("/api/workflow-runs/{}", routed["runId"].as_str().unwrap());
     let run = wait_for_run(api, reader, &run_path, |r| r["status"] == "SUCCEEDED");
-    assert_eq!(run["input_json"]["ticket"]["id"], 10);
+    assert_eq!(run["input"]["ticket"]["id"], 10);
     let again = common::alga_wf(&args);
     assert_eq!(again.json()["status"], "duplicate", "{}", again.stdout);
 }
@@ -1120,15 +1111,9 @@ fn tenants_cannot_reach_each_other(system: &System, api: &Api, admin: &str, stra
     let invocations = seen["invocations"].as_array().unwrap();
     assert!(!invocations.is_empty(), "{seen:#}");
     for invocation in invocations {
-        assert_eq!(
-            invocation["input_json"],
-            json!({"redacted": true}),
-            "{seen:#}"
-        );
-        assert!(
-            invocation["error_json"].get("message").is_none(),
-            "{seen:#}"
-        );
+        assert_eq!(invocation["input"], json!({"redacted": true}), "{seen:#}");
+        assert!(invocation["error"].get("message").is_none(), "{seen:#}");
+        assert_eq!(invocation["errorMessage"], Value::Null, "{seen:#}");
     }
     for place in [done.to_string(), steps.to_string()] {
         assert!(!place.contains("hunter2"), "{place}");

@@ -174,7 +174,7 @@ fn a_run_terminated_in_temporal_is_closed_in_the_read_model() {
 
     poll(&api, &admin, &run_path, |r| r["status"] == "FAILED");
     let (_, row) = api.call("GET", &run_path, Some(&admin), None);
-    assert_eq!(row["error_json"]["category"], "TerminatedError", "{row:#}");
+    assert_eq!(row["error"]["category"], "TerminatedError", "{row:#}");
     let (_, waits) = api.call("GET", &format!("{run_path}/waits"), Some(&admin), None);
     assert_eq!(waits["waits"][0]["status"], "CANCELED", "{waits:#}");
     let event = serde_json::json!({"eventName": "NEVER", "correlationKey": "k9", "payload": {}});
@@ -264,8 +264,8 @@ fn a_triggered_launch_that_failed_is_started_by_the_sweeper() {
     let (_, listed) = api.call("GET", runs, Some(&admin), None);
     let listed = listed["runs"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{listed:#?}");
-    assert_eq!(listed[0]["trigger_type"], "event", "{listed:#?}");
-    assert!(listed[0].get("pending_start_json").is_none(), "{listed:#?}");
+    assert_eq!(listed[0]["triggerType"], "event", "{listed:#?}");
+    assert!(listed[0].get("pendingStartJson").is_none(), "{listed:#?}");
     let log = system.worker_log();
     assert!(
         log.contains("started a triggered run whose launch had failed"),
@@ -569,17 +569,17 @@ fn two_launches_of_one_fire_key_at_once_start_one_run() {
             let (store, client) = (store.clone(), client.clone());
             let queue = settings.task_queue.clone();
             tokio::spawn(async move {
-                let request = alga_wf::launch::Launch {
+                let request = alga_wf::usecases::launch::Launch {
                     trigger_type: Some("event".into()),
                     fire_key: Some("raced:fire-key".into()),
-                    ..alga_wf::launch::Launch::manual(
+                    ..alga_wf::usecases::launch::Launch::manual(
                         Some(tenant),
                         "raced",
                         None,
                         serde_json::json!({}),
                     )
                 };
-                alga_wf::launch::launch(&store, &client, &queue, request).await
+                alga_wf::usecases::launch::launch(&store, &client, &queue, request).await
             })
         };
         let (first, second) = (launch(), launch());

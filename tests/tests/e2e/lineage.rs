@@ -93,21 +93,21 @@ fn a_childs_row_names_its_parent_and_root_and_the_api_lists_children() {
         Some(1),
         "{at_top:#}"
     );
-    assert_eq!(middle["parent_run_id"], top, "{middle:#}");
-    assert_eq!(middle["root_run_id"], top, "{middle:#}");
+    assert_eq!(middle["parentRunId"], top, "{middle:#}");
+    assert_eq!(middle["rootRunId"], top, "{middle:#}");
     assert_eq!(middle["status"], "SUCCEEDED", "{middle:#}");
-    let middle_id = middle["run_id"].as_str().unwrap();
+    let middle_id = middle["runId"].as_str().unwrap();
 
     let below = children_of(middle_id);
     assert_eq!(below["parentRunId"], top, "{below:#}");
     assert_eq!(below["rootRunId"], top, "{below:#}");
     let leaf = &below["children"][0];
-    assert_eq!(leaf["parent_run_id"], middle_id, "{leaf:#}");
+    assert_eq!(leaf["parentRunId"], middle_id, "{leaf:#}");
     assert_eq!(
-        leaf["root_run_id"], top,
+        leaf["rootRunId"], top,
         "the grandchild's root is the top run: {leaf:#}"
     );
-    let leaf_id = leaf["run_id"].as_str().unwrap();
+    let leaf_id = leaf["runId"].as_str().unwrap();
     assert_eq!(children_of(leaf_id)["children"], json!([]));
 
     // The row itself says so too, and another tenant cannot see the tree at all.
@@ -117,7 +117,7 @@ fn a_childs_row_names_its_parent_and_root_and_the_api_lists_children() {
         Some(&admin),
         None,
     );
-    assert_eq!(row["root_run_id"], top, "{row:#}");
+    assert_eq!(row["rootRunId"], top, "{row:#}");
     let (status, _) = api.call(
         "GET",
         &format!("/api/workflow-runs/{top}/children"),
@@ -144,7 +144,7 @@ fn a_childs_row_names_its_parent_and_root_and_the_api_lists_children() {
     let parent = waiting["runId"].as_str().unwrap();
     let child = loop {
         let children = children_of(parent);
-        if let Some(child) = children["children"][0]["run_id"].as_str() {
+        if let Some(child) = children["children"][0]["runId"].as_str() {
             break child.to_owned();
         }
         std::thread::sleep(std::time::Duration::from_millis(200));

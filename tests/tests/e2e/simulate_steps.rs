@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use crate::common::{definition, simulate, simulate_steps};
+use crate::common::{definition, simulate, simulate_steps, step_statuses};
 use serde_json::{Value, json};
 
 fn echo(id: &str, value: Value, save_as: &str) -> Value {
@@ -363,12 +363,7 @@ fn try_catch_routes_failures_and_keeps_error_visible_with_capture() {
         report["scopes"]["vars"]["seen"]["value"],
         json!(["nope", "nope", "root.steps[0].try.steps[0]"])
     );
-    let statuses: Vec<(&str, &str)> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["stepId"].as_str().unwrap(), s["status"].as_str().unwrap()))
-        .collect();
+    let statuses = step_statuses(&report);
     assert_eq!(
         statuses,
         [("t", "SUCCEEDED"), ("a", "FAILED"), ("c", "SUCCEEDED")]
@@ -412,12 +407,7 @@ fn cancellation_while_an_action_runs_cancels_the_run() {
         "cancellation is never caught"
     );
     // The tryCatch it was cancelled in did not succeed either (its row said so at entry).
-    let statuses: Vec<(&str, &str)> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["stepId"].as_str().unwrap(), s["status"].as_str().unwrap()))
-        .collect();
+    let statuses = step_statuses(&report);
     assert_eq!(statuses, [("t", "CANCELED"), ("a", "CANCELED")]);
 }
 
@@ -437,12 +427,7 @@ fn cancellation_inside_a_loop_and_a_try_cancels_the_enclosing_steps() {
         "actions": {"slow.op@1": [{"output": 1}, {"cancel": true}]}
     }));
     assert_eq!(report["status"], "CANCELED", "{report:#}");
-    let statuses: Vec<(&str, &str)> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["stepId"].as_str().unwrap(), s["status"].as_str().unwrap()))
-        .collect();
+    let statuses = step_statuses(&report);
     assert_eq!(
         statuses,
         [

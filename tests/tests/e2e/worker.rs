@@ -625,16 +625,16 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     let run = outcome["runId"].as_str().unwrap().to_owned();
     let view = show(system, &run);
     assert_eq!(view["run"]["status"], "SUCCEEDED", "{view:#}");
-    assert_eq!(view["run"]["node_path"], Value::Null);
+    assert_eq!(view["run"]["nodePath"], Value::Null);
     assert_eq!(view["run"]["engine"], "temporal");
     assert!(
-        view["run"]["definition_hash"]
+        view["run"]["definitionHash"]
             .as_str()
             .unwrap()
             .starts_with("blake3:")
     );
     assert!(
-        !view["run"]["temporal_run_id"]
+        !view["run"]["temporalRunId"]
             .as_str()
             .unwrap_or_default()
             .is_empty()
@@ -642,7 +642,7 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     let steps = view["steps"].as_array().unwrap();
     let paths: Vec<&str> = steps
         .iter()
-        .map(|s| s["step_path"].as_str().unwrap())
+        .map(|s| s["stepPath"].as_str().unwrap())
         .collect();
     assert_eq!(
         paths,
@@ -661,20 +661,20 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     assert_eq!(steps[4]["attempt"], 2);
     let waits = view["waits"].as_array().unwrap();
     assert_eq!(waits.len(), 1, "{view:#}");
-    assert_eq!(waits[0]["wait_type"], "time");
+    assert_eq!(waits[0]["waitType"], "time");
     assert_eq!(waits[0]["status"], "RESOLVED");
     let invocations = view["invocations"].as_array().unwrap();
     assert_eq!(invocations.len(), 2, "{view:#}");
     let echo = invocations
         .iter()
-        .find(|i| i["action_id"] == "test.echo")
+        .find(|i| i["actionId"] == "test.echo")
         .unwrap();
     assert_eq!(echo["status"], "SUCCEEDED");
-    assert_eq!(echo["output_json"]["value"], "ada");
+    assert_eq!(echo["output"]["value"], "ada");
     assert_eq!(echo["attempt"], 1);
     let upper = invocations
         .iter()
-        .find(|i| i["action_id"] == "transform.uppercase_text")
+        .find(|i| i["actionId"] == "transform.uppercase_text")
         .unwrap();
     assert_eq!(upper["status"], "SUCCEEDED");
 
@@ -696,7 +696,7 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     assert!(!outcome.to_string().contains(common::temporal::SECRET_VALUE));
     let view = show(system, outcome["runId"].as_str().unwrap());
     assert_eq!(
-        view["invocations"][0]["input_json"],
+        view["invocations"][0]["input"],
         json!({"value": {"$secret": "test-token"}}),
         "{view:#}"
     );
@@ -824,7 +824,7 @@ fn store_scenarios(system: &System, dir: &Path, definitions: &Path) {
     assert!(text.contains("alga_wf_activations_total"), "{text}");
     let view = show(system, &run);
     let effect = &view["invocations"][0];
-    assert_eq!(effect["action_id"], "test.sideEffect", "{view:#}");
+    assert_eq!(effect["actionId"], "test.sideEffect", "{view:#}");
     assert_eq!(effect["status"], "SUCCEEDED");
     assert_eq!(
         effect["attempt"], 1,

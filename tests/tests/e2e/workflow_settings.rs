@@ -75,9 +75,9 @@ fn runs_past_their_execution_timeout_fail_with_a_timeout_error() {
         Some(&admin),
         None,
     );
-    assert_eq!(row["error_json"]["category"], "TimeoutError", "{row:#}");
+    assert_eq!(row["error"]["category"], "TimeoutError", "{row:#}");
     assert!(
-        row["error_json"]["message"]
+        row["error"]["message"]
             .as_str()
             .is_some_and(|m| m.contains("execution timeout of 3 s")),
         "{row:#}"
@@ -121,7 +121,7 @@ fn runs_past_their_execution_timeout_fail_with_a_timeout_error() {
         &api,
         &admin,
         &format!("/api/workflow-runs/{patient}"),
-        |r| r["status"] == "FAILED" && r["error_json"]["category"] == "TimeoutError",
+        |r| r["status"] == "FAILED" && r["error"]["category"] == "TimeoutError",
     );
 }
 
@@ -251,20 +251,17 @@ fn a_concurrency_limit_refuses_starts_past_it() {
     });
     let (_, list) = api.call("GET", fired, Some(&admin), None);
     let refused = &list["runs"][0];
-    assert_eq!(refused["trigger_type"], "schedule", "{refused:#}");
-    let run_id = refused["run_id"].as_str().unwrap();
+    assert_eq!(refused["triggerType"], "schedule", "{refused:#}");
+    let run_id = refused["runId"].as_str().unwrap();
     let (_, row) = api.call(
         "GET",
         &format!("/api/workflow-runs/{run_id}"),
         Some(&admin),
         None,
     );
-    assert_eq!(
-        row["error_json"]["code"], "CONCURRENCY_LIMIT_REACHED",
-        "{row:#}"
-    );
+    assert_eq!(row["error"]["code"], "CONCURRENCY_LIMIT_REACHED", "{row:#}");
     assert!(
-        row["error_json"]["message"]
+        row["error"]["message"]
             .as_str()
             .is_some_and(|m| m.contains("concurrency limit is 1")),
         "{row:#}"
@@ -280,7 +277,7 @@ fn a_concurrency_limit_refuses_starts_past_it() {
         "workflow",
         "describe",
         "--workflow-id",
-        row["temporal_workflow_id"].as_str().unwrap(),
+        row["temporalWorkflowId"].as_str().unwrap(),
         "--output",
         "json",
     ]);
@@ -377,7 +374,7 @@ fn a_workflow_whose_runs_keep_failing_pauses_itself() {
         Some(&admin),
         None,
     );
-    assert_eq!(definition["is_paused"], true, "{definition:#}");
+    assert_eq!(definition["isPaused"], true, "{definition:#}");
 }
 
 /// Ended runs past their workflow's retention are purged with their rows by the sweeper; a

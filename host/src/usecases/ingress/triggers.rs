@@ -11,8 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::Ingress;
-use crate::launch::{Launch, launch};
 use crate::store::{StoreError, StoredEvent};
+use crate::usecases::launch::{Launch, launch};
 
 /// A run an event started.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

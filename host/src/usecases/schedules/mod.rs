@@ -28,8 +28,8 @@ use temporalio_common::data_converters::RawValue;
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::launch::pinned_start;
 use crate::store::{ScheduleRow, Store, StoreError};
+use crate::usecases::launch::pinned_start;
 
 /// A schedule as a client describes it (create, or the fields an update changes).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -70,7 +70,7 @@ pub enum ScheduleError {
     AlreadyExists(String),
     /// Its payload breaks the payload schema of the version it would start.
     #[error(transparent)]
-    Payload(#[from] crate::payload_schemas::PayloadError),
+    Payload(#[from] crate::usecases::payload_schemas::PayloadError),
 }
 
 impl From<TemporalError> for ScheduleError {
@@ -376,7 +376,7 @@ impl Scheduler<'_> {
                 .await;
             match pinned {
                 Ok(pinned)
-                    if crate::payload_schemas::schema_ref(&pinned.definition)
+                    if crate::usecases::payload_schemas::schema_ref(&pinned.definition)
                         == Some(schema_ref) =>
                 {
                     problems.extend(self.reconcile(tenant, workflow_id).await);
@@ -406,7 +406,7 @@ impl Scheduler<'_> {
             .await?;
         // Temporal starts each fire with this payload and no one to refuse it to: it must fit
         // the version's schema now (a new version that it does not fit fails the schedule).
-        crate::payload_schemas::check(
+        crate::usecases::payload_schemas::check(
             self.store,
             row.tenant,
             &pinned.definition,

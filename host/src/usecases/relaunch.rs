@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::ingress::Ingress;
-use crate::launch::{Launch, LaunchError, Launched, launch};
 use crate::store::{RunAddress, StoreError};
+use crate::usecases::ingress::Ingress;
+use crate::usecases::launch::{Launch, LaunchError, Launched, launch};
 
 /// Which kind of relaunch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub async fn relaunch(
     let launched = launch(ingress.store, ingress.client, ingress.task_queue, request).await?;
     if kind == Relaunch::Redrive {
         let events = ingress.store.delivered_events(tenant, run_id).await?;
-        for failure in crate::ingress::redeliver(
+        for failure in crate::usecases::ingress::redeliver(
             ingress.store,
             ingress.client,
             &events,

@@ -74,7 +74,7 @@ pub async fn publish(
         return Err(PublishError::Invalid { errors, warnings });
     }
     // Runs are checked against the registered schema; one nobody registered checks nothing.
-    if let Some(schema_ref) = crate::payload_schemas::schema_ref(definition)
+    if let Some(schema_ref) = crate::usecases::payload_schemas::schema_ref(definition)
         && store.payload_schema(tenant, schema_ref).await?.is_none()
     {
         warnings.push(Issue::warning(

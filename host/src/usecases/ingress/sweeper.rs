@@ -10,7 +10,7 @@
 //! have started (the launcher died, or Temporal was away) is started if a trigger made it (the
 //! event was accepted, so its run must happen) and failed with the reason if a caller asked
 //! for it (that caller was answered with an error and may have tried again). Less often, it
-//! matches schedule rows with Temporal Schedules both ways (`crate::schedules`). And it holds
+//! matches schedule rows with Temporal Schedules both ways (`crate::usecases::schedules`). And it holds
 //! runs to their deadline: a run still open past its execution timeout (its workflow's own, else
 //! the deployment's) is terminated in Temporal and its row ended `FAILED` with a `TimeoutError`.
 
@@ -129,7 +129,7 @@ impl Ingress<'_> {
                 failed += 1;
                 continue;
             }
-            match crate::launch::start_pending(
+            match crate::usecases::launch::start_pending(
                 self.store,
                 self.client,
                 self.task_queue,
@@ -230,13 +230,13 @@ impl Ingress<'_> {
             ticks.tick().await;
             if schedules_swept.is_none_or(|at| at.elapsed() >= settings.schedule_interval) {
                 schedules_swept = Some(tokio::time::Instant::now());
-                let scheduler = crate::schedules::Scheduler {
+                let scheduler = crate::usecases::schedules::Scheduler {
                     store: self.store,
                     client: self.client,
                     task_queue: self.task_queue,
                 };
                 match scheduler.sweep(settings.launch_grace).await {
-                    Ok(swept) if swept != crate::schedules::SchedulesSwept::default() => {
+                    Ok(swept) if swept != crate::usecases::schedules::SchedulesSwept::default() => {
                         tracing::info!(?swept, "the sweeper matched schedules with Temporal");
                     }
                     Ok(_) => {}

@@ -84,7 +84,7 @@ pub enum LaunchError {
     Temporal(String),
     /// The payload breaks the workflow's payload schema (nothing was stored).
     #[error(transparent)]
-    Payload(#[from] crate::payload_schemas::PayloadError),
+    Payload(#[from] crate::usecases::payload_schemas::PayloadError),
 }
 
 /// The start input of a run of a pinned version: what every launcher (manual, event,
@@ -155,8 +155,13 @@ pub async fn launch(
     let pinned = store
         .pinned(request.tenant, request.workflow, request.version)
         .await?;
-    crate::payload_schemas::check(store, request.tenant, &pinned.definition, &request.payload)
-        .await?;
+    crate::usecases::payload_schemas::check(
+        store,
+        request.tenant,
+        &pinned.definition,
+        &request.payload,
+    )
+    .await?;
     let run_id = Uuid::new_v4();
     let workflow_id = crate::temporal::workflow_id(&run_id.to_string());
     let (pinned_workflow, version) = (pinned.workflow_id, pinned.version);

@@ -9,8 +9,8 @@ use serde_json::Value;
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::ingress::CorrelationPaths;
 use crate::store::NewEvent;
+use crate::usecases::ingress::CorrelationPaths;
 
 /// The largest `payload_json` taken, in bytes: the API's body limit, so an event the API
 /// would refuse is not accepted through the back door.
