@@ -1,17 +1,14 @@
 //! The Alga workflow runtime host (`alga-wf`): the wasm engine that runs the interpreter
 //! component, the simulator and validator, and the command line.
 
-pub mod actions;
 pub mod api;
 pub mod cli;
 pub mod dev;
 pub use alga_wf_engine as engine;
+pub use alga_wf_simulator::{actions, runtime, simulate, stand_ins};
 pub mod locate;
 pub mod observability;
-pub mod runtime;
 pub mod secrets;
-pub mod simulate;
-pub mod stand_ins;
 pub mod store;
 pub mod temporal;
 pub mod termination;

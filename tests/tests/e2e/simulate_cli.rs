@@ -46,3 +46,42 @@ fn the_command_exits_2_for_an_invalid_definition_or_scenario() {
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert_eq!(out.json()["status"], "INVALID");
 }
+
+#[test]
+fn invalid_definitions_and_scenarios_are_reported_not_run() {
+    let out = common::alga_wf_json(
+        "simulate",
+        &json!({"definition": common::definition(json!([{"id": "a", "type": "control.if", "condition": {"$expr": "$count(1)"}, "then": []}]))}),
+    );
+    assert_eq!(out.code, 2);
+    let report = out.json();
+    assert_eq!(report["status"], "INVALID");
+    assert_eq!(report["errors"][0]["code"], "INVALID_EXPR");
+
+    let out = common::alga_wf_json(
+        "simulate",
+        &json!({"definition": common::definition(json!([])), "stimulus": []}),
+    );
+    assert_eq!(out.code, 2);
+    let report = out.json();
+    assert_eq!(report["errors"][0]["code"], "INVALID_SCENARIO");
+    assert_eq!(report["errors"][0]["path"], "stimulus");
+}
+
+#[test]
+fn the_same_scenario_gives_byte_identical_reports() {
+    let scenario = json!({
+        "definition": common::definition(json!([
+            {"id": "a", "type": "action.call", "config": {"actionId": "test.fail", "version": 1},
+                "retry": {"maxAttempts": 2, "backoffMs": 5}, "onError": {"policy": "continue"}},
+            {"id": "b", "type": "transform.assign", "config": {"assign": {"vars.t": {"$expr": "nowIso()"},
+                "vars.z": {"$expr": "{\"z\": 1, \"a\": 2}"}}}},
+            {"id": "c", "type": "action.call", "config": {"actionId": "test.echo", "version": 1,
+                "inputMapping": {"value": {"$expr": "vars"}}, "saveAs": "vars.copy"}}
+        ]))
+    });
+    let first = common::alga_wf_json("simulate", &scenario);
+    let second = common::alga_wf_json("simulate", &scenario);
+    assert_eq!(first.code, 0);
+    assert_eq!(first.stdout, second.stdout);
+}

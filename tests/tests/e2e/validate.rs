@@ -391,3 +391,39 @@ fn required_inputs_of_built_in_actions_must_be_mapped() {
         "root.steps[0]",
     );
 }
+
+#[test]
+fn email_node_configs_are_checked_at_publish() {
+    let (code, report) = validate(&definition(json!([
+        {"id": "parse", "type": "email.parseBody", "config": {"saveAs": "vars.__proto__.x"}},
+        {"id": "r", "type": "email.renderCommentBlocks", "config": {"html": "<p>x</p>", "body": 1}},
+        {"id": "w", "type": "event.wait", "config": {"eventName": "E", "correlationKey": {"$expr": "'k'"},
+            "assign": {"bad.path": {"$expr": "vars.event"}, "vars.ok": {"$expr": "vars.event"}}}},
+        {"id": "t", "type": "time.wait", "config": {"mode": "duration", "durationMs": 5,
+            "assign": {"local.item": {"$expr": "1"}}}}
+    ])));
+    assert_ne!(code, 0);
+    let codes = error_codes(&report);
+    assert!(
+        codes.contains(&("INVALID_ASSIGN_PATH".into(), "root.steps[0]".into())),
+        "{codes:?}"
+    );
+    assert!(
+        codes
+            .iter()
+            .any(|(c, p)| c == "INVALID_CONFIG" && p.starts_with("steps[1].config")),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("INVALID_ASSIGN_PATH".into(), "root.steps[2]".into())),
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|(c, _)| c == "INVALID_ASSIGN_PATH")
+            .count(),
+        2,
+        "vars.ok and local.item are scoped: {codes:?}"
+    );
+}

@@ -167,19 +167,6 @@ pub fn simulate_steps(steps: Value, payload: Value) -> Value {
     simulate(json!({"definition": definition(steps), "payload": payload}))
 }
 
-/// Each step of a simulation report as `(stepId, status)`, in the order they started.
-pub fn step_statuses(report: &Value) -> Vec<(&str, &str)> {
-    report["steps"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let text = |field: &str| s[field].as_str().unwrap_or_default();
-            (text("stepId"), text("status"))
-        })
-        .collect()
-}
-
 /// Validates a definition; returns (exit status, report).
 pub fn validate(definition: &Value) -> (i32, Value) {
     let out = alga_wf_json("validate", definition);

@@ -1,4 +1,4 @@
-//! Loops, tries and their combinations, continue-as-new, and queries, on the real component.
+//! Loops, tries and their combinations, continue-as-new, and queries, on the component and natively.
 
 use crate::common;
 
@@ -256,7 +256,7 @@ fn a_ten_thousand_item_loop_completes_within_the_default_fuel() {
         "{:?}",
         commands.last()
     );
-    let budget = alga_wf::engine::EngineConfig::default().fuel_per_activation;
+    let budget = alga_wf_simulator::engine::EngineConfig::default().fuel_per_activation;
     assert!(
         instance.fuel_used() < budget / 2,
         "{} of {budget} fuel for one execution's steps",

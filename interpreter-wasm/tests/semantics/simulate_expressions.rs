@@ -1,4 +1,4 @@
-//! Expressions (dsl-semantics §5) observed through `alga-wf simulate` on the real component.
+//! Expressions (dsl-semantics §5) observed through the simulator, on the component and natively.
 
 use crate::common;
 

@@ -1,4 +1,5 @@
-//! `time.wait` and `event.wait` (dsl-semantics §4.6, §4.7) through `alga-wf simulate`.
+//! `time.wait` and `event.wait` (dsl-semantics §4.6, §4.7) through the simulator, on the component
+//! and natively.
 
 use crate::common::{definition, simulate};
 use serde_json::{Value, json};

@@ -1,7 +1,5 @@
-//! Scopes and assignment (dsl-semantics §6) and the step types, through `alga-wf simulate` on
-//! the real component.
-
-use crate::common;
+//! Scopes and assignment (dsl-semantics §6) and the step types, through the simulator on the
+//! component and natively.
 
 use crate::common::{definition, simulate, simulate_steps, step_statuses};
 use serde_json::{Value, json};
@@ -475,44 +473,6 @@ fn pure_transforms_run_inside_the_interpreter_unless_scripted() {
         json!({"value": "scripted"})
     );
     assert_eq!(scripted["actions"][0]["inline"], false);
-}
-
-#[test]
-fn invalid_definitions_and_scenarios_are_reported_not_run() {
-    let out = common::alga_wf_json(
-        "simulate",
-        &json!({"definition": definition(json!([{"id": "a", "type": "control.if", "condition": {"$expr": "$count(1)"}, "then": []}]))}),
-    );
-    assert_eq!(out.code, 2);
-    let report = out.json();
-    assert_eq!(report["status"], "INVALID");
-    assert_eq!(report["errors"][0]["code"], "INVALID_EXPR");
-
-    let out = common::alga_wf_json(
-        "simulate",
-        &json!({"definition": definition(json!([])), "stimulus": []}),
-    );
-    assert_eq!(out.code, 2);
-    let report = out.json();
-    assert_eq!(report["errors"][0]["code"], "INVALID_SCENARIO");
-    assert_eq!(report["errors"][0]["path"], "stimulus");
-}
-
-#[test]
-fn the_same_scenario_gives_byte_identical_reports() {
-    let scenario = json!({
-        "definition": definition(json!([
-            {"id": "a", "type": "action.call", "config": {"actionId": "test.fail", "version": 1},
-                "retry": {"maxAttempts": 2, "backoffMs": 5}, "onError": {"policy": "continue"}},
-            {"id": "b", "type": "transform.assign", "config": {"assign": {"vars.t": {"$expr": "nowIso()"},
-                "vars.z": {"$expr": "{\"z\": 1, \"a\": 2}"}}}},
-            echo("c", json!({"$expr": "vars"}), "vars.copy")
-        ]))
-    });
-    let first = common::alga_wf_json("simulate", &scenario);
-    let second = common::alga_wf_json("simulate", &scenario);
-    assert_eq!(first.code, 0);
-    assert_eq!(first.stdout, second.stdout);
 }
 
 /// A catastrophically backtracking pattern fails its step with a catchable error inside the

@@ -1,4 +1,4 @@
-//! `human.task` and `control.callWorkflow` through `alga-wf simulate`.
+//! `human.task` and `control.callWorkflow` through the simulator, on the component and natively.
 
 use crate::common::{definition, simulate};
 use serde_json::{Value, json};
