@@ -109,6 +109,7 @@ impl<'a, 's> ChaosHost<'a, 's> {
                 definition["version"].as_u64().unwrap_or(1) as u32,
                 definition,
                 payload,
+                alga_interpreter::RUNTIME_SEMANTICS_VERSION,
             )
         };
         Ok(self.activation(vec![Job::Start(Box::new(start))]))

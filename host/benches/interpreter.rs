@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use alga_interpreter::Machine;
-use alga_interpreter::machine::protocol::{Activation, Command, Job, RunEvent, RunStart};
+use alga_protocol::protocol::{Activation, Command, Job, RunEvent, RunStart};
 use alga_wf::engine::EngineConfig;
 use serde_json::{Value, json};
 
@@ -72,7 +72,14 @@ fn activation(definition: Value, payload: Value) -> Activation {
         jobs: vec![Job::Start(Box::new(RunStart {
             tenant_id: Some("t".into()),
             execution_key: "bench".into(),
-            ..RunStart::pinned("bench", "bench", 1, definition, payload)
+            ..RunStart::pinned(
+                "bench",
+                "bench",
+                1,
+                definition,
+                payload,
+                alga_interpreter::RUNTIME_SEMANTICS_VERSION,
+            )
         }))],
     }
 }

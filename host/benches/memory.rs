@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use alga_interpreter::machine::signals::EVENT_SIGNAL;
+use alga_protocol::names::EVENT_SIGNAL;
 use alga_wf::temporal::{self, RunOutcome};
 use alga_wf::worker::WorkerSettings;
 use anyhow::{Result, anyhow};

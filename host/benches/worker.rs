@@ -17,7 +17,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alga_interpreter::machine::signals::EVENT_SIGNAL;
+use alga_protocol::names::EVENT_SIGNAL;
 use alga_wf::temporal::{self, RunOutcome};
 use alga_wf::worker::WorkerSettings;
 use anyhow::{Result, anyhow};
@@ -75,7 +75,7 @@ fn action_steps() -> Value {
     Value::Array(steps)
 }
 
-fn run_start(run_id: &str, steps: Value) -> alga_interpreter::machine::protocol::RunStart {
+fn run_start(run_id: &str, steps: Value) -> alga_protocol::protocol::RunStart {
     common::run_start(run_id, None, steps, json!({"name": "bench"}))
 }
 

@@ -7,9 +7,7 @@
 //! same library builds natively for tests, fuzzing and the host's pure built-in actions.
 
 pub mod actions;
-pub mod canonical;
 pub mod definition;
-pub mod error;
 pub mod expr;
 pub mod form;
 pub mod machine;
@@ -18,3 +16,7 @@ pub mod trigger;
 pub mod validate;
 
 pub use machine::{Machine, RUNTIME_SEMANTICS_VERSION};
+
+// The contract the host and the engine share with the interpreter lives in its own crate;
+// these keep the interpreter's own paths (`crate::error`, `crate::canonical`) to it.
+pub use alga_protocol::{canonical, error};

@@ -13,14 +13,7 @@ use crate::definition::{
 use crate::expr::{Evaluator, codes};
 use crate::scope::{InterpreterTarget, NodeTarget};
 
-/// An action the host can run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownAction {
-    /// Action id.
-    pub id: String,
-    /// Version.
-    pub version: u32,
-}
+pub use alga_protocol::issue::KnownAction;
 
 /// Checks a definition. Errors and warnings come back together, errors first in document order.
 pub fn validate(definition: &Value, known_actions: Option<&[KnownAction]>) -> Vec<Issue> {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alga_interpreter::machine::protocol::RunStart;
+use alga_protocol::protocol::RunStart;
 use alga_wf::engine::EngineConfig;
 use alga_wf::worker::{self, WorkerSettings};
 use anyhow::{Context, Result, anyhow};
@@ -86,7 +86,14 @@ pub fn run_start(run_id: &str, tenant: Option<&str>, steps: Value, payload: Valu
         tenant_id: tenant.map(str::to_owned),
         execution_key: run_id.into(),
         host_retries: true,
-        ..RunStart::pinned(run_id, "bench", 1, definition, payload)
+        ..RunStart::pinned(
+            run_id,
+            "bench",
+            1,
+            definition,
+            payload,
+            alga_interpreter::RUNTIME_SEMANTICS_VERSION,
+        )
     }
 }
 

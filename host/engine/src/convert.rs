@@ -1,9 +1,9 @@
 //! Conversions between the library's protocol types and the host-side WIT bindings (the
 //! mirror image of the component's own conversions).
 
-use alga_interpreter::definition::{Issue, RetryPolicy, Severity};
-use alga_interpreter::error::{Failure, RuntimeError};
-use alga_interpreter::machine::protocol as p;
+use alga_protocol::protocol as p;
+use alga_protocol::{Failure, RuntimeError};
+use alga_protocol::{Issue, RetryPolicy, Severity};
 use serde_json::Value;
 
 use super::alga::workflow::types as w;

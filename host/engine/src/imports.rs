@@ -1,6 +1,6 @@
 //! The host side of the interpreter's imports: each call records one command.
 
-use alga_interpreter::machine::protocol::Command;
+use alga_protocol::protocol::Command;
 
 use super::alga::workflow::{host, types};
 use super::convert;

@@ -10,9 +10,9 @@ pub mod modules;
 
 use std::path::{Path, PathBuf};
 
-use alga_interpreter::definition::Issue;
-use alga_interpreter::machine::protocol::{Activation, Command};
-use alga_interpreter::validate::KnownAction;
+use alga_protocol::Issue;
+use alga_protocol::KnownAction;
+use alga_protocol::protocol::{Activation, Command};
 use serde_json::Value;
 use wasmtime::component::Linker;
 use wasmtime::{Config, InstanceAllocationStrategy, PoolingAllocationConfig, Store};

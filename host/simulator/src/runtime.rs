@@ -2,9 +2,10 @@
 //! library linked natively (for property tests, fuzzing and differential checks).
 
 use alga_interpreter::Machine;
-use alga_interpreter::definition::Issue;
-use alga_interpreter::machine::protocol::{Activation, Command};
-use alga_interpreter::validate::{KnownAction, validate};
+use alga_interpreter::validate::validate;
+use alga_protocol::Issue;
+use alga_protocol::KnownAction;
+use alga_protocol::protocol::{Activation, Command};
 use serde_json::Value;
 
 use crate::engine::{EngineError, InterpreterEngine, RunInstance};

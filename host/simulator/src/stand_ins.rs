@@ -3,7 +3,7 @@
 //! (`--scripted-actions`, `alga-wf dev --stand-ins`) in place of the product's action workers;
 //! the scenario file is where both read them (`simulate::parse_scripted_actions`).
 
-use alga_interpreter::error::Failure;
+use alga_protocol::error::Failure;
 use serde_json::Value;
 
 /// One scripted attempt result.

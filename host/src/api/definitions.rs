@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::error::responses::{BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unauthorized};
 use crate::simulate::Report;
 use crate::store::{Definition, DefinitionVersion, SavedDraft};
-use alga_interpreter::definition::Issue;
+use alga_protocol::Issue;
 
 /// `POST /api/workflow-definitions/publish` body.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -99,7 +99,7 @@ pub struct PublishedVersion {
     definition_hash: String,
     /// What the checks warned about (`{severity, stepPath, code, message, ...}`).
     #[schema(value_type = Vec<Object>)]
-    warnings: Vec<alga_interpreter::definition::Issue>,
+    warnings: Vec<alga_protocol::Issue>,
     /// Schedules that could not move onto the new version.
     schedule_problems: Vec<String>,
 }

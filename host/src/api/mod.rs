@@ -23,7 +23,7 @@ mod workflow_settings;
 use std::future::Future;
 use std::sync::Arc;
 
-use alga_interpreter::validate::KnownAction;
+use alga_protocol::KnownAction;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};

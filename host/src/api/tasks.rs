@@ -376,7 +376,7 @@ async fn update_until_open(
         let outcome = crate::temporal::update_workflow(
             &state.client,
             temporal_workflow_id,
-            alga_interpreter::machine::HUMAN_TASK_UPDATE,
+            alga_protocol::names::HUMAN_TASK_UPDATE,
             argument,
             &update_id,
         )
@@ -389,7 +389,7 @@ async fn update_until_open(
             )
         })?;
         let opening = matches!(&outcome, Err(failure)
-            if failure["code"] == alga_interpreter::machine::HUMAN_TASK_NOT_OPEN_YET);
+            if failure["code"] == alga_protocol::names::HUMAN_TASK_NOT_OPEN_YET);
         if !opening || tokio::time::Instant::now() >= deadline {
             return Ok(outcome);
         }

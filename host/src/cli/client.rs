@@ -5,8 +5,8 @@
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
-use alga_interpreter::machine::protocol::RunStart;
-use alga_interpreter::machine::signals;
+use alga_protocol::names as signals;
+use alga_protocol::protocol::RunStart;
 use serde_json::json;
 use temporalio_client::Client;
 
@@ -126,6 +126,7 @@ impl RunArgs {
             definition["version"].as_u64().unwrap_or(1) as u32,
             definition,
             payload,
+            alga_interpreter::RUNTIME_SEMANTICS_VERSION,
         );
         let start = RunStart {
             tenant_id: self.tenant.clone(),

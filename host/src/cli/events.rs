@@ -131,15 +131,9 @@ impl SendEventArgs {
             &self.event_name,
             &payload,
         );
-        let store = self.database.connect().await?;
-        let settings = self.temporal.settings();
-        let connected = crate::temporal::connect(&settings).await?;
-        let ingress = crate::usecases::ingress::Ingress {
-            store: &store,
-            client: &connected.client,
-            task_queue: &settings.task_queue,
-        };
-        let routed = ingress
+        let connection = IngressConnection::open(&self.database, &self.temporal).await?;
+        let routed = connection
+            .ingress()
             .submit(crate::store::NewEvent {
                 event_id,
                 tenant,
@@ -151,5 +145,39 @@ impl SendEventArgs {
             .await?;
         print_json(&serde_json::to_value(routed).unwrap_or_default());
         Ok(0)
+    }
+}
+
+/// What a command needs to hand work to ingress: the database and a Temporal client on the
+/// worker's task queue (kept open while the command runs).
+pub(super) struct IngressConnection {
+    store: crate::store::Store,
+    connected: crate::temporal::Connected,
+    task_queue: String,
+}
+
+impl IngressConnection {
+    /// Connects to both.
+    pub(super) async fn open(
+        database: &DatabaseArgs,
+        temporal: &TemporalArgs,
+    ) -> anyhow::Result<IngressConnection> {
+        let store = database.connect().await?;
+        let settings = temporal.settings();
+        let connected = crate::temporal::connect(&settings).await?;
+        Ok(IngressConnection {
+            store,
+            connected,
+            task_queue: settings.task_queue,
+        })
+    }
+
+    /// Ingress over the connection.
+    pub(super) fn ingress(&self) -> crate::usecases::ingress::Ingress<'_> {
+        crate::usecases::ingress::Ingress {
+            store: &self.store,
+            client: &self.connected.client,
+            task_queue: &self.task_queue,
+        }
     }
 }

@@ -7,6 +7,7 @@ mod events;
 mod histories;
 mod keys;
 mod modules;
+mod relaunch;
 mod schemas;
 mod worker;
 
@@ -174,6 +175,9 @@ enum Command {
     /// Submit an event through ingress, as `POST /api/workflow/events` does: stored once by
     /// id, delivered to the tenant's waiting runs, and starting the workflows it triggers.
     SendEvent(events::SendEventArgs),
+    /// Replay a run (a new run of its pinned version) or redrive a failed one (resumed with its
+    /// action ledger), as the API's `/replay` and `/redrive` do.
+    Relaunch(relaunch::RelaunchArgs),
     /// Send an event straight to one run (the `workflowRuntimeV2Event` signal), bypassing
     /// ingress.
     SignalEvent {
@@ -459,6 +463,7 @@ fn temporal_command(cli: &Cli) -> anyhow::Result<u8> {
             Command::PayloadSchemas { action } => schemas::run(action).await,
             Command::Run(args) => args.run().await,
             Command::SendEvent(args) => args.run().await,
+            Command::Relaunch(args) => args.run().await,
             Command::SignalEvent {
                 run,
                 temporal,

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use alga_interpreter::actions::BUILTIN_ACTIONS;
-use alga_interpreter::definition::Issue;
-use alga_interpreter::validate::KnownAction;
+use alga_protocol::Issue;
+use alga_protocol::KnownAction;
 use serde_json::Value;
 
 use super::{Cli, InterpretersAction, print_json, read_json};

@@ -72,7 +72,7 @@ fn identity(data: &Path) -> Option<(uuid::Uuid, String)> {
 pub async fn run(
     modules: Arc<crate::engine::modules::Modules>,
     options: DevOptions,
-    known_actions: Vec<alga_interpreter::validate::KnownAction>,
+    known_actions: Vec<alga_protocol::KnownAction>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), DevError> {
     crate::observability::metrics();

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use alga_interpreter::validate::KnownAction;
+use alga_protocol::KnownAction;
 use serde_json::Value;
 
 use crate::stand_ins::ScriptedResult;

@@ -11,7 +11,7 @@ mod redact;
 use std::sync::Arc;
 
 use alga_interpreter::definition::secret_name_problem;
-use alga_interpreter::error::{Failure, category};
+use alga_protocol::error::{Failure, category};
 use serde_json::{Map, Value, json};
 
 pub use environment::EnvironmentSecrets;

@@ -7,7 +7,7 @@
 //! else sees the result. A value transformed beyond these (upper-cased, hashed, split) is not
 //! recognised: actions receive plaintext and must not return it.
 
-use alga_interpreter::error::Failure;
+use alga_protocol::error::Failure;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};

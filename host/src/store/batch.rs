@@ -1,7 +1,7 @@
 //! One activation's records for one run, as the read model takes them: what the worker hands
 //! the store after each activation (projections and the run's log are both written from it).
 
-use alga_interpreter::machine::protocol::{RunEvent, RunStart};
+use alga_protocol::protocol::{RunEvent, RunStart};
 use serde_json::Value;
 
 /// How a run ended.

@@ -117,8 +117,8 @@ impl Store {
         .await
         .context(format!("reading version {version} of `{id}`"))?;
         if let Some(Json(stored)) = existing {
-            if alga_interpreter::canonical::definition_hash(&stored)
-                != alga_interpreter::canonical::definition_hash(definition)
+            if alga_protocol::canonical::definition_hash(&stored)
+                != alga_protocol::canonical::definition_hash(definition)
             {
                 return Err(StoreError::Invalid(format!(
                     "version {version} of `{id}` is already published with different content; \

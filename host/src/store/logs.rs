@@ -13,7 +13,7 @@ use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use alga_interpreter::machine::protocol::{RunEvent, StepStatus, WaitKind, WaitStatus};
+use alga_protocol::protocol::{RunEvent, StepStatus, WaitKind, WaitStatus};
 
 use super::batch::{Batch, RunEnd};
 use super::{Context, Store, StoreError, derived_uuid};

@@ -2,7 +2,7 @@
 //! (not one activity per step start and end, as the reference does). Row ids derive from the
 //! run, the step path and its execution count, so a batch applied twice changes nothing.
 
-use alga_interpreter::machine::protocol::{RunEvent, RunStart, StepStatus, WaitKind, WaitStatus};
+use alga_protocol::protocol::{RunEvent, RunStart, StepStatus, WaitKind, WaitStatus};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::types::Json;

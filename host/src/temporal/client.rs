@@ -1,7 +1,7 @@
 //! The client calls: start, signal, update, query, result, history and cancel of a run's
 //! workflow, and the connection they (and the worker) share.
 
-use alga_interpreter::machine::protocol::RunStart;
+use alga_protocol::protocol::RunStart;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 use temporalio_client::errors::{WorkflowGetResultError, WorkflowStartError, WorkflowUpdateError};
@@ -141,7 +141,7 @@ pub async fn run_result(client: &Client, run_id: &str) -> Result<RunOutcome> {
             let mut scopes =
                 payload::first(&raw.payloads).map_err(|e| anyhow!("the run's result: {e}"))?;
             if let Value::Object(fields) = &mut scopes {
-                fields.remove(alga_interpreter::machine::protocol::RESULT_SYSTEM_FIELDS);
+                fields.remove(alga_protocol::protocol::RESULT_SYSTEM_FIELDS);
             }
             Ok(RunOutcome::Succeeded(scopes))
         }

@@ -2,7 +2,7 @@
 //! `WorkflowRuntimeV2.<category>` and whose details carry the failure whole, so a run's error,
 //! an activity's and a child's survive Temporal's wrapping (dsl-semantics §7.6, fixed).
 
-use alga_interpreter::error::{Failure, category};
+use alga_protocol::error::{Failure, category};
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::common::v1::Payloads;
 use temporalio_common::protos::temporal::api::failure::v1::{

@@ -3,7 +3,7 @@
 //! Temporal's run id; a start that fails leaves the row `FAILED` with `stage: launch`.
 //! The CLI's `start` and the HTTP API's `POST /api/workflow-runs` share it.
 
-use alga_interpreter::machine::protocol::RunStart;
+use alga_protocol::protocol::RunStart;
 use serde_json::Value;
 use thiserror::Error;
 use uuid::Uuid;
@@ -106,6 +106,7 @@ pub fn pinned_start(
             u32::try_from(pinned.version).unwrap_or(1),
             pinned.definition,
             payload,
+            alga_interpreter::RUNTIME_SEMANTICS_VERSION,
         )
     }
 }

@@ -3,8 +3,8 @@
 //! the workflow's schedules onto it. Each caller brings what it has: the API its Temporal
 //! client, the CLI a connection it opens only when there are schedules to move.
 
-use alga_interpreter::definition::{Issue, Severity};
-use alga_interpreter::validate::KnownAction;
+use alga_protocol::KnownAction;
+use alga_protocol::{Issue, Severity};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -95,7 +95,7 @@ pub async fn publish(
     };
     Ok(Publication {
         published,
-        definition_hash: alga_interpreter::canonical::definition_hash(definition),
+        definition_hash: alga_protocol::canonical::definition_hash(definition),
         warnings,
         schedule_problems,
     })

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use alga_interpreter::error::{Failure, category};
-use alga_interpreter::machine::protocol::{ActionInvocation, HumanTaskRequest};
+use alga_protocol::error::{Failure, category};
+use alga_protocol::protocol::{ActionInvocation, HumanTaskRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;

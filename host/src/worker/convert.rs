@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use alga_interpreter::error::{Failure, RuntimeError, category};
-use alga_interpreter::machine::protocol as p;
+use alga_protocol::error::{Failure, RuntimeError, category};
+use alga_protocol::protocol as p;
 use serde_json::{Value, json};
 use temporalio_common::protos::coresdk::activity_result::{self, activity_resolution};
 use temporalio_common::protos::coresdk::child_workflow::{
@@ -376,7 +376,7 @@ fn schedule_activity(
 /// The authored policy as Temporal's (the interpreter only hands over policies that map
 /// exactly: `RetryPolicy::maps_onto_temporal`), or a single attempt when the interpreter runs
 /// the retries itself on durable timers.
-fn retry_policy(authored: Option<&alga_interpreter::definition::RetryPolicy>) -> RetryPolicy {
+fn retry_policy(authored: Option<&alga_protocol::RetryPolicy>) -> RetryPolicy {
     let Some(policy) = authored else {
         // The action's own failures are non-retryable (the activity says so); what Temporal
         // retries here is a lost worker's timed-out attempt, which the ledger makes safe.
@@ -417,7 +417,7 @@ fn start_child(
         workflow_version: request.workflow_version,
         definition_hash: definition
             .as_ref()
-            .map(alga_interpreter::canonical::definition_hash)
+            .map(alga_protocol::canonical::definition_hash)
             .unwrap_or_default(),
         definition: definition.unwrap_or(Value::Null),
         runtime_semantics_version: parent

@@ -328,7 +328,7 @@ fn lock(runs: &std::sync::Mutex<Runs>) -> std::sync::MutexGuard<'_, Runs> {
 /// Delivers the events that arrived before the event waits this batch opened (ingress only
 /// signals runs whose wait it can already see).
 async fn deliver_missed_events(store: &Store, client: &Client, tenant: Uuid, batch: &Batch) {
-    use alga_interpreter::machine::protocol::{RunEvent, WaitKind};
+    use alga_protocol::protocol::{RunEvent, WaitKind};
     let run_id = &batch.run_id;
     for record in &batch.records {
         if let RunEvent::WaitOpened {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use alga_interpreter::machine::protocol::Command;
+use alga_protocol::protocol::Command;
 use serde_json::Value;
 
 use crate::store::{Store, StoreError, tenant_uuid};

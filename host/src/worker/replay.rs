@@ -18,7 +18,7 @@ use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, ini
 use super::definitions::DefinitionLookup;
 use super::runs::Runs;
 use crate::engine::modules::Modules;
-use alga_interpreter::machine::protocol::{Command, RunEvent};
+use alga_protocol::protocol::{Command, RunEvent};
 
 /// The verdict for one history.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use alga_interpreter::error::{Failure, RuntimeError, category};
-use alga_interpreter::machine::protocol::{self as p, Command};
+use alga_protocol::error::{Failure, RuntimeError, category};
+use alga_protocol::protocol::{self as p, Command};
 use serde_json::Value;
 use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
 use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
@@ -19,7 +19,7 @@ use super::definitions::DefinitionLookup;
 use crate::engine::RunInstance;
 use crate::engine::modules::Modules;
 use crate::store::{Batch, Lineage, RunEnd, StoreError};
-use alga_interpreter::error::category::INTERPRETER_TRAP;
+use alga_protocol::error::category::INTERPRETER_TRAP;
 
 /// A cached run: its instance and its start input.
 struct CachedRun {

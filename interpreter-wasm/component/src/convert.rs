@@ -1,8 +1,8 @@
 //! One-to-one conversions between the WIT types and the library's protocol types.
 
-use alga_interpreter::definition::{Issue, RetryPolicy, Severity};
-use alga_interpreter::error::{Failure, RuntimeError};
-use alga_interpreter::machine::protocol as p;
+use alga_protocol::protocol as p;
+use alga_protocol::{Failure, RuntimeError};
+use alga_protocol::{Issue, RetryPolicy, Severity};
 use serde_json::Value;
 
 use crate::guest::alga::workflow::host;

@@ -1,51 +1,8 @@
 //! Strict reading of JSON objects that records every problem with its path.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// How serious an issue is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The definition cannot be published or run.
-    Error,
-    /// Worth a look; does not block.
-    Warning,
-}
-
-/// One problem found in a definition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Issue {
-    /// Error or warning.
-    #[serde(skip)]
-    pub severity: Severity,
-    /// Code from dsl-semantics §13.
-    pub code: String,
-    /// Field path (`steps[0].concurrency`) or step path (`root.steps[0]`).
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl Issue {
-    /// An error issue.
-    pub fn error(code: &str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Issue {
-            severity: Severity::Error,
-            code: code.to_owned(),
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A warning issue.
-    pub fn warning(code: &str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Issue {
-            severity: Severity::Warning,
-            ..Issue::error(code, path, message)
-        }
-    }
-}
+pub use alga_protocol::issue::{Issue, Severity};
 
 /// The schema error code.
 pub const SCHEMA: &str = "INVALID_WORKFLOW_DEFINITION";

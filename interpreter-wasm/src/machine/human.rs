@@ -13,11 +13,6 @@ use crate::error::{Failure, category};
 use crate::expr::js_string;
 use crate::form;
 
-/// The update that submits a human-task response with synchronous validation.
-pub const HUMAN_TASK_UPDATE: &str = "workflowRuntimeV2HumanTaskResponse";
-
-/// The code of a response rejected because the run has not yet heard that its task exists.
-pub const HUMAN_TASK_NOT_OPEN_YET: &str = "HUMAN_TASK_NOT_OPEN_YET";
 /// The event name that resumes a task without validation.
 const ADMIN_RESUME: &str = "ADMIN_RESUME";
 

@@ -10,7 +10,6 @@ mod child;
 mod email;
 mod filters;
 mod human;
-pub mod protocol;
 pub mod queries;
 mod resume;
 mod routing;
@@ -21,8 +20,9 @@ mod state;
 mod steps;
 mod waits;
 
+pub use alga_protocol::names::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
+pub use alga_protocol::protocol;
 pub use checkpoint::{Checkpoint, STEPS_PER_EXECUTION};
-pub use human::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
 pub use protocol::*;
 pub use state::{Frame, FrameKind, Pending, RunState};
 

@@ -7,14 +7,7 @@ use super::run::Run;
 use super::state::Pending;
 use crate::definition::StepKind;
 
-/// `workflowRuntimeV2CurrentStep`.
-pub const CURRENT_STEP: &str = "workflowRuntimeV2CurrentStep";
-/// `workflowRuntimeV2CurrentWait`.
-pub const CURRENT_WAIT: &str = "workflowRuntimeV2CurrentWait";
-/// `workflowRuntimeV2Scopes`: the run's scopes (payload, vars, meta, error).
-pub const SCOPES: &str = "workflowRuntimeV2Scopes";
-/// `workflowRuntimeV2InterpreterSummary`.
-pub const INTERPRETER_SUMMARY: &str = "workflowRuntimeV2InterpreterSummary";
+pub use alga_protocol::names::{CURRENT_STEP, CURRENT_WAIT, INTERPRETER_SUMMARY, SCOPES};
 
 impl Run {
     /// `null`, or `{type, stepPath, descriptor}` for the wait the run is blocked on.

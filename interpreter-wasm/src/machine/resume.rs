@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::ActivationError;
 use super::child::ChildCall;
-use super::human::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
 use super::protocol::*;
 use super::routing::AfterFailure;
 use super::run::{Flow, Run};
@@ -15,6 +14,7 @@ use super::signals;
 use super::state::Pending;
 use crate::definition::{Definition, Step, StepKind};
 use crate::error::{Failure, category};
+use alga_protocol::names::{HUMAN_TASK_NOT_OPEN_YET, HUMAN_TASK_UPDATE};
 
 impl Run {
     /// The step the run is blocked on, with its path.

@@ -5,12 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::state::BufferedSignal;
 
-/// Event signal name.
-pub const EVENT_SIGNAL: &str = "workflowRuntimeV2Event";
-/// Human-task response signal name.
-pub const HUMAN_TASK_SIGNAL: &str = "workflowRuntimeV2HumanTask";
-/// The default event name of a human-task response.
-pub const HUMAN_TASK_COMPLETED: &str = "HUMAN_TASK_COMPLETED";
+pub use alga_protocol::names::{EVENT_SIGNAL, HUMAN_TASK_COMPLETED, HUMAN_TASK_SIGNAL};
 
 /// Signals a run keeps buffered at most. A signal no wait takes (an event a filter refused, one
 /// for a wait the run never reaches) stays buffered, rides every continue-as-new checkpoint and

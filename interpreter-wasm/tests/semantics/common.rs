@@ -119,6 +119,7 @@ pub fn run_start(definition: Value, payload: Value) -> RunStart {
             1,
             definition,
             payload,
+            alga_interpreter::RUNTIME_SEMANTICS_VERSION,
         )
     }
 }

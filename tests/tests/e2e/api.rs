@@ -306,7 +306,7 @@ pub fn api_scenarios(system: &System, _dir: &Path) {
     events_start_runs_and_reach_late_waits(&api, &admin, &reader);
     the_cli_sends_events_through_ingress(system, tenant, &api, &reader);
     human_tasks_complete_through_the_api(system, &api, &admin, &reader, &stranger);
-    replay_and_redrive(system, &api, &admin, &reader);
+    replay_and_redrive(system, tenant, &api, &admin, &reader);
     the_document_and_metrics_describe_the_api(&api);
     drafts_and_the_catalogue(&api, &admin, &reader, &stranger);
     schedules_fire_runs(system, tenant, &api, &admin, &reader, &stranger);
@@ -602,7 +602,7 @@ fn human_tasks_complete_through_the_api(
 /// A failed run redriven with an edited input: the action it completed is answered from the
 /// ledger (one ledger row across both runs), the event it had received is handed over, and
 /// the new run finishes. Replay starts afresh on the same version.
-fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
+fn replay_and_redrive(system: &System, tenant: &str, api: &Api, admin: &str, reader: &str) {
     publish(
         api,
         admin,
@@ -667,6 +667,35 @@ fn replay_and_redrive(system: &System, api: &Api, admin: &str, reader: &str) {
     assert_eq!(status, 200, "{again:#}");
     assert_eq!(again["runId"], redriven.as_str(), "{again:#}");
     assert_eq!(again["created"], false, "{again:#}");
+    // The command line relaunches through the same use case: its redrive is that redrive too,
+    // and its replay is a new run of the version.
+    let relaunch = |kind: &str| {
+        let mut args: Vec<String> = ["relaunch", &failed, "--kind", kind, "--tenant", tenant]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        args.extend(["--reason".into(), "from the command line".into()]);
+        args.extend(system.args());
+        args.extend(system.database_args());
+        let out = common::alga_wf(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.code, 0, "relaunch --kind {kind}: {}", out.stderr);
+        out.json()
+    };
+    let by_cli = relaunch("redrive");
+    assert_eq!(by_cli["runId"], redriven.as_str(), "{by_cli:#}");
+    assert_eq!(by_cli["created"], false, "{by_cli:#}");
+    let replayed_by_cli = relaunch("replay");
+    assert_eq!(replayed_by_cli["created"], true, "{replayed_by_cli:#}");
+    let cli_replay = format!(
+        "/api/workflow-runs/{}",
+        replayed_by_cli["runId"].as_str().unwrap()
+    );
+    let (_, row) = api.get(&cli_replay, Some(reader));
+    assert_eq!(
+        row["triggerMetadata"]["replayOfRunId"],
+        failed.as_str(),
+        "{row:#}"
+    );
 
     let (_, summary) = api.get(&format!("{redriven_path}/summary"), Some(reader));
     assert_eq!(summary["status"], "SUCCEEDED", "{summary:#}");

@@ -124,7 +124,14 @@ fn an_instance_is_charged_the_memory_it_wrote_not_the_modules_image() {
         continue_as_new_suggested: false,
         jobs: vec![Job::Start(Box::new(RunStart {
             tenant_id: Some("t".into()),
-            ..RunStart::pinned("r", "w", 1, common::definition(steps), payload)
+            ..RunStart::pinned(
+                "r",
+                "w",
+                1,
+                common::definition(steps),
+                payload,
+                alga_interpreter::RUNTIME_SEMANTICS_VERSION,
+            )
         }))],
     };
     let wait = json!({"id": "wait", "type": "event.wait",

@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use alga_interpreter::error::{Failure, category};
+use alga_protocol::error::{Failure, category};
 use regex::Regex;
 use scraper::{Html, Selector};
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@
 //! become styled runs. Scripts, styles and comments are dropped. Good enough for development
 //! and tests; the product serves its own converter by routing the action to its queue.
 
-use alga_interpreter::error::{Failure, category};
+use alga_protocol::error::{Failure, category};
 use ego_tree::NodeRef;
 use scraper::{ElementRef, Html, Node};
 use serde_json::{Map, Value, json};

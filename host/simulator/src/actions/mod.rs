@@ -11,9 +11,9 @@ pub use email_reply::parse_email_reply;
 pub use html_blocks::convert_html_to_blocks;
 
 use alga_interpreter::actions::{self, ActionContext};
-use alga_interpreter::error::{Failure, category};
 use alga_interpreter::expr::Evaluator;
-use alga_interpreter::machine::protocol::ActionInvocation;
+use alga_protocol::error::{Failure, category};
+use alga_protocol::protocol::ActionInvocation;
 use serde_json::Value;
 
 /// Runs built-in actions; holds the state the `test.sideEffect` double counts.

@@ -2,9 +2,9 @@
 
 use std::cell::Cell;
 
-use alga_interpreter::definition::Issue;
-use alga_interpreter::machine::protocol::{Activation, Command};
-use alga_interpreter::validate::KnownAction;
+use alga_protocol::Issue;
+use alga_protocol::KnownAction;
+use alga_protocol::protocol::{Activation, Command};
 use serde_json::{Value, json};
 
 use super::{Scenario, SimulateError, simulate};

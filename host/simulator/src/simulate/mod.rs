@@ -16,12 +16,12 @@ pub use scenario::{INVALID_SCENARIO, Scenario, parse_scripted_actions};
 
 use std::collections::{BTreeMap, VecDeque};
 
-use alga_interpreter::definition::{Issue, Severity};
-use alga_interpreter::error::{Failure, RuntimeError, category};
 use alga_interpreter::expr::now_iso;
-use alga_interpreter::machine::protocol::*;
-use alga_interpreter::machine::queries;
-use alga_interpreter::machine::signals::{EVENT_SIGNAL, HUMAN_TASK_COMPLETED, HUMAN_TASK_SIGNAL};
+use alga_protocol::error::{Failure, RuntimeError, category};
+use alga_protocol::names as queries;
+use alga_protocol::names::{EVENT_SIGNAL, HUMAN_TASK_COMPLETED, HUMAN_TASK_SIGNAL};
+use alga_protocol::protocol::*;
+use alga_protocol::{Issue, Severity};
 use serde_json::{Value, json};
 
 use crate::engine::EngineError;
@@ -55,7 +55,7 @@ pub enum SimulateError {
     },
 }
 
-pub use alga_interpreter::error::category::INTERPRETER_TRAP;
+pub use alga_protocol::error::category::INTERPRETER_TRAP;
 
 /// Child runs nest at most this deep (a workflow calling itself would otherwise never end).
 const MAX_CHILD_DEPTH: usize = 16;
@@ -237,7 +237,6 @@ impl<'a, R: Runtime> Driver<'a, R> {
         forced.sort();
         RunStart {
             tenant_id: Some(self.scenario.tenant_id.clone()),
-            runtime_semantics_version: self.runtime.semantics_version(),
             execution_key: format!("simulate-{}", self.setup.run_id),
             activity_actions: forced,
             continue_as_new_after_events: self.scenario.continue_as_new_after_events,
@@ -247,6 +246,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
                 definition["version"].as_u64().unwrap_or(1) as u32,
                 definition.clone(),
                 self.setup.payload.clone(),
+                &self.runtime.semantics_version(),
             )
         }
     }
@@ -558,7 +558,7 @@ impl<'a, R: Runtime> Driver<'a, R> {
                 let mut result = child.scopes.clone();
                 if let Value::Object(fields) = &mut result {
                     fields.insert(
-                        alga_interpreter::machine::protocol::RESULT_SYSTEM_FIELDS.into(),
+                        alga_protocol::protocol::RESULT_SYSTEM_FIELDS.into(),
                         simulation.system,
                     );
                 }

@@ -1,8 +1,8 @@
 //! The simulation report (docs/simulator.md), built from the interpreter's projection records.
 
-use alga_interpreter::definition::Issue;
-use alga_interpreter::error::RuntimeError;
-use alga_interpreter::machine::protocol::{RunEvent, StepStatus, WaitKind, WaitStatus};
+use alga_protocol::Issue;
+use alga_protocol::error::RuntimeError;
+use alga_protocol::protocol::{RunEvent, StepStatus, WaitKind, WaitStatus};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use alga_interpreter::definition::Issue;
-use alga_interpreter::error::Failure;
+use alga_protocol::Issue;
+use alga_protocol::error::Failure;
 use serde_json::{Map, Value};
 
 use crate::stand_ins::ScriptedResult;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use alga_interpreter::machine::protocol::{ActivityKind, ActivityOutcome, ActivityRequest};
+use alga_protocol::protocol::{ActivityKind, ActivityOutcome, ActivityRequest};
 use serde_json::{Value, json};
 
 use super::scenario::Scenario;

@@ -36,7 +36,7 @@ pub(super) async fn deliver(
             crate::temporal::signal_workflow(
                 client,
                 &run.temporal_workflow_id,
-                alga_interpreter::machine::signals::EVENT_SIGNAL,
+                alga_protocol::names::EVENT_SIGNAL,
                 &signal,
             )
             .await

@@ -413,7 +413,7 @@ impl Scheduler<'_> {
             &row.payload_json.0,
         )
         .await?;
-        let start = alga_interpreter::machine::protocol::RunStart {
+        let start = alga_protocol::protocol::RunStart {
             execution_key: format!("schedule:{}", row.id),
             meta: Some(json!({"scheduleId": row.id, "scheduleName": row.name})),
             // Filled in by the worker from each fire's workflow id.

@@ -205,6 +205,7 @@ pub fn run_start(
             1,
             definition,
             payload,
+            alga_interpreter::RUNTIME_SEMANTICS_VERSION,
         )
     }
 }

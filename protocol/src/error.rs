@@ -31,14 +31,14 @@ pub mod category {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failure {
-    /// One of [`category`] or an activity-defined category.
+    /// `ActionError`, `ExpressionError`, `ValidationError`, `TimeoutError`, ...
     pub category: String,
     /// Human-readable text.
     pub message: String,
-    /// Machine-readable code.
+    /// Machine-readable code, e.g. `INTERNAL_ERROR` or a JSONata code such as `T2010`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Structured details.
+    /// Structured details (JSON), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Box<Value>>,
 }
@@ -88,9 +88,9 @@ pub struct RuntimeError {
     /// What failed.
     #[serde(flatten)]
     pub failure: Failure,
-    /// The failing step's path.
+    /// Step path, e.g. `root.steps[2].then.steps[0]`.
     pub node_path: String,
-    /// Workflow time of the failure (ISO-8601).
+    /// Workflow time of the failure, ISO-8601 UTC.
     pub at: String,
 }
 

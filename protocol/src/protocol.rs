@@ -6,14 +6,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::definition::RetryPolicy;
 use crate::error::{Failure, RuntimeError};
+use crate::retry::RetryPolicy;
 
-/// One activation.
+/// One activation: the jobs Temporal delivers together, and facts about the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Activation {
-    /// Workflow time, ms since the epoch.
+    /// Workflow time, milliseconds since the Unix epoch. `nowIso()` reads this.
     pub workflow_time_ms: i64,
     /// Replaying history.
     pub is_replaying: bool,
@@ -21,60 +21,64 @@ pub struct Activation {
     pub history_length: u32,
     /// Bytes of history so far.
     pub history_size_bytes: u64,
-    /// Temporal suggests continue-as-new.
+    /// Temporal suggests continuing as new.
     pub continue_as_new_suggested: bool,
     /// The jobs, in delivery order.
     pub jobs: Vec<Job>,
 }
 
-/// The start (or continue-as-new) input of a run.
+/// Everything a run needs to start or to resume after continue-as-new.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunStart {
-    /// Run id.
+    /// The run's id: a uuid for runs the store launched (the Temporal workflow id is derived
+    /// from it), the child key for a child, any name for `alga-wf run`.
     pub run_id: String,
-    /// Tenant.
+    /// The tenant the run belongs to; none for a run outside any tenant (`alga-wf run`).
     #[serde(default)]
     pub tenant_id: Option<String>,
-    /// Workflow id.
+    /// The workflow's id (its definition's `id`: a uuid or a key).
     pub workflow_id: String,
-    /// Pinned version.
+    /// The published version the run pinned.
     pub workflow_version: u32,
-    /// Pinned definition.
+    /// The pinned definition (JSON). It travels with the run so replay needs nothing else.
     pub definition: Value,
-    /// `blake3:<hex>` of the canonical definition.
+    /// `blake3:<hex>` of the definition's canonical JSON; the interpreter checks it.
     pub definition_hash: String,
-    /// Semantics the run pinned.
+    /// The semantics version this run pinned at launch.
     pub runtime_semantics_version: String,
-    /// Input payload.
+    /// The run's input payload (a JSON object).
     #[serde(default)]
     pub payload: Value,
-    /// Trigger type.
+    /// `event`, `schedule`, `recurring`, or none for manual and child runs.
     #[serde(default)]
     pub trigger_type: Option<String>,
-    /// Launch identity.
+    /// What launched it, for idempotency keys and logs: `launch:<runId>`,
+    /// `schedule:<scheduleId>`, `simulate-<runId>`, ...
     #[serde(default)]
     pub execution_key: String,
-    /// Initial meta.
+    /// Initial `meta` scope (JSON object), e.g. trigger mapping facts.
     #[serde(default)]
     pub meta: Option<Value>,
-    /// Actions forced to run as activities.
+    /// Actions (`<actionId>@<version>` or a step id) that must run as activities even when
+    /// the interpreter could run them inline. The simulator lists scripted actions here.
     #[serde(default)]
     pub activity_actions: Vec<String>,
-    /// Continue-as-new checkpoint.
+    /// The checkpoint a continued-as-new run resumes from (JSON), if any.
     #[serde(default)]
     pub checkpoint: Option<Value>,
-    /// Continue as new after this many history events (0: only when Temporal suggests it).
+    /// Continue as new at the next safe point once history reaches this many events (0: never).
     #[serde(default)]
     pub continue_as_new_after_events: u32,
-    /// Continue as new after this many bytes of history (0: no byte threshold).
+    /// Continue as new at the next safe point once history reaches this many bytes (0: never).
     #[serde(default)]
     pub continue_as_new_after_bytes: u64,
     /// The host runs the authored retries of `action.call` activities with its own retry
     /// policy (Temporal's): the interpreter hands the policy over and sees only the last attempt.
     #[serde(default)]
     pub host_retries: bool,
-    /// The run id whose ledger keys this run's actions use (a redrive reuses the failed run's).
+    /// The run id whose action ledger keys this run uses: a redrive reuses the keys of the
+    /// run it redrives, so actions that run completed are answered from the ledger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger_scope: Option<String>,
 }
@@ -91,6 +95,7 @@ impl RunStart {
         workflow_version: u32,
         definition: Value,
         payload: Value,
+        runtime_semantics_version: &str,
     ) -> RunStart {
         RunStart {
             run_id: run_id.into(),
@@ -99,7 +104,7 @@ impl RunStart {
             workflow_version,
             definition_hash: crate::canonical::definition_hash(&definition),
             definition,
-            runtime_semantics_version: crate::RUNTIME_SEMANTICS_VERSION.into(),
+            runtime_semantics_version: runtime_semantics_version.into(),
             payload,
             trigger_type: None,
             execution_key: String::new(),
@@ -136,7 +141,7 @@ pub const RESULT_SYSTEM_FIELDS: &str = "system";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ActivityOutcome {
-    /// With this output.
+    /// The activity's result (JSON).
     Completed(Value),
     /// With this failure.
     Failed(Failure),
@@ -147,15 +152,15 @@ pub enum ActivityOutcome {
 /// How a child ended.
 pub type ChildOutcome = ActivityOutcome;
 
-/// A unit of work for the interpreter.
+/// One unit of work delivered to the interpreter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Job {
-    /// Start the run.
+    /// The first activation of a run (or of a continued-as-new run).
     Start(Box<RunStart>),
-    /// Timer `seq` fired.
+    /// A timer started with `start-timer` fired.
     TimerFired(u32),
-    /// Activity `seq` ended.
+    /// An activity scheduled with `schedule-activity` ended.
     ActivityResolved {
         /// Sequence number.
         seq: u32,
@@ -165,7 +170,7 @@ pub enum Job {
         #[serde(default)]
         attempt: Option<u32>,
     },
-    /// Child `seq` ended.
+    /// A child started with `start-child` ended.
     ChildResolved {
         /// Sequence number.
         seq: u32,
@@ -176,7 +181,7 @@ pub enum Job {
     Signal {
         /// Signal name.
         name: String,
-        /// Argument.
+        /// The signal's argument (JSON).
         payload: Value,
     },
     /// A query.
@@ -185,7 +190,7 @@ pub enum Job {
         id: String,
         /// Query name.
         name: String,
-        /// Arguments.
+        /// Arguments (JSON array).
         args: Value,
     },
     /// An update.
@@ -194,16 +199,16 @@ pub enum Job {
         id: String,
         /// Update name.
         name: String,
-        /// Arguments.
+        /// Arguments (JSON array).
         args: Value,
-        /// Validate first.
+        /// Run the validator before accepting (false during replay of an accepted update).
         run_validator: bool,
     },
-    /// Cancellation requested.
+    /// Cancellation of the run was requested (the reason, if any).
     CancelRequested(String),
 }
 
-/// An action attempt to run as an activity.
+/// An `action.call` attempt to execute as an activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionInvocation {
@@ -217,15 +222,16 @@ pub struct ActionInvocation {
     pub action_version: u32,
     /// Attempt, from 1.
     pub attempt: u32,
-    /// Resolved input (secret references left in place).
+    /// The resolved input (JSON). `{"$secret": NAME}` references are left in place for the
+    /// activity to resolve, so secrets never enter history.
     pub input: Value,
     /// Ledger key.
     pub idempotency_key: String,
-    /// The step's config as authored.
+    /// The step's raw config (JSON), for actions that read more than their input.
     pub step_config: Value,
 }
 
-/// A human task to create.
+/// A human task for the host to create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HumanTaskRequest {
@@ -259,7 +265,7 @@ pub struct ActivityRequest {
     pub seq: u32,
     /// What to do.
     pub kind: ActivityKind,
-    /// Retries Temporal may run itself.
+    /// When set, the host may let Temporal run these retries itself.
     pub retry: Option<RetryPolicy>,
 }
 
@@ -275,9 +281,9 @@ pub struct ChildRequest {
     pub workflow_id: String,
     /// Child version.
     pub workflow_version: u32,
-    /// Child payload.
+    /// The child's payload (JSON object).
     pub payload: Value,
-    /// Stable child identity across retries.
+    /// Stable identity of the child across retries of the same step execution.
     pub child_key: String,
 }
 
@@ -285,15 +291,15 @@ pub struct ChildRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum UpdateResponse {
-    /// Accepted.
+    /// Accepted after validation (the update will complete later or in the same activation).
     Accepted,
-    /// Rejected.
+    /// Rejected by the validator, with the reason.
     Rejected(Failure),
-    /// Completed.
+    /// Completed with a result (JSON).
     Completed(Value),
 }
 
-/// Step statuses.
+/// Terminal and intermediate statuses the projections show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StepStatus {
@@ -335,7 +341,8 @@ pub enum WaitStatus {
     Canceled,
 }
 
-/// A projection record.
+/// A record for the read model (projections and simulator report). Never changes what the
+/// run does; the host may batch, deduplicate or drop them during replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "event")]
 pub enum RunEvent {
@@ -386,9 +393,9 @@ pub enum RunEvent {
         event_name: Option<String>,
         /// Correlation key.
         correlation_key: Option<String>,
-        /// Due time.
+        /// ISO-8601, for time waits and wait timeouts.
         due_at: Option<String>,
-        /// Human task id.
+        /// Task id for human waits.
         task_id: Option<String>,
     },
     /// A wait closed.
@@ -420,9 +427,9 @@ pub enum RunEvent {
         input: Value,
         /// Ledger key.
         idempotency_key: String,
-        /// Ran inline.
+        /// Ran inside the interpreter (a pure built-in) rather than as an activity.
         inline: bool,
-        /// Failure, if it failed.
+        /// None when the attempt succeeded.
         error: Option<Failure>,
     },
 }
@@ -472,7 +479,7 @@ pub enum Command {
         /// Response.
         response: UpdateResponse,
     },
-    /// The run succeeded.
+    /// The run succeeded with its final scopes (JSON).
     CompleteRun {
         /// Final scopes.
         result: Value,
@@ -482,7 +489,7 @@ pub enum Command {
         /// Why.
         error: RuntimeError,
     },
-    /// The run was cancelled.
+    /// The run ends CANCELED after a cancellation request.
     CancelRun,
     /// Continue as new.
     ContinueAsNew(Box<RunStart>),
