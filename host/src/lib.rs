@@ -6,6 +6,7 @@ pub mod cli;
 pub mod dev;
 pub use alga_wf_engine as engine;
 pub use alga_wf_simulator::{actions, runtime, simulate, stand_ins};
+pub mod ids;
 pub mod locate;
 pub mod observability;
 pub mod secrets;

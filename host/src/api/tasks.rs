@@ -317,7 +317,7 @@ pub async fn complete(
     let temporal_workflow_id = view
         .temporal_workflow_id
         .clone()
-        .unwrap_or_else(|| crate::temporal::workflow_id(&run_id.to_string()));
+        .unwrap_or_else(|| crate::temporal::RunId::from(run_id).workflow_id());
     let argument = json!({"taskId": task_id, "payload": payload});
     let outcome = update_until_open(&state, &temporal_workflow_id, task_id, &argument).await?;
     match outcome {

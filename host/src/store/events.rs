@@ -78,15 +78,16 @@ impl RunAddress {
         RunAddress {
             run_id,
             temporal_workflow_id: temporal_workflow_id
-                .unwrap_or_else(|| crate::temporal::workflow_id(&run_id.to_string())),
+                .unwrap_or_else(|| crate::temporal::RunId::from(run_id).workflow_id()),
         }
     }
 
     /// The address of a run the interpreter knows by `run_id`.
     pub fn of(run_id: &str) -> RunAddress {
+        let run = crate::temporal::RunId::new(run_id);
         RunAddress {
-            run_id: super::run_uuid(run_id),
-            temporal_workflow_id: crate::temporal::workflow_id(run_id),
+            run_id: run.row_uuid(),
+            temporal_workflow_id: run.workflow_id(),
         }
     }
 }

@@ -5,14 +5,13 @@
 //!
 //! `definitions` publishes and pins versions, `runs` creates and reads run rows, `projections`
 //! applies the interpreter's records, `ledger` guards side-effecting actions, `tasks` opens
-//! human tasks, `ids` derives the stable row ids that make every write safe to repeat.
+//! human tasks; `crate::ids` derives the stable row ids that make every write safe to repeat.
 
 mod api_keys;
 mod batch;
 mod definitions;
 mod drafts;
 mod events;
-mod ids;
 mod ledger;
 mod logs;
 mod payload_schemas;
@@ -28,12 +27,12 @@ mod tasks;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use thiserror::Error;
 
+pub use crate::ids::derived_uuid;
 pub use api_keys::{ApiKeyInfo, NewApiKey, Principal, Role};
 pub use batch::{Batch, Lineage, RunEnd};
 pub use definitions::{PinnedDefinition, Published};
 pub use drafts::{Definition, DefinitionVersion, SavedDraft, SettingsChange, WorkflowSettings};
 pub use events::{EventRecord, NewEvent, Recorded, RunAddress, StoredEvent};
-pub use ids::derived_uuid;
 pub use ledger::{Claim, LedgerEntry};
 pub use logs::{AuditEntry, AuditRecord, RunLogLine};
 pub use payload_schemas::PayloadSchema;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Context, Store, StoreError, derived_uuid};
+use super::{Context, Store, StoreError};
 
 /// A run about to be started.
 #[derive(Debug, Clone)]
@@ -66,10 +66,9 @@ pub struct RelaunchSource {
     pub ledger_scope: String,
 }
 
-/// Our run id as the tables' uuid: a uuid as it is, any other id (a child's key, a name given
-/// to `alga-wf run`) derived from it.
+/// Our run id as the tables' uuid ([`RunId::row_uuid`](crate::temporal::RunId::row_uuid)).
 pub fn run_uuid(run_id: &str) -> Uuid {
-    Uuid::parse_str(run_id).unwrap_or_else(|_| derived_uuid(&["run", run_id]))
+    crate::temporal::RunId::new(run_id).row_uuid()
 }
 
 /// The run a fire key launched, as its row has it.

@@ -15,7 +15,7 @@ pub use client::{
     run_result, signal_run, signal_workflow, start_run, terminate_workflow, update_workflow,
 };
 pub use describe::{TemporalState, describe_run};
-pub use naming::{DEFAULT_TASK_QUEUE, WORKFLOW_TYPE, run_id_of, workflow_id};
+pub use naming::{DEFAULT_TASK_QUEUE, RunId, WORKFLOW_TYPE, run_id_of, workflow_id};
 
 /// Where a client connects.
 #[derive(Debug, Clone)]

@@ -164,7 +164,7 @@ pub async fn launch(
     )
     .await?;
     let run_id = Uuid::new_v4();
-    let workflow_id = crate::temporal::workflow_id(&run_id.to_string());
+    let workflow_id = crate::temporal::RunId::from(run_id).workflow_id();
     let (pinned_workflow, version) = (pinned.workflow_id, pinned.version);
     let start = RunStart {
         execution_key: format!("launch:{run_id}"),

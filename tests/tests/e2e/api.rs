@@ -1129,6 +1129,15 @@ fn tenants_cannot_reach_each_other(system: &System, api: &Api, admin: &str, stra
     let done = wait_for_run(api, stranger, &run_path, |r| r["status"] == "SUCCEEDED");
     let (_, steps) = api.get(&format!("{run_path}/steps"), Some(stranger));
     assert!(steps.to_string().contains("[secret:smtp]"), "{steps:#}");
+    // The manager sees the failed attempt's message (the reader below does not).
+    assert!(
+        steps["invocations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|i| i["errorMessage"].is_string()),
+        "{steps:#}"
+    );
     // A reader of B sees the invocations without their input, output or error message.
     let (_, made) = api.post(
         "/api/api-keys",

@@ -288,7 +288,7 @@ impl Scheduler<'_> {
             .recent_actions()
             .into_iter()
             .map(|action| RecentFire {
-                run_id: crate::store::run_uuid(&crate::temporal::run_id_of(&action.workflow_id)),
+                run_id: crate::temporal::RunId::of_workflow(&action.workflow_id).row_uuid(),
                 scheduled_at: action.schedule_time.map(time),
             })
             .collect();
