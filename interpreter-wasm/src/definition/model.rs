@@ -2,6 +2,10 @@
 
 use serde_json::Value;
 
+/// An authored retry policy (dsl-semantics §3.4): part of the contract, since the host may hand
+/// its retries to Temporal.
+pub use alga_protocol::retry::RetryPolicy;
+
 /// A published (or draft) workflow definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Definition {
@@ -133,8 +137,6 @@ impl MappingValue {
 
 /// An ordered map of assignment targets to expressions.
 pub type Assignments = Vec<(String, Expr)>;
-
-pub use alga_protocol::retry::RetryPolicy;
 
 /// What happens when a step fails after its retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
