@@ -412,16 +412,28 @@ impl BlockAddr {
 
     /// The block's path, e.g. `root.steps[0].then.steps`.
     pub fn path(&self) -> String {
-        let mut path = String::from("root.steps");
-        for (index, branch) in &self.0 {
-            path.push_str(&format!("[{index}].{}.steps", branch.as_str()));
-        }
+        let mut path = String::with_capacity(16 + 24 * self.0.len());
+        self.write_path(&mut path);
         path
     }
 
     /// The path of step `index` in this block, e.g. `root.steps[0].then.steps[1]`.
     pub fn step_path(&self, index: usize) -> String {
-        format!("{}[{index}]", self.path())
+        let mut path = String::with_capacity(24 + 24 * self.0.len());
+        self.write_path(&mut path);
+        push_index(&mut path, index);
+        path
+    }
+
+    /// Every step builds its path, so it is pushed piece by piece rather than formatted.
+    fn write_path(&self, path: &mut String) {
+        path.push_str("root.steps");
+        for (index, branch) in &self.0 {
+            push_index(path, *index);
+            path.push('.');
+            path.push_str(branch.as_str());
+            path.push_str(".steps");
+        }
     }
 
     /// The path of the step this block belongs to (`None` for the root block).
@@ -429,6 +441,13 @@ impl BlockAddr {
         let (last, parents) = self.0.split_last()?;
         Some(BlockAddr(parents.to_vec()).step_path(last.0))
     }
+}
+
+/// Appends `[index]`.
+fn push_index(path: &mut String, index: usize) {
+    path.push('[');
+    path.push_str(itoa::Buffer::new().format(index));
+    path.push(']');
 }
 
 impl Definition {

@@ -15,9 +15,9 @@ pub use input::{Input, Node};
 pub use jlens::JlensEngine;
 pub use normalize::normalize;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -116,7 +116,9 @@ pub trait Engine {
 /// Compiles under the workflow rules, caches, and evaluates with the guards.
 pub struct Evaluator<E: Engine = JlensEngine> {
     engine: E,
-    cache: HashMap<String, Arc<E::Compiled>>,
+    /// Keyed by source text. Fx rather than the standard SipHash: every evaluation hashes its
+    /// source, the keys come from the run's own definition, and nothing iterates the map.
+    cache: FxHashMap<String, Arc<E::Compiled>>,
 }
 
 impl Default for Evaluator<JlensEngine> {
@@ -130,7 +132,7 @@ impl<E: Engine> Evaluator<E> {
     pub fn new(engine: E) -> Self {
         Evaluator {
             engine,
-            cache: HashMap::new(),
+            cache: FxHashMap::default(),
         }
     }
 

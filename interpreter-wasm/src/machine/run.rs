@@ -156,11 +156,20 @@ impl Run {
             self.fail_run(error);
             return;
         };
-        *self.state.executions.entry(path.clone()).or_insert(0) += 1;
+        let execution = match self.state.executions.get_mut(&path) {
+            Some(count) => {
+                *count += 1;
+                *count
+            }
+            None => {
+                self.state.executions.insert(path.clone(), 1);
+                1
+            }
+        };
         self.steps_this_run += 1;
         self.record(RunEvent::StepStarted {
             path: path.clone(),
-            execution: self.execution(&path),
+            execution,
             step_id: step.id.clone(),
             step_type: step.step_type.clone(),
             attempt: 1,
