@@ -21,10 +21,12 @@ use crate::engine::modules::Modules;
 use crate::store::{Batch, Lineage, RunEnd, StoreError};
 use alga_protocol::error::category::INTERPRETER_TRAP;
 
-/// A cached run: its instance and its start input.
+/// A cached run: its instance and its start input, shared rather than cloned: every
+/// activation's completion reads it, and it holds the definition, the payload and any
+/// checkpoint, which may be megabytes.
 struct CachedRun {
     instance: RunInstance,
-    start: Option<p::RunStart>,
+    start: Option<Arc<p::RunStart>>,
     /// When it last ran (the cache's clock), for choosing what a memory budget evicts.
     used: u64,
     /// When its last activation ended, for evicting runs parked a long while.
@@ -276,7 +278,7 @@ impl Runs {
             _ => None,
         });
         if started.is_some() {
-            run.start = started.clone();
+            run.start = started.clone().map(Arc::new);
         }
         Step::Activate(Prepared {
             run_id,
@@ -443,7 +445,7 @@ pub enum Decided {
         /// The interpreter's commands.
         commands: Vec<Command>,
         /// The run's start input.
-        start: Option<p::RunStart>,
+        start: Option<Arc<p::RunStart>>,
         /// Workflow time of the activation.
         at_ms: i64,
         /// The start input, on the activation that started the run.
@@ -496,7 +498,7 @@ impl Completer {
                 &CommandContext {
                     task_queue: &self.task_queue,
                     namespace: &self.namespace,
-                    start: start.as_ref(),
+                    start: start.as_deref(),
                     children: &children,
                     timeouts: self.timeouts,
                     action_queues: &self.action_queues,
