@@ -111,6 +111,7 @@ fn main() {
     let mut native = Vec::new();
     let mut wasm = Vec::new();
     let mut instantiate = Vec::new();
+    let (mut reset, mut after_wasm) = (Vec::new(), Vec::new());
     let mut steps = 0;
     let mut fuel = 0;
     for _ in 0..ROUNDS {
@@ -129,6 +130,15 @@ fn main() {
         wasm.push(t.elapsed());
         fuel = instance.fuel_used();
         assert_eq!(steps_in(&commands), steps);
+        // The slot's reset (decommitting what the run wrote) and the next run's instantiation
+        // straight after, with no native run between to cool the caches.
+        let t = Instant::now();
+        drop(instance);
+        reset.push(t.elapsed());
+        let t = Instant::now();
+        let next = engine.instantiate().expect("instance");
+        after_wasm.push(t.elapsed());
+        drop(next);
     }
     let per_step = |d: Duration| d.as_nanos() as f64 / steps as f64;
     let (native, wasm) = (median(native), median(wasm));
@@ -143,10 +153,20 @@ fn main() {
         "  fuel:        {:>10.0} units/step",
         fuel as f64 / steps as f64
     );
+    let micros = |d: Duration| d.as_nanos() as f64 / 1000.0;
     println!(
         "  instantiate: {:>10.1} us per run (pre-instantiated component, pooling allocator; \
-         after a run, as the worker does)",
-        median(instantiate).as_nanos() as f64 / 1000.0
+         after the native run has cooled the caches)",
+        micros(median(instantiate))
+    );
+    println!(
+        "               {:>10.1} us per run straight after a wasm run's instance is dropped",
+        micros(median(after_wasm))
+    );
+    println!(
+        "  drop:        {:>10.1} us per run (the pool slot's reset: decommitting the pages the \
+         run wrote)",
+        micros(median(reset))
     );
     // Back to back the slot's memory image and the caches are warm: the pool's floor.
     const BACK_TO_BACK: u32 = 2_000;
