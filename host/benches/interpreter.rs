@@ -176,7 +176,7 @@ fn main() {
     }
     println!(
         "               {:>10.1} us per instance made and dropped, {BACK_TO_BACK} back to back",
-        (t.elapsed() / BACK_TO_BACK).as_nanos() as f64 / 1000.0
+        micros(t.elapsed() / BACK_TO_BACK)
     );
     slopes(&engine);
     parked_instances();
