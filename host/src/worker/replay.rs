@@ -2,7 +2,7 @@
 //! worker feeds each history's activations to the same run cache the live worker uses, and the
 //! eviction that closes each history says whether the interpreter made the same commands.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -165,6 +165,9 @@ pub async fn replay_traced(
         runs.capture_commands();
     }
     let mut verdicts: Vec<(String, ReplayVerdict)> = Vec::new();
+    // Runs already judged: a run may be evicted more than once, and the first verdict stands.
+    // A set, so replaying thousands of histories does not scan every verdict at each eviction.
+    let mut judged: HashSet<String> = HashSet::new();
     let mut last_step: HashMap<String, String> = HashMap::new();
     let mut traced: HashMap<String, Vec<TracedCommand>> = HashMap::new();
     loop {
@@ -175,7 +178,7 @@ pub async fn replay_traced(
         };
         for job in &activation.jobs {
             if let Some(workflow_activation_job::Variant::RemoveFromCache(eviction)) = &job.variant
-                && !verdicts.iter().any(|(run, _)| *run == activation.run_id)
+                && judged.insert(activation.run_id.clone())
             {
                 let step_path = last_step.remove(&activation.run_id);
                 let verdict = match eviction.reason() {
@@ -196,15 +199,17 @@ pub async fn replay_traced(
                 last_step.insert(activation.run_id.clone(), path);
             }
         }
-        let step_path = last_step.get(&activation.run_id).cloned();
-        traced.entry(activation.run_id.clone()).or_default().extend(
-            runs.take_commands()
-                .into_iter()
-                .map(|command| TracedCommand {
-                    step_path: step_path.clone(),
-                    command,
-                }),
-        );
+        if trace {
+            let step_path = last_step.get(&activation.run_id).cloned();
+            traced.entry(activation.run_id.clone()).or_default().extend(
+                runs.take_commands()
+                    .into_iter()
+                    .map(|command| TracedCommand {
+                        step_path: step_path.clone(),
+                        command,
+                    }),
+            );
+        }
         worker
             .complete_workflow_activation(completion)
             .await
